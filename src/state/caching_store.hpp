@@ -1,0 +1,112 @@
+#pragma once
+// caching_store: the changelogging and caching layer over a key_value_store (Kafka Streams'
+// CachingKeyValueStore + ChangeLoggingKeyValueBytesStore in one decorator).
+//
+// With max_bytes > 0, writes are coalesced per key in an LRU cache: reads see cached values,
+// flush() writes all dirty entries to the inner store in one batch, then forwards each dirty
+// entry once to the changelog writer and to the flush listener (the downstream "emit on flush").
+// When the cache exceeds max_bytes, least recently used entries are evicted; a dirty victim is
+// flushed (inner store, changelog, listener) on its own first.
+// With max_bytes == 0 every write goes straight through: inner store, changelog, listener.
+
+#include <cstddef>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "state/changelog_writer.hpp"
+#include "state/key_value_store.hpp"
+
+namespace sluice {
+
+/// Called once per flushed entry (value nullopt = delete); must not write to the same store.
+using flush_listener = std::function<void(std::string_view key,
+                                          std::optional<std::string_view> value,
+                                          std::int64_t timestamp_ms)>;
+
+/// Options of a caching_store.
+struct caching_store_options {
+  /// 10 MiB (Kafka Streams' cache.max.bytes.buffering default): byte budget of this store's
+  /// cache (keys + values + per-entry bookkeeping). 0 disables caching (write-through).
+  std::size_t max_bytes = 10 * 1024 * 1024;
+  /// nullptr: changes are not logged (in-memory or test stores). Not owned; must outlive us.
+  changelog_writer* changelog = nullptr;
+  /// Empty: flushed entries are not forwarded downstream.
+  flush_listener listener;
+};
+
+/// Caching, changelogging decorator over a key_value_store it owns.
+class caching_store final : public key_value_store {
+ public:
+  /// Approximate bookkeeping bytes charged per cached entry on top of key and value sizes.
+  static constexpr std::size_t entry_overhead_bytes = 128;
+
+  /// Wraps inner (must not be null).
+  caching_store(std::unique_ptr<key_value_store> inner, caching_store_options options);
+  /// Does not flush: unflushed dirty entries are dropped (the runtime flushes on commit/close).
+  ~caching_store() override;
+
+  const std::string& name() const override { return inner_->name(); }
+  /// Serves from the cache; a miss reads the inner store and caches the result (also absence).
+  result<bool> get_into(std::string_view key, std::string& value) override;
+  /// Caches the write as dirty; write-through when max_bytes == 0. Error during a flush callback.
+  result<void> put(std::string_view key, std::string_view value,
+                   std::int64_t timestamp_ms) override;
+  /// Caches a dirty tombstone; write-through when max_bytes == 0.
+  result<void> remove(std::string_view key, std::int64_t timestamp_ms) override;
+  /// Flushes dirty entries, drops the batch's keys from the cache, then writes the batch to the
+  /// inner store unlogged (restore and checkpoint path).
+  result<void> write(const store_batch& batch) override;
+  /// Merges cache and inner store, cache entries taking precedence.
+  std::unique_ptr<kv_iterator> scan(const scan_bounds& bounds) override;
+  /// Inner store's count plus dirty entries (which may already exist there): approximate.
+  result<std::uint64_t> approximate_num_entries() override;
+  /// Writes all dirty entries to the inner store in one batch, then logs and forwards each once
+  /// in the order they first became dirty; then flushes the inner store.
+  result<void> flush() override;
+  std::optional<changelog_offset> checkpoint() const override { return inner_->checkpoint(); }
+
+  /// Bytes currently charged to the cache.
+  std::size_t cached_bytes() const noexcept { return bytes_; }
+  /// Number of cached entries (clean and dirty).
+  std::size_t cached_entries() const noexcept { return cache_.size(); }
+  /// Number of dirty (unflushed) entries.
+  std::size_t dirty_entries() const noexcept { return dirty_.size(); }
+  /// The wrapped store.
+  key_value_store& inner() noexcept { return *inner_; }
+
+ private:
+  struct entry;
+  using cache_map = std::map<std::string, entry, std::less<>>;
+  using order_list = std::list<cache_map::iterator>;
+  struct entry {
+    std::string value;
+    bool tombstone = false;
+    bool dirty = false;
+    std::int64_t timestamp_ms = 0;
+    order_list::iterator lru;    // position in lru_
+    order_list::iterator dirty_pos;  // position in dirty_, valid iff dirty
+  };
+
+  result<void> write_through(std::string_view key, std::optional<std::string_view> value,
+                             std::int64_t timestamp_ms);
+  result<void> cache_write(std::string_view key, std::optional<std::string_view> value,
+                           std::int64_t timestamp_ms);
+  cache_map::iterator insert_or_touch(std::string_view key);
+  void erase(cache_map::iterator it);
+  result<void> evict_if_needed();
+  void forward(std::string_view key, const entry& e);
+
+  std::unique_ptr<key_value_store> inner_;
+  caching_store_options options_;
+  cache_map cache_;
+  order_list lru_;    // front = least recently used
+  order_list dirty_;  // front = oldest dirty entry
+  std::size_t bytes_ = 0;
+  bool flushing_ = false;
+  store_batch batch_;  // reused by flush()
+};
+
+}  // namespace sluice

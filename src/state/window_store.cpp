@@ -1,0 +1,379 @@
+#include "state/window_store.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <limits>
+
+namespace sluice {
+
+namespace {
+
+constexpr char data_tag = 'w';
+constexpr char index_tag = 'x';
+constexpr std::string_view stream_time_key{"m.stream_time"};
+constexpr std::uint64_t sign_bit = std::uint64_t{1} << 63;
+constexpr std::int64_t min_time = std::numeric_limits<std::int64_t>::min();
+constexpr std::int64_t max_time = std::numeric_limits<std::int64_t>::max();
+
+void append_be64(std::string& out, std::uint64_t u) {
+  char b[8];
+  for (int i = 7; i >= 0; --i) {
+    b[i] = static_cast<char>(u & 0xff);
+    u >>= 8;
+  }
+  out.append(b, 8);
+}
+
+std::uint64_t read_be64(std::string_view bytes) {
+  std::uint64_t u = 0;
+  for (std::size_t i = 0; i < 8; ++i)
+    u = (u << 8) | static_cast<unsigned char>(bytes[i]);
+  return u;
+}
+
+// Order-preserving time encoding: big-endian with the sign bit flipped.
+void append_time(std::string& out, std::int64_t t) {
+  append_be64(out, static_cast<std::uint64_t>(t) ^ sign_bit);
+}
+
+std::int64_t read_time(std::string_view bytes) {
+  return static_cast<std::int64_t>(read_be64(bytes) ^ sign_bit);
+}
+
+void append_varint(std::string& out, std::size_t n) {
+  while (n >= 0x80) {
+    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    n >>= 7;
+  }
+  out.push_back(static_cast<char>(n));
+}
+
+// 'w' | varint(len) | key  (the prefix shared by all windows of key)
+void encode_data_prefix(std::string& out, std::string_view key) {
+  out.clear();
+  out.push_back(data_tag);
+  append_varint(out, key.size());
+  out.append(key);
+}
+
+void encode_data_key(std::string& out, std::string_view key, std::int64_t start) {
+  encode_data_prefix(out, key);
+  append_time(out, start);
+}
+
+void encode_index_key(std::string& out, std::int64_t start, std::string_view key) {
+  out.clear();
+  out.push_back(index_tag);
+  append_time(out, start);
+  out.append(key);
+}
+
+class empty_window_iterator final : public window_iterator {
+ public:
+  bool valid() const override { return false; }
+  void next() override {}
+  std::string_view key() const override { return {}; }
+  std::int64_t window_start() const override { return 0; }
+  std::string_view value() const override { return {}; }
+  std::optional<state_error> status() const override { return std::nullopt; }
+};
+
+// Windows of one key: a scan of its contiguous data entries.
+class key_window_iterator final : public window_iterator {
+ public:
+  key_window_iterator(std::string key, std::unique_ptr<kv_iterator> it)
+      : key_(std::move(key)), it_(std::move(it)) {}
+  bool valid() const override { return it_->valid(); }
+  void next() override { it_->next(); }
+  std::string_view key() const override { return key_; }
+  std::int64_t window_start() const override {
+    auto k = it_->key();
+    return read_time(k.substr(k.size() - 8));
+  }
+  std::string_view value() const override { return it_->value(); }
+  std::optional<state_error> status() const override { return it_->status(); }
+
+ private:
+  std::string key_;
+  std::unique_ptr<kv_iterator> it_;
+};
+
+// Windows of all keys: a scan of the time index plus a point get of each window's value.
+class all_window_iterator final : public window_iterator {
+ public:
+  all_window_iterator(key_value_store& storage, std::unique_ptr<kv_iterator> it)
+      : storage_(storage), it_(std::move(it)) {
+    settle();
+  }
+  bool valid() const override { return valid_; }
+  void next() override {
+    it_->next();
+    settle();
+  }
+  std::string_view key() const override { return it_->key().substr(9); }
+  std::int64_t window_start() const override { return read_time(it_->key().substr(1, 8)); }
+  std::string_view value() const override { return value_; }
+  std::optional<state_error> status() const override {
+    if (error_)
+      return error_;
+    return it_->status();
+  }
+
+ private:
+  void settle() {
+    valid_ = false;
+    for (; it_->valid(); it_->next()) {
+      auto k = it_->key();
+      if (k.size() < 9)
+        continue;  // not an index entry; cannot happen with this encoding
+      encode_data_key(data_key_, k.substr(9), read_time(k.substr(1, 8)));
+      auto found = storage_.get_into(data_key_, value_);
+      if (!found) {
+        error_ = found.error();
+        return;
+      }
+      if (*found) {
+        valid_ = true;
+        return;
+      }
+    }
+  }
+
+  key_value_store& storage_;
+  std::unique_ptr<kv_iterator> it_;
+  std::string data_key_;
+  std::string value_;
+  std::optional<state_error> error_;
+  bool valid_ = false;
+};
+
+}  // namespace
+
+window_store::window_store(std::unique_ptr<key_value_store> storage, window_store_options options)
+    : storage_(std::move(storage)), options_(options) {}
+
+result<std::unique_ptr<window_store>> window_store::open(std::unique_ptr<key_value_store> storage,
+                                                         window_store_options options) {
+  if (!storage)
+    return state_error{state_errc::invalid_argument, "window_store::open: null storage"};
+  if (options.retention_ms < 0 || options.purge_interval_ms < 0)
+    return state_error{state_errc::invalid_argument,
+                       "window store '" + storage->name() + "': negative retention or interval"};
+  std::unique_ptr<window_store> ws{new window_store(std::move(storage), options)};
+  std::string value;
+  auto found = ws->storage_->get_into(stream_time_key, value);
+  if (!found)
+    return std::move(found).error();
+  if (*found) {
+    if (value.size() != 8)
+      return state_error{state_errc::corruption,
+                         "window store '" + ws->name() + "': bad stream time encoding"};
+    ws->stream_time_ = read_time(value);
+  }
+  return ws;
+}
+
+std::optional<std::int64_t> window_store::expiry_cutoff() const noexcept {
+  if (!stream_time_)
+    return std::nullopt;
+  if (*stream_time_ < min_time + options_.retention_ms)
+    return min_time;
+  return *stream_time_ - options_.retention_ms;
+}
+
+bool window_store::expired(std::int64_t window_start) const noexcept {
+  auto cutoff = expiry_cutoff();
+  return cutoff && window_start < *cutoff;
+}
+
+void window_store::observe(std::int64_t window_start) noexcept {
+  if (!stream_time_ || window_start > *stream_time_)
+    stream_time_ = window_start;
+}
+
+void window_store::add_put(store_batch& batch, std::string_view key, std::int64_t start,
+                           std::string_view value) {
+  encode_data_key(key_buffer_, key, start);
+  batch.put(key_buffer_, value);
+  encode_index_key(key_buffer2_, start, key);
+  batch.put(key_buffer2_, {});
+}
+
+void window_store::add_remove(store_batch& batch, std::string_view key, std::int64_t start) {
+  encode_data_key(key_buffer_, key, start);
+  batch.remove(key_buffer_);
+  encode_index_key(key_buffer2_, start, key);
+  batch.remove(key_buffer2_);
+}
+
+result<void> window_store::put(std::string_view key, std::int64_t window_start,
+                               std::string_view value, std::int64_t timestamp_ms) {
+  observe(window_start);
+  if (expired(window_start)) {
+    ++dropped_expired_;
+    return ok();
+  }
+  batch_.clear();
+  add_put(batch_, key, window_start, value);
+  if (auto r = storage_->write(batch_); !r)
+    return r;
+  if (options_.changelog) {
+    encode_changelog_key(key, window_start, key_buffer_);
+    options_.changelog->append(key_buffer_, value, timestamp_ms);
+  }
+  return maybe_purge();
+}
+
+result<void> window_store::remove(std::string_view key, std::int64_t window_start,
+                                  std::int64_t timestamp_ms) {
+  batch_.clear();
+  add_remove(batch_, key, window_start);
+  if (auto r = storage_->write(batch_); !r)
+    return r;
+  if (options_.changelog) {
+    encode_changelog_key(key, window_start, key_buffer_);
+    options_.changelog->append(key_buffer_, std::nullopt, timestamp_ms);
+  }
+  return ok();
+}
+
+result<bool> window_store::fetch_into(std::string_view key, std::int64_t window_start,
+                                      std::string& value) {
+  if (expired(window_start))
+    return false;
+  encode_data_key(key_buffer_, key, window_start);
+  return storage_->get_into(key_buffer_, value);
+}
+
+std::unique_ptr<window_iterator> window_store::fetch(std::string_view key, std::int64_t time_from,
+                                                     std::int64_t time_to) {
+  if (auto cutoff = expiry_cutoff())
+    time_from = std::max(time_from, *cutoff);
+  if (time_from > time_to)
+    return std::make_unique<empty_window_iterator>();
+  encode_data_key(key_buffer_, key, time_from);
+  encode_data_key(key_buffer2_, key, time_to);
+  return std::make_unique<key_window_iterator>(
+      std::string{key}, storage_->scan(scan_bounds{key_buffer_, key_buffer2_, true}));
+}
+
+std::unique_ptr<window_iterator> window_store::fetch_all(std::int64_t time_from,
+                                                         std::int64_t time_to) {
+  if (auto cutoff = expiry_cutoff())
+    time_from = std::max(time_from, *cutoff);
+  if (time_from > time_to)
+    return std::make_unique<empty_window_iterator>();
+  key_buffer_.assign(1, index_tag);
+  append_time(key_buffer_, time_from);
+  // Exclusive upper bound: the first index key of time_to + 1, or past all index keys.
+  key_buffer2_.assign(1, time_to == max_time ? static_cast<char>(index_tag + 1) : index_tag);
+  if (time_to != max_time)
+    append_time(key_buffer2_, time_to + 1);
+  return std::make_unique<all_window_iterator>(
+      *storage_, storage_->scan(scan_bounds{key_buffer_, key_buffer2_, false}));
+}
+
+result<std::uint64_t> window_store::purge_expired() {
+  auto cutoff = expiry_cutoff();
+  if (!cutoff || *cutoff == min_time)
+    return std::uint64_t{0};
+  std::string from(1, index_tag);
+  append_time(from, purged_up_to_.value_or(min_time));
+  std::string to(1, index_tag);
+  append_time(to, *cutoff);
+  batch_.clear();
+  std::uint64_t n = 0;
+  {
+    auto it = storage_->scan(scan_bounds{from, to, false});
+    for (; it->valid(); it->next()) {
+      auto k = it->key();
+      if (k.size() < 9)
+        continue;
+      add_remove(batch_, k.substr(9), read_time(k.substr(1, 8)));
+      ++n;
+    }
+    if (auto err = it->status())
+      return *err;
+  }  // the iterator is gone before the store is written
+  if (n > 0)
+    if (auto r = storage_->write(batch_); !r)
+      return std::move(r).error();
+  purged_up_to_ = *cutoff;
+  return n;
+}
+
+result<void> window_store::maybe_purge() {
+  auto cutoff = expiry_cutoff();
+  if (!cutoff)
+    return ok();
+  const std::int64_t interval =
+      options_.purge_interval_ms > 0 ? options_.purge_interval_ms
+                                     : std::max<std::int64_t>(options_.retention_ms / 4, 1);
+  // The first purge after open scans from the oldest window: nothing is known about the past.
+  if (purged_up_to_ && *cutoff - *purged_up_to_ < interval)
+    return ok();
+  auto n = purge_expired();
+  if (!n)
+    return std::move(n).error();
+  return ok();
+}
+
+result<void> window_store::flush() {
+  if (stream_time_) {
+    batch_.clear();
+    key_buffer_.clear();
+    append_time(key_buffer_, *stream_time_);
+    batch_.put(stream_time_key, key_buffer_);
+    if (auto r = storage_->write(batch_); !r)
+      return r;
+  }
+  return storage_->flush();
+}
+
+result<void> window_store::commit_checkpoint(changelog_offset offset) {
+  return storage_->commit_checkpoint(offset);
+}
+
+result<void> window_store::restore(std::span<const changelog_record> records,
+                                   changelog_offset last_offset) {
+  store_batch batch;
+  for (const auto& r : records) {
+    auto decoded = decode_changelog_key(r.key);
+    if (!decoded)
+      return state_error{state_errc::invalid_argument,
+                         "window store '" + name() + "': changelog key shorter than 8 bytes"};
+    auto [key, start] = *decoded;
+    observe(start);
+    if (!r.value)
+      add_remove(batch, key, start);
+    else if (!expired(start))
+      add_put(batch, key, start, *r.value);
+  }
+  if (stream_time_) {
+    std::string t;
+    append_time(t, *stream_time_);
+    batch.put(stream_time_key, t);
+  }
+  batch.set_checkpoint(last_offset);
+  if (auto r = storage_->write(batch); !r)
+    return r;
+  return maybe_purge();
+}
+
+void window_store::encode_changelog_key(std::string_view key, std::int64_t window_start,
+                                        std::string& out) {
+  out.clear();
+  out.append(key);
+  append_be64(out, static_cast<std::uint64_t>(window_start));
+}
+
+std::optional<std::pair<std::string_view, std::int64_t>> window_store::decode_changelog_key(
+    std::string_view changelog_key) {
+  if (changelog_key.size() < 8)
+    return std::nullopt;
+  const auto n = changelog_key.size() - 8;
+  return std::pair{changelog_key.substr(0, n),
+                   static_cast<std::int64_t>(read_be64(changelog_key.substr(n)))};
+}
+
+}  // namespace sluice
