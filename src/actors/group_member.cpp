@@ -1,0 +1,436 @@
+#include "actors/group_member.hpp"
+
+#include "actors/messages.hpp"
+#include "actors/task_actor.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <vector>
+
+namespace sluice {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Takes librdkafka's error object: destroys it and returns its code.
+rd_kafka_resp_err_t take_error(rd_kafka_error_t* e) {
+  if (!e)
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+  auto code = rd_kafka_error_code(e);
+  rd_kafka_error_destroy(e);
+  return code;
+}
+
+/// Holds consumed messages until every batch made from them is gone.
+struct consumed_messages {
+  std::vector<rd_kafka_message_t*> messages;
+  ~consumed_messages() {
+    for (auto* m : messages)
+      rd_kafka_message_destroy(m);
+  }
+};
+
+/// Returns a batch's credit to the group member when the last batch derived from it is gone.
+struct credit_token {
+  caf::actor member;
+  uint64_t slot;
+  int64_t records;
+  ~credit_token() { caf::anon_send(member, credit_atom::value, slot, records); }
+};
+
+/// One assigned source partition.
+struct partition_slot {
+  std::string topic;
+  int32_t partition = 0;
+  std::string task;          // task name
+  int64_t in_flight = 0;     // records handed out whose credit has not come back
+  bool paused = false;
+  std::shared_ptr<raw_batch> pending; // batch being filled in this poll round
+  std::shared_ptr<consumed_messages> pending_messages;
+  const std::string* topic_name = nullptr; // stable pointer for record_meta
+};
+
+struct group_member_state {
+  static inline const char* name = "group_member";
+
+  caf::event_based_actor* self = nullptr;
+  topology topo;
+  const streams_config* config = nullptr;
+  record_collector* collector = nullptr;
+  group_metrics* metrics = nullptr;
+  rd_kafka_t* consumer = nullptr;
+  rd_kafka_queue_t* queue = nullptr;
+  std::set<std::string> topic_names;                        // stable storage for record_meta::topic
+  std::map<uint64_t, partition_slot> slots;                 // by slot id
+  std::map<std::pair<std::string, int32_t>, uint64_t> slot_of;
+  uint64_t next_slot = 1;
+  std::map<std::string, caf::actor> tasks;                  // by task name
+  std::vector<rd_kafka_message_t*> buffer;
+  caf::error failure;
+  bool closing = false;
+
+  ~group_member_state() {
+    if (queue)
+      rd_kafka_queue_destroy(queue);
+    if (consumer)
+      rd_kafka_destroy(consumer);
+  }
+
+  void start();
+  void poll();
+  void on_credit(uint64_t slot, int64_t records);
+  void commit_all();
+  void shutdown(caf::error reason);
+  void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+
+private:
+  void assign(rd_kafka_topic_partition_list_t* parts);
+  void revoke(rd_kafka_topic_partition_list_t* parts, bool lost);
+  bool commit_sync(const std::set<std::string>& task_names);
+  void commit_offsets(const source_offsets& offsets, bool async);
+  void set_paused(partition_slot& s, bool paused);
+  void dispatch(partition_slot& s, uint64_t id);
+};
+
+void on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  static_cast<group_member_state*>(opaque)->rebalance(err, parts);
+}
+
+void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*, void* opaque) {
+  if (err)
+    spdlog::warn("offset commit failed: {} (the next commit retries)", rd_kafka_err2str(err));
+  else
+    static_cast<group_member_state*>(opaque)->metrics->commits++;
+}
+
+void on_consumer_error(rd_kafka_t*, int err, const char* reason, void*) {
+  auto code = static_cast<rd_kafka_resp_err_t>(err);
+  if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || code == RD_KAFKA_RESP_ERR__TRANSPORT ||
+      code == RD_KAFKA_RESP_ERR__RESOLVE)
+    spdlog::warn("consumer: {} (retrying)", reason);
+  else
+    spdlog::error("consumer: {}", reason);
+}
+
+void group_member_state::start() {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  try {
+    apply_kafka_settings(conf, {
+                                 {"bootstrap.servers", config->bootstrap_servers},
+                                 {"group.id", config->application_id},
+                                 {"client.id", config->application_id + "-consumer"},
+                                 {"enable.auto.commit", "false"},
+                                 {"enable.auto.offset.store", "false"},
+                                 {"auto.offset.reset", "earliest"},
+                                 {"partition.assignment.strategy", "cooperative-sticky"},
+                                 {"enable.partition.eof", "false"},
+                                 // Drain promptly: below this many queued messages librdkafka keeps
+                                 // fetching; above it fetches back off for ~1 s (see DESIGN.md §7a).
+                                 {"queued.min.messages", "200000"},
+                                 {"queued.max.messages.kbytes", "131072"},
+                               });
+    if (config->guarantee == processing_guarantee::exactly_once)
+      apply_kafka_settings(conf, {{"isolation.level", "read_committed"}});
+    apply_kafka_settings(conf, config->kafka_common);
+    apply_kafka_settings(conf, config->kafka_consumer);
+  } catch (...) {
+    rd_kafka_conf_destroy(conf);
+    throw;
+  }
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+  rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
+  rd_kafka_conf_set_error_cb(conf, on_consumer_error);
+  char err[512];
+  consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  if (!consumer) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(std::string{"cannot create consumer: "} + err);
+  }
+  rd_kafka_poll_set_consumer(consumer);
+  queue = rd_kafka_queue_get_consumer(consumer);
+  auto topics = topo.source_topics();
+  auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(topics.size()));
+  for (const auto& t : topics)
+    rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
+  auto e = rd_kafka_subscribe(consumer, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (e)
+    throw std::runtime_error(std::string{"cannot subscribe: "} + rd_kafka_err2str(e));
+  buffer.resize(static_cast<size_t>(config->max_batch_records));
+  spdlog::info("joining group '{}' at {} for topics {}", config->application_id, config->bootstrap_servers,
+               fmt::join(topics, ", "));
+}
+
+void group_member_state::poll() {
+  auto n = rd_kafka_consume_batch_queue(queue, 20, buffer.data(), buffer.size());
+  if (n < 0) {
+    spdlog::error("consume failed: {}", rd_kafka_err2str(rd_kafka_last_error()));
+    return;
+  }
+  partition_slot* last = nullptr;
+  rd_kafka_topic_t* last_rkt = nullptr;
+  int32_t last_partition = -1;
+  uint64_t last_id = 0;
+  std::vector<uint64_t> touched;
+  for (ssize_t i = 0; i < n; ++i) {
+    auto* m = buffer[static_cast<size_t>(i)];
+    if (m->err) {
+      spdlog::warn("consumer: {}", rd_kafka_message_errstr(m));
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    if (m->rkt != last_rkt || m->partition != last_partition) {
+      last_rkt = m->rkt;
+      last_partition = m->partition;
+      auto it = slot_of.find({rd_kafka_topic_name(m->rkt), m->partition});
+      last = it == slot_of.end() ? nullptr : &slots.at(it->second);
+      last_id = it == slot_of.end() ? 0 : it->second;
+    }
+    if (!last) { // revoked in the meantime
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    if (!last->pending) {
+      last->pending = std::make_shared<raw_batch>();
+      last->pending_messages = std::make_shared<consumed_messages>();
+      touched.push_back(last_id);
+    }
+    raw_record r;
+    r.key = {static_cast<const char*>(m->key), m->key_len};
+    r.value = {static_cast<const char*>(m->payload), m->len};
+    r.key_is_null = m->key == nullptr;
+    r.value_is_null = m->payload == nullptr;
+    r.meta.timestamp = rd_kafka_message_timestamp(m, nullptr);
+    r.meta.offset = m->offset;
+    r.meta.partition = m->partition;
+    r.meta.topic = last->topic_name;
+    last->pending->records.push_back(r);
+    last->pending_messages->messages.push_back(m);
+  }
+  for (auto id : touched)
+    dispatch(slots.at(id), id);
+}
+
+void group_member_state::dispatch(partition_slot& s, uint64_t id) {
+  auto b = std::move(s.pending);
+  const auto count = static_cast<int64_t>(b->records.size());
+  auto token = std::make_shared<credit_token>(credit_token{caf::actor_cast<caf::actor>(self), id, count});
+  b->storage = std::move(s.pending_messages);
+  b->credit = std::move(token);
+  s.in_flight += count;
+  metrics->records_consumed += count;
+  self->send(tasks.at(s.task), batch_atom::value, batch_ptr{std::move(b)});
+  if (s.in_flight >= config->buffered_records_per_partition && !s.paused)
+    set_paused(s, true);
+}
+
+void group_member_state::on_credit(uint64_t slot, int64_t records) {
+  metrics->records_processed += records;
+  auto it = slots.find(slot);
+  if (it == slots.end())
+    return;
+  auto& s = it->second;
+  s.in_flight -= records;
+  if (s.paused && s.in_flight <= config->buffered_records_per_partition / 2)
+    set_paused(s, false);
+}
+
+void group_member_state::set_paused(partition_slot& s, bool paused) {
+  auto* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, s.topic.c_str(), s.partition);
+  auto err = paused ? rd_kafka_pause_partitions(consumer, list) : rd_kafka_resume_partitions(consumer, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err)
+    spdlog::warn("cannot {} {}-{}: {}", paused ? "pause" : "resume", s.topic, s.partition, rd_kafka_err2str(err));
+  else
+    s.paused = paused;
+}
+
+void group_member_state::commit_offsets(const source_offsets& offsets, bool async) {
+  if (offsets.empty())
+    return;
+  auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()));
+  for (const auto& o : offsets)
+    rd_kafka_topic_partition_list_add(list, o.topic.c_str(), o.partition)->offset = o.offset;
+  auto err = rd_kafka_commit(consumer, list, async ? 1 : 0);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err)
+    spdlog::warn("offset commit failed: {}", rd_kafka_err2str(err));
+  else if (!async)
+    metrics->commits++;
+}
+
+void group_member_state::commit_all() {
+  for (const auto& [name, task] : tasks)
+    self->request(task, 120s, commit_atom::value)
+      .then([this](const source_offsets& offsets) { commit_offsets(offsets, true); },
+            [name = name](const caf::error& e) { spdlog::warn("task {}: commit skipped: {}", name, to_string(e)); });
+}
+
+bool group_member_state::commit_sync(const std::set<std::string>& task_names) {
+  caf::scoped_actor blocker{self->system()};
+  bool ok = true;
+  for (const auto& name : task_names) {
+    auto it = tasks.find(name);
+    if (it == tasks.end())
+      continue;
+    blocker->request(it->second, 120s, commit_atom::value)
+      .receive([&](const source_offsets& offsets) { commit_offsets(offsets, false); },
+               [&](const caf::error& e) {
+                 spdlog::warn("task {}: final commit failed: {}", name, to_string(e));
+                 ok = false;
+               });
+  }
+  return ok;
+}
+
+void group_member_state::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+    assign(parts);
+  else
+    revoke(parts, rd_kafka_assignment_lost(consumer));
+}
+
+void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
+  const bool cooperative = std::string_view{rd_kafka_rebalance_protocol(consumer)} == "COOPERATIVE";
+  std::vector<std::string> names;
+  for (int i = 0; i < parts->cnt; ++i) {
+    const auto& p = parts->elems[i];
+    std::string topic = p.topic;
+    const int sub = topo.subtopology_of(topic);
+    auto tname = task_name(sub, p.partition);
+    if (!tasks.count(tname)) {
+      tasks.emplace(tname, spawn_task(self->system(), topo, sub, p.partition, collector, config));
+      self->monitor(tasks.at(tname));
+    }
+    auto id = next_slot++;
+    partition_slot s;
+    s.topic = topic;
+    s.partition = p.partition;
+    s.task = tname;
+    s.topic_name = &*topic_names.insert(topic).first;
+    slots.emplace(id, std::move(s));
+    slot_of[{topic, p.partition}] = id;
+    names.push_back(topic + "-" + std::to_string(p.partition));
+  }
+  auto e = cooperative ? take_error(rd_kafka_incremental_assign(consumer, parts))
+                       : rd_kafka_assign(consumer, parts);
+  if (e)
+    spdlog::error("assign failed: {}", rd_kafka_err2str(e));
+  metrics->assigned_partitions = static_cast<int32_t>(slots.size());
+  spdlog::info("assigned {} partition(s): {} (now {} task(s))", parts->cnt, fmt::join(names, ", "), tasks.size());
+}
+
+void group_member_state::revoke(rd_kafka_topic_partition_list_t* parts, bool lost) {
+  std::set<std::string> affected;
+  std::vector<std::string> names;
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto it = slot_of.find({parts->elems[i].topic, parts->elems[i].partition});
+    if (it != slot_of.end())
+      affected.insert(slots.at(it->second).task);
+    names.push_back(std::string{parts->elems[i].topic} + "-" + std::to_string(parts->elems[i].partition));
+  }
+  // Drain and commit before letting go: every output of the revoked records is acknowledged first.
+  if (!lost && !failure)
+    commit_sync(affected);
+  for (int i = 0; i < parts->cnt; ++i) {
+    auto it = slot_of.find({parts->elems[i].topic, parts->elems[i].partition});
+    if (it == slot_of.end())
+      continue;
+    auto& s = slots.at(it->second);
+    if (auto t = tasks.find(s.task); t != tasks.end())
+      self->send(t->second, revoke_atom::value, s.topic, s.partition);
+    slots.erase(it->second);
+    slot_of.erase(it);
+  }
+  for (const auto& name : affected) {
+    bool still_used = false;
+    for (const auto& [id, s] : slots)
+      still_used = still_used || s.task == name;
+    if (!still_used) {
+      self->demonitor(tasks.at(name));
+      self->send_exit(tasks.at(name), caf::exit_reason::user_shutdown);
+      tasks.erase(name);
+    }
+  }
+  const bool cooperative = std::string_view{rd_kafka_rebalance_protocol(consumer)} == "COOPERATIVE";
+  auto e = cooperative ? take_error(rd_kafka_incremental_unassign(consumer, parts))
+                       : rd_kafka_assign(consumer, nullptr);
+  if (e)
+    spdlog::error("unassign failed: {}", rd_kafka_err2str(e));
+  metrics->assigned_partitions = static_cast<int32_t>(slots.size());
+  spdlog::info("{} {} partition(s): {} ({} task(s) left)", lost ? "lost" : "revoked", parts->cnt,
+               fmt::join(names, ", "), tasks.size());
+}
+
+void group_member_state::shutdown(caf::error reason) {
+  if (closing)
+    return;
+  closing = true;
+  failure = std::move(reason);
+  if (failure)
+    spdlog::error("stopping without committing failed work: {}", to_string(failure));
+  else
+    spdlog::info("shutting down: final commit and leaving group '{}'", config->application_id);
+  // Closing revokes every partition through the rebalance callback, which commits.
+  rd_kafka_consumer_close(consumer);
+  for (auto& [name, task] : tasks)
+    self->send_exit(task, caf::exit_reason::user_shutdown);
+  tasks.clear();
+  self->quit(failure);
+}
+
+} // namespace
+
+caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* self, topology topo,
+                                    const streams_config* config, record_collector* collector,
+                                    group_metrics* metrics) {
+  auto& st = self->state;
+  st.self = self;
+  st.topo = std::move(topo);
+  st.config = config;
+  st.collector = collector;
+  st.metrics = metrics;
+  try {
+    st.start();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    self->quit(caf::make_error(caf::sec::runtime_error, std::string{e.what()}));
+    return {};
+  }
+  self->set_down_handler([self](caf::down_msg& m) {
+    if (m.reason && m.reason != caf::exit_reason::user_shutdown)
+      self->state.shutdown(m.reason);
+  });
+  self->send(self, poll_atom::value);
+  self->delayed_send(self, std::chrono::milliseconds(config->commit_interval_ms), commit_atom::value);
+  return {
+    [=](poll_atom) {
+      if (self->state.closing)
+        return;
+      self->state.poll();
+      self->send(self, poll_atom::value);
+    },
+    [=](credit_atom, uint64_t slot, int64_t records) { self->state.on_credit(slot, records); },
+    [=](commit_atom) {
+      if (self->state.closing)
+        return;
+      self->state.commit_all();
+      self->delayed_send(self, std::chrono::milliseconds(self->state.config->commit_interval_ms), commit_atom::value);
+    },
+    [=](shutdown_atom) { self->state.shutdown(caf::none); },
+  };
+}
+
+caf::actor spawn_group_member(caf::actor_system& sys, topology topo, const streams_config* config,
+                              record_collector* collector, group_metrics* metrics) {
+  return sys.spawn<caf::detached>(group_member_behavior, std::move(topo), config, collector, metrics);
+}
+
+} // namespace sluice

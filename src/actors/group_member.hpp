@@ -1,0 +1,29 @@
+// The group member: the instance's consumer in group `application.id`. Runs detached (it blocks in
+// librdkafka), hands consumed batches to tasks, pauses partitions without credit, commits.
+#pragma once
+
+#include "actors/record_collector.hpp"
+#include "actors/streams_config.hpp"
+#include "topology/topology.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <atomic>
+#include <cstdint>
+
+namespace sluice {
+
+/// Counters the group member keeps up to date for the instance.
+struct group_metrics {
+  std::atomic<int64_t> records_consumed{0};  ///< handed to tasks
+  std::atomic<int64_t> records_processed{0}; ///< fully through their task
+  std::atomic<int64_t> commits{0};           ///< successful offset commits
+  std::atomic<int32_t> assigned_partitions{0};
+};
+
+/// Spawns the group member; it subscribes at once and polls until (shutdown_atom) or a task fails,
+/// then commits what it can, closes the consumer and quits (with the failure as exit reason).
+caf::actor spawn_group_member(caf::actor_system& sys, topology topo, const streams_config* config,
+                              record_collector* collector, group_metrics* metrics);
+
+} // namespace sluice

@@ -1,0 +1,123 @@
+#include "actors/kafka_streams.hpp"
+
+#include "actors/group_member.hpp"
+#include "actors/messages.hpp"
+#include "actors/record_collector.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <mutex>
+#include <thread>
+
+namespace sluice {
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("sluice");
+  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+  logger->set_level(spdlog::level::from_str(level));
+  spdlog::set_default_logger(logger);
+}
+
+struct kafka_streams::impl {
+  topology topo;
+  streams_config config;
+  group_metrics metrics;
+  std::unique_ptr<caf::actor_system_config> system_config;
+  std::unique_ptr<caf::actor_system> system;
+  std::unique_ptr<record_collector> collector;
+  caf::actor member;
+  mutable std::mutex mutex;
+  std::string failure;
+  bool stopped = false;
+  bool started = false;
+};
+
+kafka_streams::kafka_streams(topology t, streams_config config) : impl_(std::make_unique<impl>()) {
+  impl_->topo = std::move(t);
+  impl_->config = std::move(config);
+}
+
+kafka_streams::~kafka_streams() { close(); }
+
+void kafka_streams::start() {
+  auto& d = *impl_;
+  if (d.started)
+    return;
+  if (d.config.guarantee == processing_guarantee::exactly_once)
+    throw std::runtime_error("processing.guarantee=exactly_once is not supported yet; use at_least_once");
+  d.started = true;
+  d.system_config = std::make_unique<caf::actor_system_config>();
+  auto threads = d.config.num_stream_threads > 0 ? static_cast<size_t>(d.config.num_stream_threads)
+                                                 : std::max(2u, std::thread::hardware_concurrency());
+  d.system_config->set("scheduler.max-threads", threads);
+  d.system_config->set("logger.console-verbosity", caf::atom("quiet"));
+  d.system = std::make_unique<caf::actor_system>(*d.system_config);
+  d.collector = std::make_unique<record_collector>(d.config);
+  d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), &d.metrics);
+  d.system->spawn([this](caf::event_based_actor* self) {
+    self->monitor(impl_->member);
+    self->set_down_handler([this](caf::down_msg& m) {
+      std::lock_guard lock{impl_->mutex};
+      impl_->stopped = true;
+      if (m.reason)
+        impl_->failure = to_string(m.reason);
+    });
+  });
+}
+
+void kafka_streams::close() {
+  auto& d = *impl_;
+  if (!d.system)
+    return;
+  caf::anon_send(d.member, shutdown_atom::value);
+  d.system->await_all_actors_done();
+  d.member = nullptr;
+  d.collector.reset(); // flushes what is still queued
+  d.system.reset();
+  d.system_config.reset();
+  spdlog::info("stopped: {} records processed, {} commits", d.metrics.records_processed.load(),
+               d.metrics.commits.load());
+}
+
+int kafka_streams::run() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr); // before start: every thread inherits the mask
+  start();
+  timespec tick{0, 200'000'000};
+  while (!failed()) {
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("received {}, closing", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      break;
+    }
+  }
+  close();
+  if (failed()) {
+    spdlog::error("stopped after a failure: {}", failure());
+    return 1;
+  }
+  return 0;
+}
+
+bool kafka_streams::failed() const {
+  std::lock_guard lock{impl_->mutex};
+  return !impl_->failure.empty();
+}
+
+std::string kafka_streams::failure() const {
+  std::lock_guard lock{impl_->mutex};
+  return impl_->failure;
+}
+
+int64_t kafka_streams::records_consumed() const { return impl_->metrics.records_consumed; }
+int64_t kafka_streams::records_processed() const { return impl_->metrics.records_processed; }
+int64_t kafka_streams::commits() const { return impl_->metrics.commits; }
+int32_t kafka_streams::assigned_partitions() const { return impl_->metrics.assigned_partitions; }
+
+} // namespace sluice

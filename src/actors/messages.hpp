@@ -1,0 +1,55 @@
+// The actor interfaces of the runtime: every message an actor handles, one comment each.
+// CAF 0.17 spelling stays inside src/actors.
+#pragma once
+
+#include "topology/record.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sluice {
+
+/// A committable position: the next offset to read in one source partition.
+struct source_offset {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+using source_offsets = std::vector<source_offset>;
+
+// operator actor (one per node per task)
+//   (batch_atom, batch_ptr)            process a batch, forward results to the children
+//   (marker_atom, uint64_t id)         a commit marker from a parent; passes on after the last parent's
+//   (epoch_acked_atom, uint64_t id)    all records produced before marker `id` are acknowledged
+//   (delivery_failed_atom, string)     the broker refused a record: the task fails
+//   (retry_atom)                       try again to enqueue records the full producer queue refused
+// task actor (one per task)
+//   (batch_atom, batch_ptr)            a consumed raw_batch of one source partition
+//   (commit_atom) -> source_offsets    send a marker; answer with the offsets once all nodes passed it
+//   (marker_done_atom, int node, uint64_t id)   an operator passed marker `id` with all deliveries acked
+//   (revoke_atom, string topic, int32_t partition)   stop reading a partition (after a commit)
+// group member (one per instance, detached)
+//   (poll_atom)                        consume a round of records and hand them to tasks
+//   (credit_atom, uint64_t slot, int64_t records)   records of a partition's batch are done
+//   (commit_atom)                      commit every task's offsets (timer)
+//   (shutdown_atom)                    commit, leave the group, stop
+using batch_atom = caf::atom_constant<caf::atom("batch")>;
+using marker_atom = caf::atom_constant<caf::atom("marker")>;
+using epoch_acked_atom = caf::atom_constant<caf::atom("ep_acked")>;
+using delivery_failed_atom = caf::atom_constant<caf::atom("dr_failed")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using marker_done_atom = caf::atom_constant<caf::atom("mk_done")>;
+using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
+using poll_atom = caf::atom_constant<caf::atom("poll")>;
+using credit_atom = caf::atom_constant<caf::atom("credit")>;
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+
+} // namespace sluice
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::batch_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::source_offsets)

@@ -1,0 +1,210 @@
+#include "actors/operator_actor.hpp"
+
+#include "actors/messages.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <deque>
+
+namespace sluice {
+
+namespace {
+
+/// A record the full producer queue refused, kept until it can be enqueued.
+struct refused_record {
+  rd_kafka_topic_t* topic;
+  std::string key, value;
+  bool key_is_null;
+  int64_t timestamp;
+  rd_kafka_headers_t* headers;
+};
+
+struct operator_state;
+using operator_actor_t = caf::stateful_actor<operator_state>*;
+
+struct operator_state : processor_context {
+  static inline const char* name = "operator";
+
+  operator_actor_t self = nullptr;
+  operator_setup setup;
+  const topology_node* node = nullptr;
+  std::unique_ptr<processor> proc;
+  delivery_epoch* epoch = nullptr;
+  std::vector<rd_kafka_topic_t*> topics;
+  rd_kafka_topic_t* dlq = nullptr;
+  std::deque<refused_record> refused;
+  std::map<uint64_t, size_t> markers_seen; // marker id -> parents it arrived from
+  std::vector<uint64_t> markers_to_pass;   // complete markers waiting for `refused` to drain
+
+  ~operator_state() override {
+    if (epoch)
+      epoch->close(0); // nobody waits for it any more
+    for (auto& r : refused)
+      if (r.headers)
+        rd_kafka_headers_destroy(r.headers);
+  }
+
+  void init(operator_actor_t s, operator_setup st) {
+    self = s;
+    setup = std::move(st);
+    node = &setup.topo.nodes()[static_cast<size_t>(setup.node)];
+    epoch = new delivery_epoch{caf::actor_cast<caf::actor>(self)};
+    dlq = setup.collector->topic(dead_letter_topic(setup.config->application_id));
+    proc = node->make();
+    proc->init(*this);
+  }
+
+  size_t parent_count() const { return node->kind == node_kind::source ? 1 : node->parents.size(); }
+
+  // processor_context
+
+  void forward(batch_ptr b, int port) override {
+    for (const auto& child : setup.ports[static_cast<size_t>(port)])
+      self->send(child, batch_atom::value, b);
+  }
+
+  int sink_topic(const std::string& topic) override {
+    topics.push_back(setup.collector->topic(topic));
+    return static_cast<int>(topics.size() - 1);
+  }
+
+  void produce(int topic, std::string_view key, std::string_view value, int64_t ts, bool key_is_null) override {
+    send(topics[static_cast<size_t>(topic)], key, key_is_null, value, ts, nullptr);
+  }
+
+  void deserialization_failed(const raw_record& r, const std::exception& e) override {
+    const auto where = *r.meta.topic + "-" + std::to_string(r.meta.partition) + "@" + std::to_string(r.meta.offset);
+    if (setup.config->deserialization_handler == exception_handler::log_and_fail)
+      throw stream_error("task " + setup.task_id + ": cannot deserialize record at " + where + ": " + e.what());
+    spdlog::warn("task {}: cannot deserialize record at {}: {}; sent to {}", setup.task_id, where, e.what(),
+                 dead_letter_topic(setup.config->application_id));
+    send(dlq, r.key, r.key_is_null, r.value, r.meta.timestamp, dead_letter_headers(r.meta, e.what(), {}));
+  }
+
+  void processing_failed(const record_meta& meta, std::string_view n, const std::exception& e) override {
+    const auto where = (meta.topic ? *meta.topic : std::string{"?"}) + "-" + std::to_string(meta.partition) + "@" +
+                       std::to_string(meta.offset);
+    if (setup.config->processing_handler == exception_handler::log_and_fail)
+      throw stream_error("task " + setup.task_id + ": " + std::string{n} + " failed on record from " + where + ": " +
+                         e.what());
+    spdlog::warn("task {}: {} failed on record from {}: {}; position sent to {}", setup.task_id, n, where, e.what(),
+                 dead_letter_topic(setup.config->application_id));
+    send(dlq, {}, true, {}, meta.timestamp, dead_letter_headers(meta, e.what(), n));
+  }
+
+  const std::string& task_id() const override { return setup.task_id; }
+
+  // handlers
+
+  caf::result<void> on_batch(const batch_ptr& b) {
+    if (!refused.empty())
+      return caf::skip;
+    proc->process(b, *this);
+    return caf::unit;
+  }
+
+  caf::result<void> on_marker(uint64_t id) {
+    if (!refused.empty())
+      return caf::skip;
+    if (++markers_seen[id] < parent_count())
+      return caf::unit;
+    markers_seen.erase(id);
+    proc->flush(*this);
+    markers_to_pass.push_back(id);
+    pass_markers();
+    return caf::unit;
+  }
+
+  void on_retry() {
+    while (!refused.empty()) {
+      auto& r = refused.front();
+      if (setup.collector->send(r.topic, r.key, r.key_is_null, r.value, r.timestamp, r.headers, epoch) ==
+          RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        break;
+      refused.pop_front();
+    }
+    if (!refused.empty())
+      self->delayed_send(self, std::chrono::milliseconds(5), retry_atom::value);
+    else
+      pass_markers();
+  }
+
+private:
+  // Once every record before them is enqueued, markers move on: to the children, and this
+  // operator's delivery epoch closes (the task hears when the broker acknowledged it all).
+  void pass_markers() {
+    if (!refused.empty())
+      return;
+    for (auto id : markers_to_pass) {
+      for (const auto& port : setup.ports)
+        for (const auto& child : port)
+          self->send(child, marker_atom::value, id);
+      auto* closing = std::exchange(epoch, new delivery_epoch{caf::actor_cast<caf::actor>(self)});
+      closing->close(id);
+    }
+    markers_to_pass.clear();
+  }
+
+  void send(rd_kafka_topic_t* topic, std::string_view key, bool key_is_null, std::string_view value, int64_t ts,
+            rd_kafka_headers_t* headers) {
+    if (refused.empty()) {
+      auto err = setup.collector->send(topic, key, key_is_null, value, ts, headers, epoch);
+      if (!err)
+        return;
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        throw stream_error("task " + setup.task_id + ": cannot produce to " + rd_kafka_topic_name(topic) + ": " +
+                           rd_kafka_err2str(err));
+      self->delayed_send(self, std::chrono::milliseconds(5), retry_atom::value);
+    }
+    refused.push_back({topic, std::string{key}, std::string{value}, key_is_null, ts, headers});
+  }
+
+  static rd_kafka_headers_t* dead_letter_headers(const record_meta& meta, const char* error, std::string_view n) {
+    auto* h = rd_kafka_headers_new(5);
+    auto add = [&](const char* name, std::string_view v) { rd_kafka_header_add(h, name, -1, v.data(), static_cast<ssize_t>(v.size())); };
+    add(dlq_header::error, error);
+    if (!n.empty())
+      add(dlq_header::node, n);
+    add(dlq_header::source_topic, meta.topic ? std::string_view{*meta.topic} : std::string_view{});
+    add(dlq_header::source_partition, std::to_string(meta.partition));
+    add(dlq_header::source_offset, std::to_string(meta.offset));
+    return h;
+  }
+};
+
+caf::behavior operator_behavior(operator_actor_t self, operator_setup setup) {
+  self->set_exception_handler([](caf::scheduled_actor*, std::exception_ptr& e) -> caf::error {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      return caf::make_error(caf::sec::runtime_error, std::string{x.what()});
+    } catch (...) {
+      return caf::make_error(caf::sec::runtime_error, "unknown exception");
+    }
+  });
+  self->state.init(self, std::move(setup));
+  return {
+    [=](batch_atom, const batch_ptr& b) { return self->state.on_batch(b); },
+    [=](marker_atom, uint64_t id) { return self->state.on_marker(id); },
+    [=](epoch_acked_atom, uint64_t id) {
+      if (id != 0)
+        self->send(self->state.setup.task, marker_done_atom::value, self->state.setup.node, id);
+    },
+    [=](delivery_failed_atom, const std::string& what) {
+      self->quit(caf::make_error(caf::sec::runtime_error, "task " + self->state.setup.task_id +
+                                                            ": a record could not be delivered: " + what));
+    },
+    [=](retry_atom) { self->state.on_retry(); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_operator(caf::event_based_actor* task, operator_setup setup) {
+  setup.task = caf::actor_cast<caf::actor>(task);
+  return task->spawn<caf::linked>(operator_behavior, std::move(setup));
+}
+
+} // namespace sluice

@@ -1,0 +1,128 @@
+#include "actors/record_collector.hpp"
+
+#include "actors/messages.hpp"
+
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+namespace sluice {
+
+void delivery_epoch::close(uint64_t marker) {
+  marker_ = marker;
+  release();
+}
+
+void delivery_epoch::delivered(const char* error) {
+  if (error)
+    caf::anon_send(owner_, delivery_failed_atom::value, std::string{error});
+  release();
+}
+
+void delivery_epoch::release() {
+  if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    caf::anon_send(owner_, epoch_acked_atom::value, marker_);
+    delete this;
+  }
+}
+
+void apply_kafka_settings(rd_kafka_conf_t* conf, const std::map<std::string, std::string>& settings) {
+  char err[512];
+  for (const auto& [k, v] : settings)
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK)
+      throw std::runtime_error("librdkafka setting '" + k + "': " + err);
+}
+
+namespace {
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+  auto* epoch = static_cast<delivery_epoch*>(m->_private);
+  if (!epoch)
+    return;
+  if (m->err) {
+    std::string what = std::string{rd_kafka_err2str(m->err)} + " (topic " + rd_kafka_topic_name(m->rkt) + ")";
+    spdlog::error("delivery failed: {}", what);
+    epoch->delivered(what.c_str());
+  } else {
+    epoch->delivered(nullptr);
+  }
+}
+
+void on_error(rd_kafka_t*, int err, const char* reason, void*) {
+  auto code = static_cast<rd_kafka_resp_err_t>(err);
+  if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || code == RD_KAFKA_RESP_ERR__TRANSPORT)
+    spdlog::warn("producer: {} (retrying)", reason);
+  else
+    spdlog::error("producer: {}", reason);
+}
+
+} // namespace
+
+record_collector::record_collector(const streams_config& config) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  try {
+    apply_kafka_settings(conf, {
+                                 {"bootstrap.servers", config.bootstrap_servers},
+                                 {"enable.idempotence", "true"},
+                                 {"partitioner", "murmur2_random"},
+                                 {"compression.type", "lz4"},
+                                 {"linger.ms", "5"},
+                                 {"queue.buffering.max.messages", "1000000"},
+                                 {"client.id", config.application_id + "-producer"},
+                               });
+    apply_kafka_settings(conf, config.kafka_common);
+    apply_kafka_settings(conf, config.kafka_producer);
+  } catch (...) {
+    rd_kafka_conf_destroy(conf);
+    throw;
+  }
+  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+  rd_kafka_conf_set_error_cb(conf, on_error);
+  char err[512];
+  producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  if (!producer_) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(std::string{"cannot create producer: "} + err);
+  }
+  poller_ = std::thread{[this] {
+    while (!stop_.load(std::memory_order_relaxed))
+      rd_kafka_poll(producer_, 100);
+  }};
+}
+
+record_collector::~record_collector() {
+  if (rd_kafka_flush(producer_, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    spdlog::warn("producer: {} records not delivered at shutdown", rd_kafka_outq_len(producer_));
+  stop_ = true;
+  poller_.join();
+  for (auto& [name, t] : topics_)
+    rd_kafka_topic_destroy(t);
+  rd_kafka_destroy(producer_);
+}
+
+rd_kafka_topic_t* record_collector::topic(const std::string& name) {
+  std::lock_guard lock{topics_mutex_};
+  auto& t = topics_[name];
+  if (!t)
+    t = rd_kafka_topic_new(producer_, name.c_str(), nullptr);
+  return t;
+}
+
+rd_kafka_resp_err_t record_collector::send(rd_kafka_topic_t* topic, std::string_view key, bool key_is_null,
+                                           std::string_view value, int64_t timestamp, rd_kafka_headers_t* headers,
+                                           delivery_epoch* epoch) {
+  if (epoch)
+    epoch->add(); // before producing: the delivery report may come back at once
+  auto err = rd_kafka_producev(producer_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                               RD_KAFKA_V_KEY(key_is_null ? nullptr : key.data(), key_is_null ? 0 : key.size()),
+                               RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                               RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_HEADERS(headers),
+                               RD_KAFKA_V_OPAQUE(epoch), RD_KAFKA_V_END);
+  if (err && epoch)
+    epoch->delivered(nullptr); // not enqueued: take it back
+  return err;
+}
+
+} // namespace sluice
+

@@ -1,0 +1,187 @@
+#include "actors/streams_config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace sluice {
+
+namespace {
+
+int64_t parse_int(const std::string& key, const std::string& v, int64_t min) {
+  size_t used = 0;
+  int64_t x = 0;
+  try {
+    x = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != v.size() || v.empty())
+    throw std::invalid_argument(key + " must be an integer, got '" + v + "'");
+  if (x < min)
+    throw std::invalid_argument(key + " must be at least " + std::to_string(min) + ", got " + v);
+  return x;
+}
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r");
+  auto e = s.find_last_not_of(" \t\r");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+std::string env_name(const std::string& key) {
+  std::string out = "SLUICE_";
+  for (char c : key)
+    out += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+const char* guarantee_name(processing_guarantee g) {
+  return g == processing_guarantee::exactly_once ? "exactly_once" : "at_least_once";
+}
+
+const char* handler_name(exception_handler h) {
+  return h == exception_handler::log_and_fail ? "log_and_fail" : "log_and_continue";
+}
+
+} // namespace
+
+const std::vector<config_key>& config_keys() {
+  static const std::vector<config_key> keys = [] {
+    streams_config d;
+    return std::vector<config_key>{
+      {"application.id", d.application_id, "consumer group, prefix of internal topics and state"},
+      {"bootstrap.servers", d.bootstrap_servers, "Kafka brokers (the embedded broker listens on 9092)"},
+      {"state.dir", d.state_dir, "directory for task state"},
+      {"commit.interval.ms", std::to_string(d.commit_interval_ms), "how often source offsets are committed"},
+      {"processing.guarantee", guarantee_name(d.guarantee), "at_least_once or exactly_once"},
+      {"default.deserialization.exception.handler", handler_name(d.deserialization_handler),
+       "log_and_continue (bad record to <application.id>-dlq) or log_and_fail"},
+      {"default.processing.exception.handler", handler_name(d.processing_handler),
+       "log_and_continue (failed record to <application.id>-dlq) or log_and_fail"},
+      {"buffered.records.per.partition", std::to_string(d.buffered_records_per_partition),
+       "records in flight per partition before fetching it pauses"},
+      {"max.batch.records", std::to_string(d.max_batch_records), "most records handed to a task at once"},
+      {"num.stream.threads", std::to_string(d.num_stream_threads), "actor scheduler threads (0 = one per core)"},
+      {"log.level", d.log_level, "trace, debug, info, warn or error"},
+    };
+  }();
+  return keys;
+}
+
+std::string streams_config::get(const std::string& key) const {
+  if (key == "application.id")
+    return application_id;
+  if (key == "bootstrap.servers")
+    return bootstrap_servers;
+  if (key == "state.dir")
+    return state_dir;
+  if (key == "commit.interval.ms")
+    return std::to_string(commit_interval_ms);
+  if (key == "processing.guarantee")
+    return guarantee_name(guarantee);
+  if (key == "default.deserialization.exception.handler")
+    return handler_name(deserialization_handler);
+  if (key == "default.processing.exception.handler")
+    return handler_name(processing_handler);
+  if (key == "buffered.records.per.partition")
+    return std::to_string(buffered_records_per_partition);
+  if (key == "max.batch.records")
+    return std::to_string(max_batch_records);
+  if (key == "num.stream.threads")
+    return std::to_string(num_stream_threads);
+  if (key == "log.level")
+    return log_level;
+  for (auto [prefix, map] : {std::pair{"kafka.consumer.", &kafka_consumer}, std::pair{"kafka.producer.", &kafka_producer},
+                             std::pair{"kafka.", &kafka_common}})
+    if (key.starts_with(prefix))
+      return map->at(key.substr(std::string_view{prefix}.size()));
+  throw std::out_of_range("unknown configuration key '" + key + "'");
+}
+
+void streams_config::set(const std::string& key, const std::string& value) {
+  if (key == "application.id") {
+    if (value.empty())
+      throw std::invalid_argument("application.id must not be empty");
+    application_id = value;
+  } else if (key == "bootstrap.servers") {
+    bootstrap_servers = value;
+  } else if (key == "state.dir") {
+    state_dir = value;
+  } else if (key == "commit.interval.ms") {
+    commit_interval_ms = parse_int(key, value, 1);
+  } else if (key == "processing.guarantee") {
+    if (value == "at_least_once")
+      guarantee = processing_guarantee::at_least_once;
+    else if (value == "exactly_once" || value == "exactly_once_v2")
+      guarantee = processing_guarantee::exactly_once;
+    else
+      throw std::invalid_argument("processing.guarantee must be at_least_once or exactly_once, got '" + value + "'");
+  } else if (key == "default.deserialization.exception.handler") {
+    deserialization_handler = parse_exception_handler(value);
+  } else if (key == "default.processing.exception.handler") {
+    processing_handler = parse_exception_handler(value);
+  } else if (key == "buffered.records.per.partition") {
+    buffered_records_per_partition = parse_int(key, value, 1);
+  } else if (key == "max.batch.records") {
+    max_batch_records = parse_int(key, value, 1);
+  } else if (key == "num.stream.threads") {
+    num_stream_threads = parse_int(key, value, 0);
+  } else if (key == "log.level") {
+    static const char* levels[] = {"trace", "debug", "info", "warn", "error"};
+    if (std::find(std::begin(levels), std::end(levels), value) == std::end(levels))
+      throw std::invalid_argument("log.level must be trace, debug, info, warn or error, got '" + value + "'");
+    log_level = value;
+  } else if (key.starts_with("kafka.consumer.")) {
+    kafka_consumer[key.substr(15)] = value;
+  } else if (key.starts_with("kafka.producer.")) {
+    kafka_producer[key.substr(15)] = value;
+  } else if (key.starts_with("kafka.") && key.size() > 6) {
+    kafka_common[key.substr(6)] = value;
+  } else {
+    throw std::invalid_argument("unknown configuration key '" + key + "' (see --help; librdkafka settings take a kafka. prefix)");
+  }
+}
+
+void streams_config::load_file(const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    throw std::runtime_error("cannot read config file '" + path + "'");
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#' || line[0] == '!')
+      continue;
+    auto eq = line.find_first_of("=:");
+    if (eq == std::string::npos)
+      throw std::runtime_error(path + ":" + std::to_string(n) + ": expected key=value");
+    try {
+      set(trim(line.substr(0, eq)), trim(line.substr(eq + 1)));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(path + ":" + std::to_string(n) + ": " + e.what());
+    }
+  }
+}
+
+void streams_config::load_environment() {
+  for (const auto& k : config_keys())
+    if (const char* v = std::getenv(env_name(k.name).c_str()))
+      set(k.name, v);
+  // kafka.* keys: SLUICE_KAFKA_SESSION_TIMEOUT_MS -> kafka.session.timeout.ms
+  for (char** e = environ; e && *e; ++e) {
+    std::string entry = *e;
+    if (!entry.starts_with("SLUICE_KAFKA_"))
+      continue;
+    auto eq = entry.find('=');
+    std::string key = entry.substr(7, eq - 7);
+    std::transform(key.begin(), key.end(), key.begin(),
+                   [](char c) { return c == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+    set(key, entry.substr(eq + 1));
+  }
+}
+
+} // namespace sluice

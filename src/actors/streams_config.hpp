@@ -1,0 +1,72 @@
+// Configuration of a sluice instance, with Kafka Streams' names.
+//
+// Sources, each overriding the last: defaults, a properties file (`key=value` lines, `#` comments),
+// environment variables (`SLUICE_` + the key upper-cased with `.` and `-` as `_`, e.g.
+// SLUICE_APPLICATION_ID, SLUICE_KAFKA_SESSION_TIMEOUT_MS), then command-line flags (`--application-id`,
+// or `--set key=value` for any key). Keys starting with `kafka.` pass through to librdkafka
+// (both consumer and producer; `kafka.consumer.` / `kafka.producer.` for one of them).
+#pragma once
+
+#include "topology/errors.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sluice {
+
+/// At-least-once or exactly-once (`processing.guarantee`).
+enum class processing_guarantee { at_least_once, exactly_once };
+
+/// The settings of one instance. Each field's default is what an unconfigured app gets.
+struct streams_config {
+  /// `application.id`: consumer group, prefix of internal topics and of the state directory.
+  std::string application_id = "sluice-app";
+  /// `bootstrap.servers`: the embedded broker's default address.
+  std::string bootstrap_servers = "localhost:9092";
+  /// `state.dir`: where task state lives (one folder per application).
+  std::string state_dir = "/tmp/sluice";
+  /// `commit.interval.ms`: how often source offsets are committed; bounds reprocessing after a crash.
+  int64_t commit_interval_ms = 5000;
+  /// `processing.guarantee`: exactly_once needs a real Kafka cluster (the embedded broker fakes transactions).
+  processing_guarantee guarantee = processing_guarantee::at_least_once;
+  /// `default.deserialization.exception.handler`: bad input never stops a partition by default.
+  exception_handler deserialization_handler = exception_handler::log_and_continue;
+  /// `default.processing.exception.handler`: a throwing operator dead-letters the record by default.
+  exception_handler processing_handler = exception_handler::log_and_continue;
+  /// `buffered.records.per.partition`: records in flight per partition before it is paused.
+  int64_t buffered_records_per_partition = 20000;
+  /// `max.batch.records`: most records handed to a task at once; larger batches amortise messaging.
+  int64_t max_batch_records = 2000;
+  /// `num.stream.threads`: actor scheduler threads (0 = one per core).
+  int64_t num_stream_threads = 0;
+  /// `log.level`: trace, debug, info, warn, error.
+  std::string log_level = "info";
+  /// `kafka.*`, `kafka.consumer.*`, `kafka.producer.*` with the prefix removed.
+  std::map<std::string, std::string> kafka_common, kafka_consumer, kafka_producer;
+
+  /// The value of `key` (any known key or a kafka.* key) as a string; throws std::out_of_range.
+  std::string get(const std::string& key) const;
+
+  /// Sets `key` from a string, validating it; throws std::invalid_argument with a clear message.
+  void set(const std::string& key, const std::string& value);
+
+  /// Applies a properties file; throws std::runtime_error naming the file and line.
+  void load_file(const std::string& path);
+
+  /// Applies `SLUICE_*` variables from the environment.
+  void load_environment();
+};
+
+/// A known configuration key, its default and what it does (for --help and docs).
+struct config_key {
+  std::string name;
+  std::string default_value;
+  std::string doc;
+};
+
+/// Every known key, in documentation order.
+const std::vector<config_key>& config_keys();
+
+} // namespace sluice

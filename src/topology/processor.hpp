@@ -1,0 +1,77 @@
+// The processor interface: the per-task logic of one topology node. The runtime wraps each
+// processor in an operator actor; the test driver calls it synchronously. Apps do not implement
+// processors directly: the DSL creates them.
+#pragma once
+
+#include "topology/record.hpp"
+
+#include <exception>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace sluice {
+
+/// A message header (name, value) attached to produced records.
+struct header {
+  std::string_view name;
+  std::string_view value;
+};
+
+/// What a processor can do besides computing: forward batches, write records, report bad ones.
+class processor_context {
+public:
+  virtual ~processor_context() = default;
+
+  /// Sends `b` to every child attached to output `port` (0 unless the node has several outputs).
+  virtual void forward(batch_ptr b, int port = 0) = 0;
+
+  /// Returns a handle for producing to `topic`; call from `processor::init`.
+  virtual int sink_topic(const std::string& topic) = 0;
+
+  /// Writes one record to a topic registered with `sink_topic`; the bytes are copied.
+  /// The record counts as processed only once the broker has acknowledged it.
+  virtual void produce(int topic, std::string_view key, std::string_view value, int64_t timestamp,
+                       bool key_is_null = false) = 0;
+
+  /// Handles a record that could not be deserialized: dead-letters it or fails the task,
+  /// as `default.deserialization.exception.handler` says.
+  virtual void deserialization_failed(const raw_record& r, const std::exception& error) = 0;
+
+  /// Handles a record whose processing threw: dead-letters its position or fails the task,
+  /// as `default.processing.exception.handler` says.
+  virtual void processing_failed(const record_meta& meta, std::string_view node,
+                                 const std::exception& error) = 0;
+
+  /// The task this processor belongs to, e.g. "0_3" (sub-topology 0, partition 3).
+  virtual const std::string& task_id() const = 0;
+};
+
+/// The logic of one node for one task. Called from one thread at a time.
+class processor {
+public:
+  virtual ~processor() = default;
+
+  /// Called once before the first batch.
+  virtual void init(processor_context&) {}
+
+  /// Processes one batch and forwards results through `ctx`.
+  virtual void process(const batch_ptr& in, processor_context& ctx) = 0;
+
+  /// Called when a commit marker passes: write out anything buffered.
+  virtual void flush(processor_context&) {}
+};
+
+/// Applies `fn` to each record of `in`, reporting a throwing record to `ctx` and going on.
+template <class Batch, class F>
+void for_each_record(Batch& in, processor_context& ctx, std::string_view node, F&& fn) {
+  for (auto& r : in.records) {
+    try {
+      fn(r);
+    } catch (const std::exception& e) {
+      ctx.processing_failed(r.meta, node, e);
+    }
+  }
+}
+
+} // namespace sluice

@@ -1,0 +1,68 @@
+// Records and record batches: what flows between operators.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice {
+
+/// Where a record came from and when it happened; travels unchanged through stateless operators.
+struct record_meta {
+  int64_t timestamp = 0;              ///< event time in epoch milliseconds
+  int64_t offset = -1;                ///< offset in the source partition, -1 if none
+  int32_t partition = -1;             ///< source partition, -1 if none
+  const std::string* topic = nullptr; ///< source topic (owned by the topology), null if none
+};
+
+/// A typed key-value record.
+template <class K, class V>
+struct record {
+  K key;
+  V value;
+  record_meta meta;
+};
+
+/// Base of every batch; `credit` is shared by all batches derived from one consumed batch and
+/// is released (returning flow-control credit) when the last of them is gone.
+struct batch {
+  virtual ~batch() = default;
+  std::shared_ptr<void> credit;
+};
+
+/// Shared, immutable once sent.
+using batch_ptr = std::shared_ptr<batch>;
+
+/// A batch of typed records.
+template <class K, class V>
+struct record_batch final : batch {
+  std::vector<record<K, V>> records;
+};
+
+/// A serialized record as consumed; `key`/`value` point into `raw_batch::storage`.
+struct raw_record {
+  std::string_view key;
+  std::string_view value;
+  record_meta meta;
+  bool key_is_null = false;
+  bool value_is_null = false;
+};
+
+/// A batch of consumed records of one source partition; `storage` keeps their bytes alive.
+struct raw_batch final : batch {
+  std::vector<raw_record> records;
+  std::shared_ptr<void> storage;
+};
+
+/// Makes an empty typed batch that inherits `parent`'s flow-control credit.
+template <class K, class V>
+std::shared_ptr<record_batch<K, V>> make_batch_like(const batch& parent, size_t capacity) {
+  auto out = std::make_shared<record_batch<K, V>>();
+  out->credit = parent.credit;
+  out->records.reserve(capacity);
+  return out;
+}
+
+} // namespace sluice

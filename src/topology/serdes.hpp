@@ -1,0 +1,59 @@
+// Serdes: how keys and values become bytes and back.
+//
+// A serde is a class with `using value_type = T;`, `T deserialize(std::string_view bytes)`
+// (throws on malformed input; the message becomes the dead-letter error) and
+// `void serialize(const T& value, std::string& out)` (replaces `out`'s content). Each source and
+// sink holds its own instance, so a serde may keep reusable buffers.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <concepts>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace sluice {
+
+/// True for types usable as serdes.
+template <class S>
+concept serde = std::default_initializable<S> && requires(S s, std::string_view in, std::string& out,
+                                                           const typename S::value_type& v) {
+  { s.deserialize(in) } -> std::convertible_to<typename S::value_type>;
+  s.serialize(v, out);
+};
+
+namespace serdes {
+
+/// UTF-8 or any bytes as std::string.
+struct string {
+  using value_type = std::string;
+  std::string deserialize(std::string_view in) { return std::string{in}; }
+  void serialize(const std::string& v, std::string& out) { out.assign(v); }
+};
+
+/// Opaque bytes; same representation as `string`, named for intent.
+using bytes = string;
+
+/// Big-endian 64-bit integer, as Kafka's LongSerializer writes it.
+struct int64 {
+  using value_type = int64_t;
+  int64_t deserialize(std::string_view in);
+  void serialize(int64_t v, std::string& out);
+};
+
+/// JSON text as boost::json::value; empty input (a Kafka null) is JSON null.
+class json {
+public:
+  using value_type = boost::json::value;
+  boost::json::value deserialize(std::string_view in);
+  void serialize(const boost::json::value& v, std::string& out);
+
+private:
+  boost::json::parser parser_;
+  boost::json::serializer serializer_;
+};
+
+} // namespace serdes
+} // namespace sluice

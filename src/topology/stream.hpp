@@ -1,0 +1,190 @@
+// `stream<K, V>`: a typed handle on an unbounded stream of records, as Kafka Streams' KStream.
+// Every operation adds a node to the builder's graph and returns a handle on its output.
+#pragma once
+
+#include "topology/processors.hpp"
+#include "topology/topology_builder.hpp"
+
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace sluice {
+
+/// The serde used by `to(topic)` when none is named: string, json, int64.
+template <class T>
+struct default_serde;
+template <>
+struct default_serde<std::string> {
+  using type = serdes::string;
+};
+template <>
+struct default_serde<boost::json::value> {
+  using type = serdes::json;
+};
+template <>
+struct default_serde<int64_t> {
+  using type = serdes::int64;
+};
+
+namespace detail {
+template <class F, class K, class V>
+using kv_result_t = std::remove_cvref_t<
+  decltype(call_kv(std::declval<F&>(), std::declval<const K&>(), std::declval<const V&>()))>;
+} // namespace detail
+
+/// A stream of records with keys of type K and values of type V.
+template <class K, class V>
+class stream {
+public:
+  using key_type = K;
+  using value_type = V;
+
+  /// Keeps the records for which `predicate(key, value)` (or `predicate(value)`) is true.
+  template <class F>
+  stream filter(F predicate, std::string name = {}) const {
+    auto n = name_or(name, "FILTER");
+    return child<K, V>(n, [f = std::move(predicate), n] {
+      return std::make_unique<detail::filter_processor<K, V, F>>(f, n, false);
+    });
+  }
+
+  /// Keeps the records for which `predicate` is false.
+  template <class F>
+  stream filter_not(F predicate, std::string name = {}) const {
+    auto n = name_or(name, "FILTER");
+    return child<K, V>(n, [f = std::move(predicate), n] {
+      return std::make_unique<detail::filter_processor<K, V, F>>(f, n, true);
+    });
+  }
+
+  /// Replaces each value by `mapper(value)` or `mapper(key, value)`; keys stay.
+  template <class F, class V2 = detail::kv_result_t<F, K, V>>
+  stream<K, V2> map_values(F mapper, std::string name = {}) const {
+    auto n = name_or(name, "MAPVALUES");
+    return child<K, V2>(n, [f = std::move(mapper), n] {
+      return std::make_unique<detail::map_values_processor<K, V, V2, F>>(f, n);
+    });
+  }
+
+  /// Replaces each record by `mapper(key, value)`, a std::pair of new key and value.
+  template <class F, class R = std::invoke_result_t<F&, const K&, const V&>,
+            class K2 = std::remove_cvref_t<typename R::first_type>,
+            class V2 = std::remove_cvref_t<typename R::second_type>>
+  stream<K2, V2> map(F mapper, std::string name = {}) const {
+    auto n = name_or(name, "MAP");
+    return child<K2, V2>(n, [f = std::move(mapper), n] {
+      return std::make_unique<detail::map_processor<K, V, K2, V2, F>>(f, n);
+    });
+  }
+
+  /// Replaces each record by zero or more: `mapper(key, value)` returns a range of std::pair.
+  template <class F, class R = std::invoke_result_t<F&, const K&, const V&>,
+            class P = std::remove_cvref_t<decltype(*std::begin(std::declval<R&>()))>,
+            class K2 = typename P::first_type, class V2 = typename P::second_type>
+  stream<K2, V2> flat_map(F mapper, std::string name = {}) const {
+    auto n = name_or(name, "FLATMAP");
+    return child<K2, V2>(n, [f = std::move(mapper), n] {
+      return std::make_unique<detail::flat_map_processor<K, V, K2, V2, F>>(f, n);
+    });
+  }
+
+  /// Replaces each value by zero or more values: `mapper(value)` (or `(key, value)`) returns a range.
+  template <class F, class R = detail::kv_result_t<F, K, V>,
+            class V2 = std::remove_cvref_t<decltype(*std::begin(std::declval<R&>()))>>
+  stream<K, V2> flat_map_values(F mapper, std::string name = {}) const {
+    auto n = name_or(name, "FLATMAPVALUES");
+    return child<K, V2>(n, [f = std::move(mapper), n] {
+      return std::make_unique<detail::flat_map_values_processor<K, V, V2, F>>(f, n);
+    });
+  }
+
+  /// Calls `action(key, value)` for each record and passes the stream on unchanged.
+  template <class F>
+  stream peek(F action, std::string name = {}) const {
+    auto n = name_or(name, "PEEK");
+    return child<K, V>(n, [f = std::move(action), n] {
+      return std::make_unique<detail::peek_processor<K, V, F>>(f, n, false);
+    });
+  }
+
+  /// Calls `action(key, value)` for each record; ends the stream.
+  template <class F>
+  void foreach (F action, std::string name = {}) const {
+    auto n = name_or(name, "FOREACH");
+    child<K, V>(n, [f = std::move(action), n] {
+      return std::make_unique<detail::peek_processor<K, V, F>>(f, n, true);
+    });
+  }
+
+  /// Splits the stream: each record goes to the branch of the first predicate it satisfies
+  /// (records matching none are dropped; end with an always-true predicate for a default branch).
+  std::vector<stream> split(std::vector<std::function<bool(const K&, const V&)>> predicates,
+                            std::string name = {}) const {
+    auto n = name_or(name, "BRANCH");
+    const auto ports = predicates.size();
+    auto node = builder_->add_node(n, node_kind::processor, {{node_, port_}}, {}, [p = std::move(predicates), n] {
+      return std::make_unique<detail::split_processor<K, V, std::function<bool(const K&, const V&)>>>(p, n);
+    });
+    builder_->set_ports(node, ports);
+    std::vector<stream> out;
+    for (size_t i = 0; i < ports; ++i)
+      out.push_back(stream{builder_, node, static_cast<int>(i)});
+    return out;
+  }
+
+  /// A stream of the records of this stream and `other`, in no particular order between them.
+  stream merge(const stream& other, std::string name = {}) const {
+    auto node = builder_->add_node(name_or(name, "MERGE"), node_kind::processor,
+                                   {{node_, port_}, {other.node_, other.port_}}, {},
+                                   [] { return std::make_unique<detail::pass_through_processor>(); });
+    return stream{builder_, node, 0};
+  }
+
+  /// Writes the stream to `topic` with serdes KS and VS (by default those of K and V).
+  template <serde KS = typename default_serde<K>::type, serde VS = typename default_serde<V>::type>
+  void to(const std::string& topic, std::string name = {}) const {
+    static_assert(std::is_same_v<typename KS::value_type, K>, "key serde does not match the key type");
+    static_assert(std::is_same_v<typename VS::value_type, V>, "value serde does not match the value type");
+    auto n = name_or(name, "SINK");
+    builder_->add_node(n, node_kind::sink, {{node_, port_}}, {topic}, [topic, n] {
+      return std::make_unique<detail::sink_processor<K, V, KS, VS>>(topic, n);
+    });
+  }
+
+private:
+  friend class topology_builder;
+  template <class, class>
+  friend class stream;
+  stream(topology_builder* b, int node, int port) : builder_(b), node_(node), port_(port) {}
+
+  std::string name_or(const std::string& name, const char* kind) const {
+    return name.empty() ? builder_->next_name(kind) : name;
+  }
+
+  template <class K2, class V2, class Make>
+  stream<K2, V2> child(const std::string& name, Make make) const {
+    auto node = builder_->add_node(name, node_kind::processor, {{node_, port_}}, {}, std::move(make));
+    return stream<K2, V2>{builder_, node, 0};
+  }
+
+  topology_builder* builder_;
+  int node_;
+  int port_;
+};
+
+template <serde KS, serde VS>
+stream<typename KS::value_type, typename VS::value_type>
+topology_builder::stream(std::vector<std::string> topics, std::string name) {
+  if (topics.empty())
+    throw topology_error("a stream needs at least one source topic");
+  auto n = name.empty() ? next_name("SOURCE") : name;
+  auto node = add_node(n, node_kind::source, {}, std::move(topics), [] {
+    return std::make_unique<detail::source_processor<KS, VS>>();
+  });
+  return sluice::stream<typename KS::value_type, typename VS::value_type>{this, node, 0};
+}
+
+} // namespace sluice

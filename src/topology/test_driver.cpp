@@ -1,0 +1,113 @@
+#include "topology/test_driver.hpp"
+
+#include "topology/processor.hpp"
+
+#include <set>
+
+namespace sluice {
+
+struct topology_test_driver::impl {
+  struct node_context;
+  topology topo;
+  std::string application_id;
+  exception_handler handler;
+  std::string task_id = "0_0";
+  std::vector<std::unique_ptr<processor>> processors;
+  std::vector<std::unique_ptr<node_context>> contexts;
+  std::vector<std::string> sink_topics;
+  std::map<std::string, std::vector<test_output_record>> outputs;
+  std::map<std::string, int64_t> next_offset;
+  std::set<std::string> topic_names; // stable storage for record_meta::topic
+
+  void dead_letter(const record_meta& meta, std::string key, std::string value, const std::string& error,
+                   std::string_view node) {
+    test_output_record r{std::move(key), std::move(value), meta.timestamp, {}};
+    r.headers[dlq_header::error] = error;
+    if (!node.empty())
+      r.headers[dlq_header::node] = std::string{node};
+    r.headers[dlq_header::source_topic] = meta.topic ? *meta.topic : "";
+    r.headers[dlq_header::source_partition] = std::to_string(meta.partition);
+    r.headers[dlq_header::source_offset] = std::to_string(meta.offset);
+    outputs[dead_letter_topic(application_id)].push_back(std::move(r));
+  }
+
+  struct node_context final : processor_context {
+    impl* self;
+    int node;
+    node_context(impl* s, int n) : self(s), node(n) {}
+    void forward(batch_ptr b, int port) override {
+      const auto& n = self->topo.nodes()[static_cast<size_t>(node)];
+      for (int child : n.outputs.at(static_cast<size_t>(port)))
+        self->processors[static_cast<size_t>(child)]->process(b, *self->contexts[static_cast<size_t>(child)]);
+    }
+    int sink_topic(const std::string& topic) override {
+      self->sink_topics.push_back(topic);
+      return static_cast<int>(self->sink_topics.size() - 1);
+    }
+    void produce(int topic, std::string_view key, std::string_view value, int64_t ts, bool) override {
+      self->outputs[self->sink_topics.at(static_cast<size_t>(topic))].push_back(
+        {std::string{key}, std::string{value}, ts, {}});
+    }
+    void deserialization_failed(const raw_record& r, const std::exception& e) override {
+      if (self->handler == exception_handler::log_and_fail)
+        throw stream_error("cannot deserialize record at " + *r.meta.topic + "-" + std::to_string(r.meta.partition) +
+                           "@" + std::to_string(r.meta.offset) + ": " + e.what());
+      self->dead_letter(r.meta, std::string{r.key}, std::string{r.value}, e.what(), {});
+    }
+    void processing_failed(const record_meta& meta, std::string_view n, const std::exception& e) override {
+      if (self->handler == exception_handler::log_and_fail)
+        throw stream_error("processing failed in " + std::string{n} + ": " + e.what());
+      self->dead_letter(meta, {}, {}, e.what(), n);
+    }
+    const std::string& task_id() const override { return self->task_id; }
+  };
+};
+
+topology_test_driver::topology_test_driver(const topology& t, std::string application_id, exception_handler handler)
+  : impl_(std::make_unique<impl>()) {
+  impl_->topo = t;
+  impl_->application_id = std::move(application_id);
+  impl_->handler = handler;
+  const auto& nodes = t.nodes();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    impl_->processors.push_back(nodes[i].make());
+    impl_->contexts.push_back(std::make_unique<impl::node_context>(impl_.get(), static_cast<int>(i)));
+  }
+  for (size_t i = 0; i < nodes.size(); ++i)
+    impl_->processors[i]->init(*impl_->contexts[i]);
+}
+
+topology_test_driver::~topology_test_driver() = default;
+
+void topology_test_driver::pipe(const std::string& topic, std::string_view key, std::string_view value,
+                                int64_t timestamp) {
+  const int node = impl_->topo.source_node_of(topic);
+  if (node < 0)
+    throw topology_error("no source reads topic '" + topic + "'");
+  auto storage = std::make_shared<std::pair<std::string, std::string>>(key, value);
+  auto b = std::make_shared<raw_batch>();
+  raw_record r;
+  r.key = storage->first;
+  r.value = storage->second;
+  r.meta.timestamp = timestamp;
+  r.meta.partition = 0;
+  r.meta.offset = impl_->next_offset[topic]++;
+  r.meta.topic = &*impl_->topic_names.insert(topic).first;
+  b->records.push_back(r);
+  b->storage = storage;
+  impl_->processors[static_cast<size_t>(node)]->process(b, *impl_->contexts[static_cast<size_t>(node)]);
+}
+
+std::vector<test_output_record> topology_test_driver::read_output(const std::string& topic) {
+  auto it = impl_->outputs.find(topic);
+  if (it == impl_->outputs.end())
+    return {};
+  return std::exchange(it->second, {});
+}
+
+void topology_test_driver::flush() {
+  for (size_t i = 0; i < impl_->processors.size(); ++i)
+    impl_->processors[i]->flush(*impl_->contexts[i]);
+}
+
+} // namespace sluice

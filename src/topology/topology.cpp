@@ -1,0 +1,75 @@
+#include "topology/topology.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace sluice {
+
+std::vector<std::string> topology::source_topics() const {
+  std::vector<std::string> out;
+  for (const auto& s : subtopologies())
+    out.insert(out.end(), s.source_topics.begin(), s.source_topics.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+int topology::source_node_of(const std::string& topic) const {
+  const auto& ns = nodes();
+  for (size_t i = 0; i < ns.size(); ++i)
+    if (ns[i].kind == node_kind::source &&
+        std::find(ns[i].topics.begin(), ns[i].topics.end(), topic) != ns[i].topics.end())
+      return static_cast<int>(i);
+  return -1;
+}
+
+int topology::subtopology_of(const std::string& topic) const {
+  auto n = source_node_of(topic);
+  return n < 0 ? -1 : nodes()[static_cast<size_t>(n)].subtopology;
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& xs) {
+  std::string out;
+  for (const auto& x : xs)
+    out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
+} // namespace
+
+std::string topology::describe() const {
+  std::ostringstream os;
+  os << "Topologies:\n";
+  const auto& ns = nodes();
+  for (const auto& s : subtopologies()) {
+    os << "   Sub-topology: " << s.id << "\n";
+    for (int id : s.nodes) {
+      const auto& n = ns[static_cast<size_t>(id)];
+      switch (n.kind) {
+        case node_kind::source:
+          os << "    Source: " << n.name << " (topics: [" << join(n.topics) << "])\n";
+          break;
+        case node_kind::processor:
+          os << "    Processor: " << n.name << "\n";
+          break;
+        case node_kind::sink:
+          os << "    Sink: " << n.name << " (topic: " << join(n.topics) << ")\n";
+          break;
+      }
+      std::vector<std::string> children, parents;
+      for (const auto& port : n.outputs)
+        for (int c : port)
+          children.push_back(ns[static_cast<size_t>(c)].name);
+      for (int p : n.parents)
+        parents.push_back(ns[static_cast<size_t>(p)].name);
+      if (!children.empty())
+        os << "      --> " << join(children) << "\n";
+      if (!parents.empty())
+        os << "      <-- " << join(parents) << "\n";
+    }
+  }
+  return os.str();
+}
+
+} // namespace sluice

@@ -1,0 +1,55 @@
+// `topology_builder`: where an application declares its streams; `build()` freezes the graph.
+#pragma once
+
+#include "topology/serdes.hpp"
+#include "topology/topology.hpp"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sluice {
+
+template <class K, class V>
+class stream;
+
+/// Collects sources, operators and sinks into a graph. Not thread-safe; build once.
+class topology_builder {
+public:
+  /// The records of `topics`, deserialized with KS (keys) and VS (values).
+  template <serde KS, serde VS>
+  sluice::stream<typename KS::value_type, typename VS::value_type> stream(std::vector<std::string> topics,
+                                                                          std::string name = {});
+
+  /// The records of one topic.
+  template <serde KS, serde VS>
+  sluice::stream<typename KS::value_type, typename VS::value_type> stream(const std::string& topic) {
+    return stream<KS, VS>(std::vector<std::string>{topic});
+  }
+
+  /// Freezes the graph: checks it, groups nodes into sub-topologies. Throws `topology_error`.
+  topology build();
+
+  /// A parent output: node index and output port.
+  struct output {
+    int node;
+    int port;
+  };
+
+  /// Adds a node fed by `parents`; returns its index. Used by the DSL.
+  int add_node(std::string name, node_kind kind, std::vector<output> parents, std::vector<std::string> topics,
+               std::function<std::unique_ptr<processor>()> make);
+
+  /// Gives node `node` `count` output ports. Used by the DSL.
+  void set_ports(int node, size_t count);
+
+  /// A fresh node name, e.g. "FILTER-0000000003". Used by the DSL.
+  std::string next_name(const char* kind);
+
+private:
+  std::vector<topology_node> nodes_;
+};
+
+} // namespace sluice
