@@ -101,6 +101,24 @@ bool transient_sqlstate(const std::string& state) {
          || state.starts_with("40");  // serialization failure, deadlock
 }
 
+// libpq messages span lines ("...failed: Connection refused\n\tIs the server running..."):
+// one log line per event keeps logs greppable.
+std::string one_line(const std::string& text) {
+  std::string out;
+  bool space = false;
+  for (char c : text) {
+    if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
+      space = !out.empty();
+      continue;
+    }
+    if (space)
+      out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
 struct parsed_conninfo {
   std::string host, port, dbname, user, password;
 };
@@ -271,8 +289,7 @@ std::optional<connector_error> postgres_lookup::ensure_connected(std::string& fa
     return std::nullopt;
   } catch (const std::exception& e) {
     failure = scrub_secret(e.what(), password_);
-    while (!failure.empty() && (failure.back() == '\n' || failure.back() == ' '))
-      failure.pop_back();
+    failure = one_line(failure);
     if (failure.find("authentication failed") != std::string::npos
         || failure.find("no password supplied") != std::string::npos)
       return connector_error{connector_errc::invalid_options,
@@ -387,8 +404,7 @@ connector_result<lookup_rows> postgres_lookup::lookup(const std::vector<std::str
         failure = std::string("connection lost: ") + e.what();
       }
       failure = scrub_secret(failure, password_);
-      while (!failure.empty() && (failure.back() == '\n' || failure.back() == ' '))
-        failure.pop_back();
+      failure = one_line(failure);
       disconnect();
     }
     last_failure = failure;
