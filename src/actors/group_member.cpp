@@ -220,7 +220,7 @@ void group_member_state::poll() {
 void group_member_state::dispatch(partition_slot& s, uint64_t id) {
   auto b = std::move(s.pending);
   const auto count = static_cast<int64_t>(b->records.size());
-  auto token = std::make_shared<credit_token>(credit_token{caf::actor_cast<caf::actor>(self), id, count});
+  auto token = std::make_shared<credit_token>(caf::actor_cast<caf::actor>(self), id, count);
   b->storage = std::move(s.pending_messages);
   b->credit = std::move(token);
   s.in_flight += count;

@@ -96,6 +96,9 @@ struct operator_state : processor_context {
 
   const std::string& task_id() const override { return setup.task_id; }
 
+  key_value_store& key_value_state() override { throw std::logic_error("stores are not wired yet"); }
+  window_store& window_state() override { throw std::logic_error("stores are not wired yet"); }
+
   // handlers
 
   caf::result<void> on_batch(const batch_ptr& b) {

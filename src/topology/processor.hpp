@@ -3,6 +3,8 @@
 // processors directly: the DSL creates them.
 #pragma once
 
+#include "state/key_value_store.hpp"
+#include "state/window_store.hpp"
 #include "topology/record.hpp"
 
 #include <exception>
@@ -45,6 +47,13 @@ public:
 
   /// The task this processor belongs to, e.g. "0_3" (sub-topology 0, partition 3).
   virtual const std::string& task_id() const = 0;
+
+  /// The key-value store this node declared (`topology_node::store`); restored before the first
+  /// batch, changelogged. Throws std::logic_error if the node declared none.
+  virtual key_value_store& key_value_state() = 0;
+
+  /// The window store this node declared; as `key_value_state`.
+  virtual window_store& window_state() = 0;
 };
 
 /// The logic of one node for one task. Called from one thread at a time.
@@ -58,8 +67,12 @@ public:
   /// Processes one batch and forwards results through `ctx`.
   virtual void process(const batch_ptr& in, processor_context& ctx) = 0;
 
-  /// Called when a commit marker passes: write out anything buffered.
+  /// Called when a commit marker passes: write out anything buffered (stores are flushed after).
   virtual void flush(processor_context&) {}
+
+  /// Called every `topology_node::punctuate_interval_ms` of wall-clock time with the time now
+  /// (epoch ms), e.g. to close windows of idle partitions.
+  virtual void punctuate(int64_t /*wall_clock_ms*/, processor_context&) {}
 };
 
 /// Applies `fn` to each record of `in`, reporting a throwing record to `ctx` and going on.

@@ -1,5 +1,8 @@
 #include "topology/serdes.hpp"
 
+#include <charconv>
+#include <cmath>
+
 namespace sluice::serdes {
 
 int64_t int64::deserialize(std::string_view in) {
@@ -29,12 +32,85 @@ boost::json::value json::deserialize(std::string_view in) {
   return parser_.release();
 }
 
+namespace {
+
+void write_string(std::string_view s, std::string& out) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out += hex[(c >> 4) & 0xf];
+          out += hex[c & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+template <class T>
+void write_number(T x, std::string& out) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), x);
+  out.append(buf, end);
+}
+
+} // namespace
+
+void write_json(const boost::json::value& v, std::string& out) {
+  switch (v.kind()) {
+    case boost::json::kind::null: out += "null"; break;
+    case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
+    case boost::json::kind::int64: write_number(v.get_int64(), out); break;
+    case boost::json::kind::uint64: write_number(v.get_uint64(), out); break;
+    case boost::json::kind::double_:
+      if (std::isfinite(v.get_double()))
+        write_number(v.get_double(), out);
+      else
+        out += "null"; // JSON has no NaN or infinity
+      break;
+    case boost::json::kind::string: write_string(v.get_string(), out); break;
+    case boost::json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& x : v.get_array()) {
+        if (!std::exchange(first, false))
+          out += ',';
+        write_json(x, out);
+      }
+      out += ']';
+      break;
+    }
+    case boost::json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, x] : v.get_object()) {
+        if (!std::exchange(first, false))
+          out += ',';
+        write_string(k, out);
+        out += ':';
+        write_json(x, out);
+      }
+      out += '}';
+      break;
+    }
+  }
+}
+
 void json::serialize(const boost::json::value& v, std::string& out) {
   out.clear();
-  serializer_.reset(&v);
-  char buf[4096];
-  while (!serializer_.done())
-    out.append(serializer_.read(buf, sizeof(buf)));
+  write_json(v, out);
 }
 
 } // namespace sluice::serdes

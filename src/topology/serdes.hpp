@@ -52,8 +52,10 @@ public:
 
 private:
   boost::json::parser parser_;
-  boost::json::serializer serializer_;
 };
+
+/// Appends `v` as compact JSON to `out`; numbers in shortest round-trip form ("97.5", not "9.75E1").
+void write_json(const boost::json::value& v, std::string& out);
 
 } // namespace serdes
 } // namespace sluice

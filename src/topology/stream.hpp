@@ -154,6 +154,21 @@ public:
     });
   }
 
+  /// Writes the stream through the internal topic "<application.id>-<name>-repartition" and reads
+  /// it back, so records are partitioned by their (new) key: every record of a key meets in one task.
+  template <serde KS = typename default_serde<K>::type, serde VS = typename default_serde<V>::type>
+  stream repartition(std::string name = {}) const {
+    auto topic = (name.empty() ? builder_->next_name("KSTREAM") : name) + "-repartition";
+    builder_->add_internal_topic(topic);
+    to<KS, VS>(topic, topic + "-sink");
+    return builder_->template stream<KS, VS>(std::vector<std::string>{topic}, topic + "-source");
+  }
+
+  /// The builder and the node behind this handle. Used by the DSL.
+  topology_builder& builder() const { return *builder_; }
+  int node() const { return node_; }
+  int port() const { return port_; }
+
 private:
   friend class topology_builder;
   template <class, class>

@@ -1,5 +1,6 @@
 #include "topology/test_driver.hpp"
 
+#include "state/in_memory_store.hpp"
 #include "topology/processor.hpp"
 
 #include <set>
@@ -19,6 +20,8 @@ struct topology_test_driver::impl {
   std::map<std::string, int64_t> next_offset;
   std::set<std::string> topic_names; // stable storage for record_meta::topic
 
+  void pipe(const std::string& topic, std::string_view key, std::string_view value, int64_t timestamp);
+
   void dead_letter(const record_meta& meta, std::string key, std::string value, const std::string& error,
                    std::string_view node) {
     test_output_record r{std::move(key), std::move(value), meta.timestamp, {}};
@@ -34,19 +37,49 @@ struct topology_test_driver::impl {
   struct node_context final : processor_context {
     impl* self;
     int node;
-    node_context(impl* s, int n) : self(s), node(n) {}
+    std::unique_ptr<key_value_store> kv;
+    std::unique_ptr<window_store> windows;
+    node_context(impl* s, int n) : self(s), node(n) {
+      const auto& spec = self->topo.nodes()[static_cast<size_t>(n)].store;
+      if (!spec)
+        return;
+      auto store = std::make_unique<in_memory_store>(spec->name);
+      if (!spec->windowed) {
+        kv = std::move(store);
+        return;
+      }
+      window_store_options options;
+      options.retention_ms = spec->retention_ms;
+      auto w = window_store::open(std::move(store), options);
+      if (!w)
+        throw std::logic_error("cannot open window store " + spec->name + ": " + w.error().message);
+      windows = std::move(*w);
+    }
+    key_value_store& key_value_state() override {
+      if (!kv)
+        throw std::logic_error(self->topo.nodes()[static_cast<size_t>(node)].name + " has no key-value store");
+      return *kv;
+    }
+    window_store& window_state() override {
+      if (!windows)
+        throw std::logic_error(self->topo.nodes()[static_cast<size_t>(node)].name + " has no window store");
+      return *windows;
+    }
     void forward(batch_ptr b, int port) override {
       const auto& n = self->topo.nodes()[static_cast<size_t>(node)];
       for (int child : n.outputs.at(static_cast<size_t>(port)))
         self->processors[static_cast<size_t>(child)]->process(b, *self->contexts[static_cast<size_t>(child)]);
     }
     int sink_topic(const std::string& topic) override {
-      self->sink_topics.push_back(topic);
+      self->sink_topics.push_back(self->topo.resolve_topic(topic));
       return static_cast<int>(self->sink_topics.size() - 1);
     }
     void produce(int topic, std::string_view key, std::string_view value, int64_t ts, bool) override {
-      self->outputs[self->sink_topics.at(static_cast<size_t>(topic))].push_back(
-        {std::string{key}, std::string{value}, ts, {}});
+      const auto& name = self->sink_topics.at(static_cast<size_t>(topic));
+      self->outputs[name].push_back({std::string{key}, std::string{value}, ts, {}});
+      // Topics the topology reads itself (repartition topics) flow straight back in.
+      if (self->topo.source_node_of(name) >= 0)
+        self->pipe(name, key, value, ts);
     }
     void deserialization_failed(const raw_record& r, const std::exception& e) override {
       if (self->handler == exception_handler::log_and_fail)
@@ -65,10 +98,10 @@ struct topology_test_driver::impl {
 
 topology_test_driver::topology_test_driver(const topology& t, std::string application_id, exception_handler handler)
   : impl_(std::make_unique<impl>()) {
-  impl_->topo = t;
+  impl_->topo = t.with_application_id(application_id);
   impl_->application_id = std::move(application_id);
   impl_->handler = handler;
-  const auto& nodes = t.nodes();
+  const auto& nodes = impl_->topo.nodes();
   for (size_t i = 0; i < nodes.size(); ++i) {
     impl_->processors.push_back(nodes[i].make());
     impl_->contexts.push_back(std::make_unique<impl::node_context>(impl_.get(), static_cast<int>(i)));
@@ -81,7 +114,12 @@ topology_test_driver::~topology_test_driver() = default;
 
 void topology_test_driver::pipe(const std::string& topic, std::string_view key, std::string_view value,
                                 int64_t timestamp) {
-  const int node = impl_->topo.source_node_of(topic);
+  impl_->pipe(impl_->topo.resolve_topic(topic), key, value, timestamp);
+}
+
+void topology_test_driver::impl::pipe(const std::string& topic, std::string_view key, std::string_view value,
+                                      int64_t timestamp) {
+  const int node = topo.source_node_of(topic);
   if (node < 0)
     throw topology_error("no source reads topic '" + topic + "'");
   auto storage = std::make_shared<std::pair<std::string, std::string>>(key, value);
@@ -91,15 +129,15 @@ void topology_test_driver::pipe(const std::string& topic, std::string_view key, 
   r.value = storage->second;
   r.meta.timestamp = timestamp;
   r.meta.partition = 0;
-  r.meta.offset = impl_->next_offset[topic]++;
-  r.meta.topic = &*impl_->topic_names.insert(topic).first;
+  r.meta.offset = next_offset[topic]++;
+  r.meta.topic = &*topic_names.insert(topic).first;
   b->records.push_back(r);
   b->storage = storage;
-  impl_->processors[static_cast<size_t>(node)]->process(b, *impl_->contexts[static_cast<size_t>(node)]);
+  processors[static_cast<size_t>(node)]->process(b, *contexts[static_cast<size_t>(node)]);
 }
 
 std::vector<test_output_record> topology_test_driver::read_output(const std::string& topic) {
-  auto it = impl_->outputs.find(topic);
+  auto it = impl_->outputs.find(impl_->topo.resolve_topic(topic));
   if (it == impl_->outputs.end())
     return {};
   return std::exchange(it->second, {});
@@ -108,6 +146,13 @@ std::vector<test_output_record> topology_test_driver::read_output(const std::str
 void topology_test_driver::flush() {
   for (size_t i = 0; i < impl_->processors.size(); ++i)
     impl_->processors[i]->flush(*impl_->contexts[i]);
+}
+
+void topology_test_driver::punctuate(int64_t wall_clock_ms) {
+  const auto& nodes = impl_->topo.nodes();
+  for (size_t i = 0; i < impl_->processors.size(); ++i)
+    if (nodes[i].punctuate_interval_ms > 0)
+      impl_->processors[i]->punctuate(wall_clock_ms, *impl_->contexts[i]);
 }
 
 } // namespace sluice

@@ -44,7 +44,7 @@ public:
     pipe(topic, k, v, timestamp);
   }
 
-  /// Takes every record written to `topic` so far, oldest first.
+  /// Takes every record written to `topic` so far, oldest first (internal topics by base name).
   std::vector<test_output_record> read_output(const std::string& topic);
 
   /// Takes every record written to `topic` so far, deserialized with KS/VS.
@@ -60,6 +60,11 @@ public:
 
   /// Calls every processor's `flush`, as a commit would.
   void flush();
+
+  /// Calls `punctuate(wall_clock_ms)` on every node that asked for wall-clock punctuation.
+  void punctuate(int64_t wall_clock_ms);
+
+
 
 private:
   struct impl;

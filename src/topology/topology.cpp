@@ -27,6 +27,38 @@ int topology::subtopology_of(const std::string& topic) const {
   return n < 0 ? -1 : nodes()[static_cast<size_t>(n)].subtopology;
 }
 
+topology topology::with_application_id(const std::string& application_id) const {
+  auto g = std::make_shared<graph>(*graph_);
+  g->application_id = application_id;
+  topology t;
+  t.graph_ = g;
+  for (auto& n : g->nodes)
+    for (auto& topic : n.topics)
+      topic = t.resolve_topic(topic);
+  for (auto& s : g->subtopologies)
+    for (auto& topic : s.source_topics)
+      topic = t.resolve_topic(topic);
+  return t;
+}
+
+std::string topology::resolve_topic(const std::string& topic) const {
+  const auto& internal = graph_->internal_topics;
+  if (graph_->application_id.empty() || std::find(internal.begin(), internal.end(), topic) == internal.end())
+    return topic;
+  return graph_->application_id + "-" + topic;
+}
+
+std::vector<std::string> topology::repartition_topics() const {
+  std::vector<std::string> out;
+  for (const auto& t : graph_->internal_topics)
+    out.push_back(resolve_topic(t));
+  return out;
+}
+
+std::string topology::changelog_topic(const std::string& store) const {
+  return graph_->application_id + "-" + store + "-changelog";
+}
+
 namespace {
 
 std::string join(const std::vector<std::string>& xs) {

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -19,6 +20,14 @@ class topology_error : public std::runtime_error {
 /// What a node does, as `describe()` names it.
 enum class node_kind { source, processor, sink };
 
+/// A state store owned by one node: one per task, in LevelDB under the state directory, logged
+/// to the compacted topic "<application.id>-<name>-changelog".
+struct store_spec {
+  std::string name;          ///< unique in the topology; names the changelog
+  bool windowed = false;     ///< a window store (else key-value)
+  int64_t retention_ms = 0;  ///< window stores: how long windows are kept behind stream time
+};
+
 /// One node of the graph.
 struct topology_node {
   std::string name;                                   ///< unique, e.g. "FILTER-0000000001"
@@ -27,6 +36,8 @@ struct topology_node {
   std::vector<int> parents;                           ///< node indices
   std::vector<std::vector<int>> outputs{{}};          ///< children per output port
   std::function<std::unique_ptr<processor>()> make;   ///< creates the per-task processor
+  std::optional<store_spec> store;                    ///< the node's state store, if any
+  int64_t punctuate_interval_ms = 0;                  ///< wall-clock punctuation period, 0 = none
   int subtopology = -1;                               ///< assigned by `topology_builder::build`
 };
 
@@ -60,11 +71,26 @@ public:
   /// A human-readable description in the style of Kafka Streams' `Topology#describe()`.
   std::string describe() const;
 
+  /// This topology run as application `application_id`: internal topics (repartition topics)
+  /// get their full names "<application.id>-<name>" in nodes' topics and in `resolve_topic`.
+  topology with_application_id(const std::string& application_id) const;
+
+  /// The full name of `topic`: prefixed with the application id if it is internal.
+  std::string resolve_topic(const std::string& topic) const;
+
+  /// Internal topics other than changelogs, by full name once `with_application_id` was applied.
+  std::vector<std::string> repartition_topics() const;
+
+  /// The changelog topic of store `store`: "<application.id>-<store>-changelog".
+  std::string changelog_topic(const std::string& store) const;
+
 private:
   friend class topology_builder;
   struct graph {
     std::vector<topology_node> nodes;
     std::vector<subtopology> subtopologies;
+    std::vector<std::string> internal_topics; // base names, e.g. "by-host-repartition"
+    std::string application_id;               // set by with_application_id
   };
   std::shared_ptr<const graph> graph_ = std::make_shared<graph>();
 };

@@ -35,11 +35,19 @@ std::string topology_builder::next_name(const char* kind) {
   return buf;
 }
 
+void topology_builder::add_internal_topic(const std::string& topic) {
+  if (std::find(internal_topics_.begin(), internal_topics_.end(), topic) != internal_topics_.end())
+    throw topology_error("internal topic '" + topic + "' is declared twice; give the operation another name");
+  internal_topics_.push_back(topic);
+}
+
 topology topology_builder::build() {
-  std::set<std::string> names, sources;
+  std::set<std::string> names, sources, stores;
   for (const auto& n : nodes_) {
     if (!names.insert(n.name).second)
       throw topology_error("two nodes are named '" + n.name + "'");
+    if (n.store && !stores.insert(n.store->name).second)
+      throw topology_error("two stores are named '" + n.store->name + "'");
     if (n.kind == node_kind::source)
       for (const auto& t : n.topics)
         if (!sources.insert(t).second)
@@ -60,6 +68,7 @@ topology topology_builder::build() {
   topology t;
   auto g = std::make_shared<topology::graph>();
   g->nodes = nodes_;
+  g->internal_topics = internal_topics_;
   std::map<int, int> component_id; // root -> sub-topology id, numbered by first node
   for (size_t i = 0; i < g->nodes.size(); ++i) {
     auto [it, fresh] = component_id.emplace(find(static_cast<int>(i)), static_cast<int>(g->subtopologies.size()));

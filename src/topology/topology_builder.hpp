@@ -48,8 +48,15 @@ public:
   /// A fresh node name, e.g. "FILTER-0000000003". Used by the DSL.
   std::string next_name(const char* kind);
 
+  /// Declares `topic` internal: it is named "<application.id>-<topic>" at run time. Used by the DSL.
+  void add_internal_topic(const std::string& topic);
+
+  /// The node at `index`, to attach a store or punctuation. Used by the DSL.
+  topology_node& node(int index) { return nodes_.at(static_cast<size_t>(index)); }
+
 private:
   std::vector<topology_node> nodes_;
+  std::vector<std::string> internal_topics_;
 };
 
 } // namespace sluice

@@ -33,7 +33,7 @@ TEST(dsl, filter_and_map_values_keep_order_key_and_timestamp) {
   EXPECT_EQ(out[0].value, R"({"u":81})");
   EXPECT_EQ(out[0].timestamp, 10);
   EXPECT_EQ(out[1].key, "c");
-  EXPECT_EQ(out[1].value, R"({"u":9.95E1})");
+  EXPECT_EQ(out[1].value, R"({"u":99.5})");
 }
 
 TEST(dsl, map_flat_map_and_filter_not) {
@@ -171,4 +171,23 @@ TEST(dsl, topic_read_twice_is_rejected) {
   b.stream<serdes::string, serdes::string>("a");
   b.stream<serdes::string, serdes::string>("a");
   EXPECT_THROW(b.build(), topology_error);
+}
+
+TEST(serdes, json_writes_numbers_in_shortest_form_and_escapes_strings) {
+  serdes::json s;
+  std::string out;
+  s.serialize(s.deserialize(R"({"a":97.91014462865569,"b":81.0,"c":-3,"d":"q\"\\\n\u0001é","e":[true,null,1e300]})"), out);
+  EXPECT_EQ(out, R"({"a":97.91014462865569,"b":81,"c":-3,"d":"q\"\\\n\u0001é","e":[true,null,1e+300]})");
+  EXPECT_TRUE(s.deserialize("").is_null());
+  EXPECT_THROW(s.deserialize("{"), std::invalid_argument);
+  EXPECT_THROW(s.deserialize("{} x"), std::invalid_argument);
+}
+
+TEST(serdes, int64_is_big_endian) {
+  serdes::int64 s;
+  std::string out;
+  s.serialize(-2, out);
+  EXPECT_EQ(out, std::string("\xff\xff\xff\xff\xff\xff\xff\xfe", 8));
+  EXPECT_EQ(s.deserialize(out), -2);
+  EXPECT_THROW(s.deserialize("abc"), std::invalid_argument);
 }
