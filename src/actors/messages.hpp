@@ -2,7 +2,7 @@
 // CAF 0.17 spelling stays inside src/actors.
 #pragma once
 
-#include "topology/record.hpp"
+#include "topology/processor.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -27,6 +27,7 @@ using source_offsets = std::vector<source_offset>;
 //   (epoch_acked_atom, uint64_t id)    all records produced before marker `id` are acknowledged
 //   (delivery_failed_atom, string)     the broker refused a record: the task fails
 //   (retry_atom)                       try again to enqueue records the full producer queue refused
+//   (resume_atom, continuation)        deferred work is done: run its continuation, take input again
 // task actor (one per task)
 //   (batch_atom, batch_ptr)            a consumed raw_batch of one source partition
 //   (commit_atom) -> source_offsets    send a marker; answer with the offsets once all nodes passed it
@@ -42,6 +43,7 @@ using marker_atom = caf::atom_constant<caf::atom("marker")>;
 using epoch_acked_atom = caf::atom_constant<caf::atom("ep_acked")>;
 using delivery_failed_atom = caf::atom_constant<caf::atom("dr_failed")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using marker_done_atom = caf::atom_constant<caf::atom("mk_done")>;
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
@@ -53,3 +55,4 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::source_offsets)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::continuation)

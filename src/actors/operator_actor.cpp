@@ -37,6 +37,7 @@ struct operator_state : processor_context {
   std::deque<refused_record> refused;
   std::map<uint64_t, size_t> markers_seen; // marker id -> parents it arrived from
   std::vector<uint64_t> markers_to_pass;   // complete markers waiting for `refused` to drain
+  int deferred = 0;                        // deferred batches not resumed yet
 
   ~operator_state() override {
     if (epoch)
@@ -96,20 +97,36 @@ struct operator_state : processor_context {
 
   const std::string& task_id() const override { return setup.task_id; }
 
+  resume_callback defer() override {
+    ++deferred;
+    return [me = caf::actor_cast<caf::actor>(self)](continuation c) {
+      caf::anon_send(me, resume_atom::value, std::move(c));
+    };
+  }
+
+  void on_resume(const continuation& c) {
+    --deferred;
+    c(*this);
+    pass_markers();
+  }
+
+  /// True while earlier work must finish before the next batch or marker may run.
+  bool held_back() const { return !refused.empty() || deferred > 0; }
+
   key_value_store& key_value_state() override { throw std::logic_error("stores are not wired yet"); }
   window_store& window_state() override { throw std::logic_error("stores are not wired yet"); }
 
   // handlers
 
   caf::result<void> on_batch(const batch_ptr& b) {
-    if (!refused.empty())
+    if (held_back())
       return caf::skip;
     proc->process(b, *this);
     return caf::unit;
   }
 
   caf::result<void> on_marker(uint64_t id) {
-    if (!refused.empty())
+    if (held_back())
       return caf::skip;
     if (++markers_seen[id] < parent_count())
       return caf::unit;
@@ -138,7 +155,7 @@ private:
   // Once every record before them is enqueued, markers move on: to the children, and this
   // operator's delivery epoch closes (the task hears when the broker acknowledged it all).
   void pass_markers() {
-    if (!refused.empty())
+    if (held_back())
       return;
     for (auto id : markers_to_pass) {
       for (const auto& port : setup.ports)
@@ -200,6 +217,7 @@ caf::behavior operator_behavior(operator_actor_t self, operator_setup setup) {
                                                             ": a record could not be delivered: " + what));
     },
     [=](retry_atom) { self->state.on_retry(); },
+    [=](resume_atom, const continuation& c) { self->state.on_resume(c); },
   };
 }
 

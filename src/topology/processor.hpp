@@ -8,6 +8,7 @@
 #include "topology/record.hpp"
 
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +20,14 @@ struct header {
   std::string_view name;
   std::string_view value;
 };
+
+class processor_context;
+
+/// Work that finishes a deferred batch on the processor's own thread.
+using continuation = std::function<void(processor_context&)>;
+
+/// Hands the continuation back; callable once, from any thread.
+using resume_callback = std::function<void(continuation)>;
 
 /// What a processor can do besides computing: forward batches, write records, report bad ones.
 class processor_context {
@@ -54,6 +63,11 @@ public:
 
   /// The window store this node declared; as `key_value_state`.
   virtual window_store& window_state() = 0;
+
+  /// For blocking or remote work (database lookups, HTTP calls) done elsewhere: holds back this
+  /// node's next batches and markers, in order, until the returned callback is called with the
+  /// continuation that completes the work (forwarding results, producing).
+  virtual resume_callback defer() = 0;
 };
 
 /// The logic of one node for one task. Called from one thread at a time.

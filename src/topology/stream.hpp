@@ -29,6 +29,9 @@ struct default_serde<int64_t> {
   using type = serdes::int64;
 };
 
+/// Inner joins drop records without a match; left joins keep them with a null row.
+enum class join_kind { inner, left };
+
 namespace detail {
 template <class F, class K, class V>
 using kv_result_t = std::remove_cvref_t<
@@ -152,6 +155,34 @@ public:
     builder_->add_node(n, node_kind::sink, {{node_, port_}}, {topic}, [topic, n] {
       return std::make_unique<detail::sink_processor<K, V, KS, VS>>(topic, n);
     });
+  }
+
+  /// Adds a node whose per-task processors `make` creates, turning records<K, V> into
+  /// records<K2, V2>: the extension point for operators defined outside the core DSL.
+  template <class K2, class V2>
+  stream<K2, V2> process(std::function<std::unique_ptr<processor>()> make, std::string name = {}) const {
+    return child<K2, V2>(name_or(name, "PROCESSOR"), std::move(make));
+  }
+
+  /// Joins each record with rows looked up in an external table (e.g. `postgres_lookup_source`):
+  /// `key_fn(key, value)` gives the lookup key, `joiner(value, row)` the joined value; `row` is
+  /// null for `join_kind::left` misses. The lookup type supplies the processor.
+  template <class Lookup, class KeyFn, class Joiner>
+  auto lookup_join(Lookup lookup, KeyFn key_fn, Joiner joiner, join_kind kind = join_kind::inner,
+                   std::string name = {}) const {
+    using V2 = typename Lookup::template joined_type<K, V, Joiner>;
+    auto n = name_or(name, "LOOKUPJOIN");
+    return child<K, V2>(n, [lookup, key_fn, joiner, kind, n] {
+      return lookup.template make_processor<K, V>(key_fn, joiner, kind, n);
+    });
+  }
+
+  /// Sends every record as an alert through `sink` (e.g. a Slack webhook); ends the stream.
+  /// The sink type supplies the processor.
+  template <class AlertSink>
+  void alert(AlertSink sink, std::string name = {}) const {
+    auto n = name_or(name, "ALERT");
+    child<K, V>(n, [sink, n] { return sink.template make_processor<K, V>(n); });
   }
 
   /// Writes the stream through the internal topic "<application.id>-<name>-repartition" and reads

@@ -3,6 +3,9 @@
 #include "state/in_memory_store.hpp"
 #include "topology/processor.hpp"
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <set>
 
 namespace sluice {
@@ -21,6 +24,26 @@ struct topology_test_driver::impl {
   std::set<std::string> topic_names; // stable storage for record_meta::topic
 
   void pipe(const std::string& topic, std::string_view key, std::string_view value, int64_t timestamp);
+
+  // Deferred work: continuations come back from other threads and run on the driver's thread.
+  std::mutex mutex;
+  std::condition_variable resumed;
+  std::deque<std::pair<int, continuation>> ready;
+  int deferred = 0;
+
+  /// Runs continuations until no deferred work is left.
+  void settle() {
+    std::unique_lock lock{mutex};
+    while (deferred > 0) {
+      resumed.wait(lock, [&] { return !ready.empty(); });
+      auto [node, c] = std::move(ready.front());
+      ready.pop_front();
+      --deferred;
+      lock.unlock();
+      c(*contexts[static_cast<size_t>(node)]);
+      lock.lock();
+    }
+  }
 
   void dead_letter(const record_meta& meta, std::string key, std::string value, const std::string& error,
                    std::string_view node) {
@@ -93,6 +116,15 @@ struct topology_test_driver::impl {
       self->dead_letter(meta, {}, {}, e.what(), n);
     }
     const std::string& task_id() const override { return self->task_id; }
+    resume_callback defer() override {
+      std::lock_guard lock{self->mutex};
+      ++self->deferred;
+      return [s = self, n = node](continuation c) {
+        std::lock_guard lock{s->mutex};
+        s->ready.emplace_back(n, std::move(c));
+        s->resumed.notify_one();
+      };
+    }
   };
 };
 
@@ -115,6 +147,7 @@ topology_test_driver::~topology_test_driver() = default;
 void topology_test_driver::pipe(const std::string& topic, std::string_view key, std::string_view value,
                                 int64_t timestamp) {
   impl_->pipe(impl_->topo.resolve_topic(topic), key, value, timestamp);
+  impl_->settle();
 }
 
 void topology_test_driver::impl::pipe(const std::string& topic, std::string_view key, std::string_view value,
@@ -146,6 +179,7 @@ std::vector<test_output_record> topology_test_driver::read_output(const std::str
 void topology_test_driver::flush() {
   for (size_t i = 0; i < impl_->processors.size(); ++i)
     impl_->processors[i]->flush(*impl_->contexts[i]);
+  impl_->settle();
 }
 
 void topology_test_driver::punctuate(int64_t wall_clock_ms) {
@@ -153,6 +187,7 @@ void topology_test_driver::punctuate(int64_t wall_clock_ms) {
   for (size_t i = 0; i < impl_->processors.size(); ++i)
     if (nodes[i].punctuate_interval_ms > 0)
       impl_->processors[i]->punctuate(wall_clock_ms, *impl_->contexts[i]);
+  impl_->settle();
 }
 
 } // namespace sluice
