@@ -1,6 +1,7 @@
 #include "actors/kafka_streams.hpp"
 
 #include "actors/group_member.hpp"
+#include "actors/internal_topics.hpp"
 #include "actors/messages.hpp"
 #include "actors/record_collector.hpp"
 
@@ -36,7 +37,7 @@ struct kafka_streams::impl {
 };
 
 kafka_streams::kafka_streams(topology t, streams_config config) : impl_(std::make_unique<impl>()) {
-  impl_->topo = std::move(t);
+  impl_->topo = t.with_application_id(config.application_id);
   impl_->config = std::move(config);
 }
 
@@ -56,6 +57,11 @@ void kafka_streams::start() {
   d.system_config->set("logger.console-verbosity", caf::atom("quiet"));
   d.system = std::make_unique<caf::actor_system>(*d.system_config);
   d.collector = std::make_unique<record_collector>(d.config);
+  sigset_t pending;
+  ensure_internal_topics(d.collector->handle(), d.topo, [&] {
+    sigpending(&pending);
+    return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM);
+  });
   d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), &d.metrics);
   d.system->spawn([this](caf::event_based_actor* self) {
     self->monitor(impl_->member);

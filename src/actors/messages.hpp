@@ -13,6 +13,8 @@
 
 namespace sluice {
 
+struct task_stores;
+
 /// A committable position: the next offset to read in one source partition.
 struct source_offset {
   std::string topic;
@@ -24,7 +26,9 @@ using source_offsets = std::vector<source_offset>;
 // operator actor (one per node per task)
 //   (batch_atom, batch_ptr)            process a batch, forward results to the children
 //   (marker_atom, uint64_t id)         a commit marker from a parent; passes on after the last parent's
-//   (epoch_acked_atom, uint64_t id)    all records produced before marker `id` are acknowledged
+//   (epoch_acked_atom, uint64_t id, int64_t offset)   all records produced before marker `id` are
+//                                      acknowledged; `offset`: the last changelog offset among them, or -1
+//   (punctuate_atom)                   wall-clock punctuation tick
 //   (delivery_failed_atom, string)     the broker refused a record: the task fails
 //   (retry_atom)                       try again to enqueue records the full producer queue refused
 //   (resume_atom, continuation)        deferred work is done: run its continuation, take input again
@@ -33,6 +37,7 @@ using source_offsets = std::vector<source_offset>;
 //   (commit_atom) -> source_offsets    send a marker; answer with the offsets once all nodes passed it
 //   (marker_done_atom, int node, uint64_t id)   an operator passed marker `id` with all deliveries acked
 //   (revoke_atom, string topic, int32_t partition)   stop reading a partition (after a commit)
+//   (resume_atom, shared_ptr<task_stores>)   the stores are restored: start the operators
 // group member (one per instance, detached)
 //   (poll_atom)                        consume a round of records and hand them to tasks
 //   (credit_atom, uint64_t slot, int64_t records)   records of a partition's batch are done
@@ -44,6 +49,7 @@ using epoch_acked_atom = caf::atom_constant<caf::atom("ep_acked")>;
 using delivery_failed_atom = caf::atom_constant<caf::atom("dr_failed")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using punctuate_atom = caf::atom_constant<caf::atom("punctuate")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using marker_done_atom = caf::atom_constant<caf::atom("mk_done")>;
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
@@ -56,3 +62,4 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::source_offsets)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::continuation)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sluice::task_stores>)

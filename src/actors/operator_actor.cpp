@@ -12,13 +12,11 @@ namespace sluice {
 
 namespace {
 
-/// A record the full producer queue refused, kept until it can be enqueued.
+/// A record the full producer queue refused, kept (with its bytes) until it can be enqueued.
 struct refused_record {
   rd_kafka_topic_t* topic;
   std::string key, value;
-  bool key_is_null;
-  int64_t timestamp;
-  rd_kafka_headers_t* headers;
+  record_collector::outgoing r;
 };
 
 struct operator_state;
@@ -31,33 +29,51 @@ struct operator_state : processor_context {
   operator_setup setup;
   const topology_node* node = nullptr;
   std::unique_ptr<processor> proc;
-  delivery_epoch* epoch = nullptr;
-  std::vector<rd_kafka_topic_t*> topics;
+  node_store* store = nullptr;               // this node's store, if it declared one
+  rd_kafka_topic_t* changelog = nullptr;     // the store's changelog topic
+  delivery_epoch* epoch = nullptr;           // records produced since the last marker
+  std::vector<rd_kafka_topic_t*> topics;     // sink topics by handle
   rd_kafka_topic_t* dlq = nullptr;
   std::deque<refused_record> refused;
-  std::map<uint64_t, size_t> markers_seen; // marker id -> parents it arrived from
-  std::vector<uint64_t> markers_to_pass;   // complete markers waiting for `refused` to drain
-  int deferred = 0;                        // deferred batches not resumed yet
+  std::map<uint64_t, size_t> markers_seen;   // marker id -> parents it arrived from
+  std::vector<uint64_t> markers_to_pass;     // complete markers waiting for earlier work
+  int deferred = 0;                          // deferred batches not resumed yet
 
   ~operator_state() override {
     if (epoch)
       epoch->close(0); // nobody waits for it any more
     for (auto& r : refused)
-      if (r.headers)
-        rd_kafka_headers_destroy(r.headers);
+      if (r.r.headers)
+        rd_kafka_headers_destroy(r.r.headers);
   }
 
   void init(operator_actor_t s, operator_setup st) {
     self = s;
     setup = std::move(st);
     node = &setup.topo.nodes()[static_cast<size_t>(setup.node)];
-    epoch = new delivery_epoch{caf::actor_cast<caf::actor>(self)};
+    if (auto it = setup.stores->by_node.find(setup.node); it != setup.stores->by_node.end()) {
+      store = &it->second;
+      changelog = setup.collector->topic(store->changelog_topic);
+      store->changelog->sink = [this](std::string_view key, std::optional<std::string_view> value, int64_t ts) {
+        record_collector::outgoing r;
+        r.key = key;
+        r.value = value.value_or(std::string_view{});
+        r.value_is_null = !value;
+        r.timestamp = ts;
+        r.partition = setup.partition;
+        send(changelog, r);
+      };
+    }
+    epoch = new delivery_epoch{caf::actor_cast<caf::actor>(self), changelog};
     dlq = setup.collector->topic(dead_letter_topic(setup.config->application_id));
     proc = node->make();
     proc->init(*this);
   }
 
   size_t parent_count() const { return node->kind == node_kind::source ? 1 : node->parents.size(); }
+
+  /// True while earlier work must finish before the next batch or marker may run.
+  bool held_back() const { return !refused.empty() || deferred > 0; }
 
   // processor_context
 
@@ -67,12 +83,17 @@ struct operator_state : processor_context {
   }
 
   int sink_topic(const std::string& topic) override {
-    topics.push_back(setup.collector->topic(topic));
+    topics.push_back(setup.collector->topic(setup.topo.resolve_topic(topic)));
     return static_cast<int>(topics.size() - 1);
   }
 
   void produce(int topic, std::string_view key, std::string_view value, int64_t ts, bool key_is_null) override {
-    send(topics[static_cast<size_t>(topic)], key, key_is_null, value, ts, nullptr);
+    record_collector::outgoing r;
+    r.key = key;
+    r.value = value;
+    r.timestamp = ts;
+    r.key_is_null = key_is_null;
+    send(topics[static_cast<size_t>(topic)], r);
   }
 
   void deserialization_failed(const raw_record& r, const std::exception& e) override {
@@ -81,7 +102,14 @@ struct operator_state : processor_context {
       throw stream_error("task " + setup.task_id + ": cannot deserialize record at " + where + ": " + e.what());
     spdlog::warn("task {}: cannot deserialize record at {}: {}; sent to {}", setup.task_id, where, e.what(),
                  dead_letter_topic(setup.config->application_id));
-    send(dlq, r.key, r.key_is_null, r.value, r.meta.timestamp, dead_letter_headers(r.meta, e.what(), {}));
+    record_collector::outgoing out;
+    out.key = r.key;
+    out.key_is_null = r.key_is_null;
+    out.value = r.value;
+    out.value_is_null = r.value_is_null;
+    out.timestamp = r.meta.timestamp;
+    out.headers = dead_letter_headers(r.meta, e.what(), {});
+    send(dlq, out);
   }
 
   void processing_failed(const record_meta& meta, std::string_view n, const std::exception& e) override {
@@ -92,10 +120,27 @@ struct operator_state : processor_context {
                          e.what());
     spdlog::warn("task {}: {} failed on record from {}: {}; position sent to {}", setup.task_id, n, where, e.what(),
                  dead_letter_topic(setup.config->application_id));
-    send(dlq, {}, true, {}, meta.timestamp, dead_letter_headers(meta, e.what(), n));
+    record_collector::outgoing out;
+    out.key_is_null = true;
+    out.value_is_null = true;
+    out.timestamp = meta.timestamp;
+    out.headers = dead_letter_headers(meta, e.what(), n);
+    send(dlq, out);
   }
 
   const std::string& task_id() const override { return setup.task_id; }
+
+  key_value_store& key_value_state() override {
+    if (!store || !store->key_value)
+      throw std::logic_error(node->name + " declared no key-value store");
+    return *store->key_value;
+  }
+
+  window_store& window_state() override {
+    if (!store || !store->windows)
+      throw std::logic_error(node->name + " declared no window store");
+    return *store->windows;
+  }
 
   resume_callback defer() override {
     ++deferred;
@@ -103,18 +148,6 @@ struct operator_state : processor_context {
       caf::anon_send(me, resume_atom::value, std::move(c));
     };
   }
-
-  void on_resume(const continuation& c) {
-    --deferred;
-    c(*this);
-    pass_markers();
-  }
-
-  /// True while earlier work must finish before the next batch or marker may run.
-  bool held_back() const { return !refused.empty() || deferred > 0; }
-
-  key_value_store& key_value_state() override { throw std::logic_error("stores are not wired yet"); }
-  window_store& window_state() override { throw std::logic_error("stores are not wired yet"); }
 
   // handlers
 
@@ -132,16 +165,33 @@ struct operator_state : processor_context {
       return caf::unit;
     markers_seen.erase(id);
     proc->flush(*this);
+    if (store)
+      store->flush(); // its changelog records join this epoch
     markers_to_pass.push_back(id);
     pass_markers();
     return caf::unit;
   }
 
+  void on_epoch_acked(uint64_t id, int64_t changelog_offset) {
+    if (id == 0)
+      return;
+    if (store && changelog_offset >= 0)
+      store->checkpoint(changelog_offset);
+    self->send(setup.task, marker_done_atom::value, setup.node, id);
+  }
+
+  void on_resume(const continuation& c) {
+    --deferred;
+    c(*this);
+    pass_markers();
+  }
+
   void on_retry() {
     while (!refused.empty()) {
       auto& r = refused.front();
-      if (setup.collector->send(r.topic, r.key, r.key_is_null, r.value, r.timestamp, r.headers, epoch) ==
-          RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      r.r.key = r.key;
+      r.r.value = r.value;
+      if (setup.collector->send(r.topic, r.r, epoch) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
         break;
       refused.pop_front();
     }
@@ -149,6 +199,17 @@ struct operator_state : processor_context {
       self->delayed_send(self, std::chrono::milliseconds(5), retry_atom::value);
     else
       pass_markers();
+  }
+
+  caf::result<void> on_punctuate() {
+    if (held_back())
+      return caf::skip;
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+    proc->punctuate(now, *this);
+    self->delayed_send(self, std::chrono::milliseconds(node->punctuate_interval_ms), punctuate_atom::value);
+    return caf::unit;
   }
 
 private:
@@ -161,16 +222,15 @@ private:
       for (const auto& port : setup.ports)
         for (const auto& child : port)
           self->send(child, marker_atom::value, id);
-      auto* closing = std::exchange(epoch, new delivery_epoch{caf::actor_cast<caf::actor>(self)});
+      auto* closing = std::exchange(epoch, new delivery_epoch{caf::actor_cast<caf::actor>(self), changelog});
       closing->close(id);
     }
     markers_to_pass.clear();
   }
 
-  void send(rd_kafka_topic_t* topic, std::string_view key, bool key_is_null, std::string_view value, int64_t ts,
-            rd_kafka_headers_t* headers) {
+  void send(rd_kafka_topic_t* topic, const record_collector::outgoing& r) {
     if (refused.empty()) {
-      auto err = setup.collector->send(topic, key, key_is_null, value, ts, headers, epoch);
+      auto err = setup.collector->send(topic, r, epoch);
       if (!err)
         return;
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -178,12 +238,14 @@ private:
                            rd_kafka_err2str(err));
       self->delayed_send(self, std::chrono::milliseconds(5), retry_atom::value);
     }
-    refused.push_back({topic, std::string{key}, std::string{value}, key_is_null, ts, headers});
+    refused.push_back({topic, std::string{r.key}, std::string{r.value}, r});
   }
 
   static rd_kafka_headers_t* dead_letter_headers(const record_meta& meta, const char* error, std::string_view n) {
     auto* h = rd_kafka_headers_new(5);
-    auto add = [&](const char* name, std::string_view v) { rd_kafka_header_add(h, name, -1, v.data(), static_cast<ssize_t>(v.size())); };
+    auto add = [&](const char* name, std::string_view v) {
+      rd_kafka_header_add(h, name, -1, v.data(), static_cast<ssize_t>(v.size()));
+    };
     add(dlq_header::error, error);
     if (!n.empty())
       add(dlq_header::node, n);
@@ -205,19 +267,19 @@ caf::behavior operator_behavior(operator_actor_t self, operator_setup setup) {
     }
   });
   self->state.init(self, std::move(setup));
+  if (auto every = self->state.node->punctuate_interval_ms; every > 0)
+    self->delayed_send(self, std::chrono::milliseconds(every), punctuate_atom::value);
   return {
     [=](batch_atom, const batch_ptr& b) { return self->state.on_batch(b); },
     [=](marker_atom, uint64_t id) { return self->state.on_marker(id); },
-    [=](epoch_acked_atom, uint64_t id) {
-      if (id != 0)
-        self->send(self->state.setup.task, marker_done_atom::value, self->state.setup.node, id);
-    },
+    [=](epoch_acked_atom, uint64_t id, int64_t offset) { self->state.on_epoch_acked(id, offset); },
     [=](delivery_failed_atom, const std::string& what) {
-      self->quit(caf::make_error(caf::sec::runtime_error, "task " + self->state.setup.task_id +
-                                                            ": a record could not be delivered: " + what));
+      self->quit(caf::make_error(caf::sec::runtime_error,
+                                 "task " + self->state.setup.task_id + ": a record could not be delivered: " + what));
     },
     [=](retry_atom) { self->state.on_retry(); },
     [=](resume_atom, const continuation& c) { self->state.on_resume(c); },
+    [=](punctuate_atom) { return self->state.on_punctuate(); },
   };
 }
 

@@ -14,15 +14,20 @@ void delivery_epoch::close(uint64_t marker) {
   release();
 }
 
-void delivery_epoch::delivered(const char* error) {
-  if (error)
+void delivery_epoch::delivered(const char* error, const rd_kafka_topic_t* topic, int64_t offset) {
+  if (error) {
     caf::anon_send(owner_, delivery_failed_atom::value, std::string{error});
+  } else if (topic && topic == tracked_) {
+    auto seen = tracked_offset_.load(std::memory_order_relaxed);
+    while (offset > seen && !tracked_offset_.compare_exchange_weak(seen, offset, std::memory_order_relaxed)) {
+    }
+  }
   release();
 }
 
 void delivery_epoch::release() {
   if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    caf::anon_send(owner_, epoch_acked_atom::value, marker_);
+    caf::anon_send(owner_, epoch_acked_atom::value, marker_, tracked_offset_.load(std::memory_order_relaxed));
     delete this;
   }
 }
@@ -45,7 +50,7 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
     spdlog::error("delivery failed: {}", what);
     epoch->delivered(what.c_str());
   } else {
-    epoch->delivered(nullptr);
+    epoch->delivered(nullptr, m->rkt, m->offset);
   }
 }
 
@@ -109,16 +114,14 @@ rd_kafka_topic_t* record_collector::topic(const std::string& name) {
   return t;
 }
 
-rd_kafka_resp_err_t record_collector::send(rd_kafka_topic_t* topic, std::string_view key, bool key_is_null,
-                                           std::string_view value, int64_t timestamp, rd_kafka_headers_t* headers,
-                                           delivery_epoch* epoch) {
+rd_kafka_resp_err_t record_collector::send(rd_kafka_topic_t* topic, const outgoing& r, delivery_epoch* epoch) {
   if (epoch)
     epoch->add(); // before producing: the delivery report may come back at once
-  auto err = rd_kafka_producev(producer_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                               RD_KAFKA_V_KEY(key_is_null ? nullptr : key.data(), key_is_null ? 0 : key.size()),
-                               RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                               RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_HEADERS(headers),
-                               RD_KAFKA_V_OPAQUE(epoch), RD_KAFKA_V_END);
+  auto err = rd_kafka_producev(
+    producer_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(r.partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+    RD_KAFKA_V_KEY(r.key_is_null ? nullptr : r.key.data(), r.key_is_null ? 0 : r.key.size()),
+    RD_KAFKA_V_VALUE(r.value_is_null ? nullptr : const_cast<char*>(r.value.data()), r.value_is_null ? 0 : r.value.size()),
+    RD_KAFKA_V_TIMESTAMP(r.timestamp), RD_KAFKA_V_HEADERS(r.headers), RD_KAFKA_V_OPAQUE(epoch), RD_KAFKA_V_END);
   if (err && epoch)
     epoch->delivered(nullptr); // not enqueued: take it back
   return err;

@@ -18,11 +18,14 @@
 namespace sluice {
 
 /// The records one operator produced between two commit markers. When the marker has passed
-/// (`close`) and the broker acknowledged them all, `owner` receives (epoch_acked_atom, marker);
+/// (`close`) and the broker acknowledged them all, `owner` receives (epoch_acked_atom, marker,
+/// highest acknowledged offset of the tracked topic or -1);
 /// on a failed delivery it receives (delivery_failed_atom, reason).
 class delivery_epoch {
 public:
-  explicit delivery_epoch(caf::actor owner) : owner_(std::move(owner)) {}
+  /// `tracked`: a topic whose highest acknowledged offset the epoch reports (a changelog), or null.
+  explicit delivery_epoch(caf::actor owner, rd_kafka_topic_t* tracked = nullptr)
+    : owner_(std::move(owner)), tracked_(tracked) {}
 
   /// Counts one more record in flight.
   void add() { pending_.fetch_add(1, std::memory_order_relaxed); }
@@ -30,13 +33,15 @@ public:
   /// Marks the epoch as ended by `marker`; may delete `this` (call no member afterwards).
   void close(uint64_t marker);
 
-  /// Counts one delivery report; may delete `this`.
-  void delivered(const char* error);
+  /// Counts one delivery report of a record written to `topic` at `offset`; may delete `this`.
+  void delivered(const char* error, const rd_kafka_topic_t* topic = nullptr, int64_t offset = -1);
 
 private:
   void release();
   std::atomic<int64_t> pending_{1}; // in-flight records, +1 until closed
   caf::actor owner_;
+  const rd_kafka_topic_t* tracked_;
+  std::atomic<int64_t> tracked_offset_{-1};
   uint64_t marker_ = 0;
 };
 
@@ -54,10 +59,20 @@ public:
   /// A topic handle for `name`, created once and valid while the collector lives. Thread-safe.
   rd_kafka_topic_t* topic(const std::string& name);
 
-  /// Enqueues a record (bytes copied), counting it in `epoch`; partitioned by key as Kafka's Java
-  /// client does (murmur2). Returns RD_KAFKA_RESP_ERR__QUEUE_FULL when the local queue is full.
-  rd_kafka_resp_err_t send(rd_kafka_topic_t* topic, std::string_view key, bool key_is_null, std::string_view value,
-                           int64_t timestamp, rd_kafka_headers_t* headers, delivery_epoch* epoch);
+  /// A record to produce; bytes are copied by `send`.
+  struct outgoing {
+    std::string_view key;
+    std::string_view value;
+    int64_t timestamp = 0;
+    bool key_is_null = false;
+    bool value_is_null = false;            ///< a tombstone
+    int32_t partition = RD_KAFKA_PARTITION_UA; ///< UA: by key, murmur2, as Kafka's Java client
+    rd_kafka_headers_t* headers = nullptr; ///< owned by the collector once sent
+  };
+
+  /// Enqueues `r` to `topic`, counting it in `epoch`. Returns RD_KAFKA_RESP_ERR__QUEUE_FULL when
+  /// the local queue is full (nothing was taken; try again later).
+  rd_kafka_resp_err_t send(rd_kafka_topic_t* topic, const outgoing& r, delivery_epoch* epoch);
 
   /// The raw handle (for metadata queries).
   rd_kafka_t* handle() const { return producer_; }

@@ -63,6 +63,8 @@ const std::vector<config_key>& config_keys() {
        "log_and_continue (bad record to <application.id>-dlq) or log_and_fail"},
       {"default.processing.exception.handler", handler_name(d.processing_handler),
        "log_and_continue (failed record to <application.id>-dlq) or log_and_fail"},
+      {"cache.max.bytes.buffering", std::to_string(d.cache_max_bytes_buffering),
+       "bytes of updates each key-value store coalesces between commits (0 = write through)"},
       {"buffered.records.per.partition", std::to_string(d.buffered_records_per_partition),
        "records in flight per partition before fetching it pauses"},
       {"max.batch.records", std::to_string(d.max_batch_records), "most records handed to a task at once"},
@@ -88,6 +90,8 @@ std::string streams_config::get(const std::string& key) const {
     return handler_name(deserialization_handler);
   if (key == "default.processing.exception.handler")
     return handler_name(processing_handler);
+  if (key == "cache.max.bytes.buffering")
+    return std::to_string(cache_max_bytes_buffering);
   if (key == "buffered.records.per.partition")
     return std::to_string(buffered_records_per_partition);
   if (key == "max.batch.records")
@@ -125,6 +129,8 @@ void streams_config::set(const std::string& key, const std::string& value) {
     deserialization_handler = parse_exception_handler(value);
   } else if (key == "default.processing.exception.handler") {
     processing_handler = parse_exception_handler(value);
+  } else if (key == "cache.max.bytes.buffering") {
+    cache_max_bytes_buffering = parse_int(key, value, 0);
   } else if (key == "buffered.records.per.partition") {
     buffered_records_per_partition = parse_int(key, value, 1);
   } else if (key == "max.batch.records") {

@@ -35,6 +35,8 @@ struct streams_config {
   exception_handler deserialization_handler = exception_handler::log_and_continue;
   /// `default.processing.exception.handler`: a throwing operator dead-letters the record by default.
   exception_handler processing_handler = exception_handler::log_and_continue;
+  /// `cache.max.bytes.buffering`: per key-value store, bytes of updates coalesced between commits.
+  int64_t cache_max_bytes_buffering = 10 * 1024 * 1024;
   /// `buffered.records.per.partition`: records in flight per partition before it is paused.
   int64_t buffered_records_per_partition = 20000;
   /// `max.batch.records`: most records handed to a task at once; larger batches amortise messaging.

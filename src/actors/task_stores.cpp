@@ -1,0 +1,215 @@
+#include "actors/task_stores.hpp"
+
+#include "actors/record_collector.hpp"
+#include "actors/task_actor.hpp"
+#include "state/caching_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace sluice {
+
+void node_store::flush() {
+  auto r = key_value ? key_value->flush() : windows->flush();
+  if (!r)
+    throw std::runtime_error("cannot flush store of " + changelog_topic + ": " + r.error().message);
+}
+
+void node_store::checkpoint(int64_t offset) {
+  auto r = key_value ? key_value->commit_checkpoint(offset) : windows->commit_checkpoint(offset);
+  if (!r)
+    spdlog::warn("cannot checkpoint {} at {}: {} (restore will replay more)", changelog_topic, offset,
+                 r.error().message);
+}
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+/// A consumer reading changelog partitions by assignment (no group).
+class changelog_reader {
+public:
+  explicit changelog_reader(const streams_config& config) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    apply_kafka_settings(conf, {{"bootstrap.servers", config.bootstrap_servers},
+                                {"group.id", config.application_id + "-restore"},
+                                {"enable.auto.commit", "false"},
+                                {"enable.partition.eof", "true"},
+                                {"client.id", config.application_id + "-restore"}});
+    apply_kafka_settings(conf, config.kafka_common);
+    apply_kafka_settings(conf, config.kafka_consumer);
+    char err[512];
+    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (!rk_) {
+      rd_kafka_conf_destroy(conf);
+      throw std::runtime_error(std::string{"cannot create restore consumer: "} + err);
+    }
+    queue_ = rd_kafka_queue_get_consumer(rk_);
+    if (!queue_)
+      queue_ = rd_kafka_queue_get_main(rk_);
+  }
+  ~changelog_reader() {
+    rd_kafka_queue_destroy(queue_);
+    rd_kafka_destroy(rk_);
+  }
+
+  /// The [low, high) offsets of a partition; throws if the partition does not exist.
+  std::pair<int64_t, int64_t> watermarks(const std::string& topic, int32_t partition, const std::atomic<bool>& stop) {
+    for (int attempt = 1;; ++attempt) {
+      int64_t low = 0, high = 0;
+      auto err = rd_kafka_query_watermark_offsets(rk_, topic.c_str(), partition, &low, &high, 5000);
+      if (!err)
+        return {low, high};
+      if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && attempt >= 3)
+        throw std::runtime_error("changelog partition " + topic + "-" + std::to_string(partition) +
+                                 " does not exist: create the topic with as many partitions as the task's source");
+      if (stop)
+        return {0, 0};
+      spdlog::warn("cannot read the end of {}-{} yet: {} (retrying)", topic, partition, rd_kafka_err2str(err));
+      std::this_thread::sleep_for(std::chrono::milliseconds(500 * std::min(attempt, 10)));
+    }
+  }
+
+  /// Reads [from, high) of the partition, calling `apply(records, last_offset)` per chunk.
+  template <class Apply>
+  int64_t read(const std::string& topic, int32_t partition, int64_t from, int64_t high, const std::atomic<bool>& stop,
+               const std::string& what, Apply apply) {
+    auto* list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = from;
+    rd_kafka_assign(rk_, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    std::vector<rd_kafka_message_t*> buffer(10000);
+    std::vector<changelog_record> records;
+    const auto total = high - from;
+    int64_t done = 0, position = from;
+    const auto start = clock::now();
+    auto last_log = start;
+    while (position < high && !stop) {
+      auto n = rd_kafka_consume_batch_queue(queue_, 200, buffer.data(), buffer.size());
+      records.clear();
+      int64_t last = -1;
+      for (ssize_t i = 0; i < n; ++i) {
+        auto* m = buffer[static_cast<size_t>(i)];
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset < high) {
+          records.push_back({{static_cast<const char*>(m->key), m->key_len},
+                             m->payload ? std::optional<std::string_view>{{static_cast<const char*>(m->payload), m->len}}
+                                        : std::nullopt});
+          last = m->offset;
+        } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          spdlog::warn("restoring {}: {} (retrying)", what, rd_kafka_message_errstr(m));
+        }
+      }
+      if (last >= 0) {
+        apply(records, last);
+        done += static_cast<int64_t>(records.size());
+        position = last + 1;
+      }
+      for (ssize_t i = 0; i < n; ++i)
+        rd_kafka_message_destroy(buffer[static_cast<size_t>(i)]);
+      if (clock::now() - last_log > std::chrono::seconds(2)) {
+        last_log = clock::now();
+        spdlog::info("restoring {}: {}/{} records", what, done, total);
+      }
+    }
+    rd_kafka_assign(rk_, nullptr);
+    const double secs = std::chrono::duration<double>(clock::now() - start).count();
+    if (done > 0)
+      spdlog::info("restored {}: {} records in {:.2f} s ({:.0f} records/s)", what, done, secs,
+                   secs > 0 ? static_cast<double>(done) / secs : 0.0);
+    return done;
+  }
+
+private:
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_queue_t* queue_ = nullptr;
+};
+
+template <class T>
+T check(result<T> r, const std::string& what) {
+  if (!r)
+    throw std::runtime_error(what + ": " + r.error().message);
+  if constexpr (!std::is_void_v<T>)
+    return std::move(*r);
+}
+
+} // namespace
+
+std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopology, int32_t partition,
+                                              const streams_config& config, const std::atomic<bool>& stop) {
+  auto stores = std::make_shared<task_stores>();
+  std::vector<int> stateful;
+  for (int id : topo.subtopologies()[static_cast<size_t>(subtopology)].nodes)
+    if (topo.nodes()[static_cast<size_t>(id)].store)
+      stateful.push_back(id);
+  if (stateful.empty())
+    return stores;
+
+  const auto task = task_name(subtopology, partition);
+  auto dir = check(state_directory::open(config.state_dir, config.application_id), "cannot open state directory");
+  // The previous owner of the task (another instance on this machine) may still be closing it.
+  for (int attempt = 1; !stores->lock; ++attempt) {
+    auto lock = dir.lock_task(task);
+    if (lock) {
+      stores->lock.emplace(std::move(*lock));
+    } else if (lock.error().code != state_errc::locked || attempt > 120) {
+      throw std::runtime_error("cannot lock state of task " + task + ": " + lock.error().message);
+    } else {
+      if (attempt == 1)
+        spdlog::info("task {}: state directory is locked by another instance; waiting", task);
+      if (stop)
+        return nullptr;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+
+  changelog_reader reader{config};
+  for (int id : stateful) {
+    const auto& spec = *topo.nodes()[static_cast<size_t>(id)].store;
+    auto& ns = stores->by_node[id];
+    ns.changelog_topic = topo.changelog_topic(spec.name);
+    const auto what = "task " + task + " store " + spec.name;
+    auto [low, high] = reader.watermarks(ns.changelog_topic, partition, stop);
+
+    auto opened = check(dir.open_leveldb_store(*stores->lock, spec.name), "cannot open " + what);
+    if (opened.outcome == open_outcome::wiped_corrupt)
+      spdlog::warn("{}: local store was corrupt ({}); rebuilding it from {}", what, opened.reason, ns.changelog_topic);
+    auto checkpoint = opened.store->checkpoint();
+    if (checkpoint && *checkpoint + 1 > high) {
+      spdlog::warn("{}: local checkpoint {} is past the end of {} ({}); rebuilding from the changelog", what,
+                   *checkpoint, ns.changelog_topic, high);
+      opened.store.reset();
+      check(dir.wipe(*stores->lock, spec.name), "cannot wipe " + what);
+      opened = check(dir.open_leveldb_store(*stores->lock, spec.name), "cannot open " + what);
+      checkpoint.reset();
+    }
+    const int64_t from = std::max(low, checkpoint ? *checkpoint + 1 : low);
+    if (spec.windowed) {
+      window_store_options options;
+      options.retention_ms = spec.retention_ms;
+      options.changelog = ns.changelog.get();
+      ns.windows = check(window_store::open(std::move(opened.store), options), "cannot open " + what);
+      reader.read(ns.changelog_topic, partition, from, high, stop, what,
+                  [&](const std::vector<changelog_record>& rs, int64_t last) {
+                    check(ns.windows->restore(rs, last), "cannot restore " + what);
+                  });
+    } else {
+      caching_store_options options;
+      options.max_bytes = static_cast<size_t>(config.cache_max_bytes_buffering);
+      options.changelog = ns.changelog.get();
+      ns.key_value = std::make_unique<caching_store>(std::move(opened.store), options);
+      reader.read(ns.changelog_topic, partition, from, high, stop, what,
+                  [&](const std::vector<changelog_record>& rs, int64_t last) {
+                    check(ns.key_value->restore(rs, last), "cannot restore " + what);
+                  });
+    }
+    if (stop)
+      return nullptr;
+  }
+  return stores;
+}
+
+} // namespace sluice

@@ -1,0 +1,58 @@
+// The state stores of one task: opened from the state directory and restored from their
+// changelogs before the task processes anything.
+#pragma once
+
+#include "actors/streams_config.hpp"
+#include "state/changelog_writer.hpp"
+#include "state/key_value_store.hpp"
+#include "state/state_directory.hpp"
+#include "state/window_store.hpp"
+#include "topology/topology.hpp"
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace sluice {
+
+/// Forwards a store's changes to whatever `sink` the owning operator installs.
+class changelog_producer final : public changelog_writer {
+public:
+  /// Set by the operator before the first write.
+  std::function<void(std::string_view key, std::optional<std::string_view> value, int64_t timestamp)> sink;
+
+  void append(std::string_view key, std::optional<std::string_view> value, int64_t timestamp_ms) override {
+    sink(key, value, timestamp_ms);
+  }
+};
+
+/// The store of one node: key-value (cached, logged) or window (logged).
+struct node_store {
+  std::string changelog_topic;
+  std::unique_ptr<changelog_producer> changelog = std::make_unique<changelog_producer>();
+  std::unique_ptr<key_value_store> key_value;
+  std::unique_ptr<window_store> windows;
+
+  /// Pushes buffered writes to LevelDB and the changelog; throws std::runtime_error on failure.
+  void flush();
+
+  /// Records `offset` as the last changelog offset reflected in the store.
+  void checkpoint(int64_t offset);
+};
+
+/// All stores of a task, by node id, with the task directory lock that guards them.
+struct task_stores {
+  std::optional<task_lock> lock;
+  std::map<int, node_store> by_node;
+};
+
+/// Opens and restores every store of task (`subtopology`, `partition`). Blocking: run it off the
+/// scheduler threads. Gives up (returns nullptr) when `stop` becomes true; throws
+/// std::runtime_error with a clear message when the state cannot be opened or restored.
+std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopology, int32_t partition,
+                                              const streams_config& config, const std::atomic<bool>& stop);
+
+} // namespace sluice
