@@ -43,6 +43,14 @@ connector_result<message_template> parse_template(const std::string& text, const
   return t;
 }
 
+// A webhook URL is a secret as a whole (whoever has it can post): logs show only its origin.
+std::string webhook_origin(const std::string& url) {
+  const auto scheme = url.find("://");
+  const auto path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  const auto origin = redact_url(path == std::string::npos ? url : url.substr(0, path));
+  return origin + "/" + std::string(redacted_marker);
+}
+
 } // namespace
 
 struct alert_sink_core::impl {
@@ -209,7 +217,7 @@ slack_webhook_sink::slack_webhook_sink(std::string webhook_url, std::string text
           return text.error();
         return slack_webhook_request(url, *text);
       },
-      "Slack webhook " + redact_url(webhook_url), std::move(options)) {}
+      "Slack webhook " + detail::webhook_origin(webhook_url), std::move(options)) {}
 
 slack_post_message_sink::slack_post_message_sink(std::string token, std::string channel, std::string text_template,
                                                  std::string url, alert_sink_options options)
