@@ -161,10 +161,14 @@ std::size_t total(const row_counts& rows) {
   return n;
 }
 
-offset_probe::offset_probe(const std::string& bootstrap_servers) {
+offset_probe::offset_probe(const std::string& bootstrap_servers) : bootstrap_servers_(bootstrap_servers) {
+  connect();
+}
+
+void offset_probe::connect() {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap_servers.c_str(), errstr, sizeof(errstr)) !=
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap_servers_.c_str(), errstr, sizeof(errstr)) !=
       RD_KAFKA_CONF_OK) {
     rd_kafka_conf_destroy(conf);
     throw std::runtime_error(errstr);
@@ -180,6 +184,16 @@ offset_probe::offset_probe(const std::string& bootstrap_servers) {
 offset_probe::~offset_probe() { rd_kafka_destroy(rk_); }
 
 std::int64_t offset_probe::end_offset_sum(const std::string& topic) {
+  const auto sum = try_end_offset_sum(topic);
+  if (sum < 0) {
+    rd_kafka_destroy(rk_);
+    rk_ = nullptr;
+    connect();
+  }
+  return sum;
+}
+
+std::int64_t offset_probe::try_end_offset_sum(const std::string& topic) {
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
   const rd_kafka_metadata_t* metadata = nullptr;
   const auto err = rd_kafka_metadata(rk_, 0, rkt, &metadata, 2000);

@@ -74,10 +74,15 @@ public:
   offset_probe& operator=(const offset_probe&) = delete;
 
   // Sum of the high watermarks of `topic`'s partitions (creating it on the embedded broker if
-  // absent); -1 if they cannot be read right now (e.g. broker down).
+  // absent); -1 if they cannot be read right now (e.g. broker down; the client is then replaced,
+  // since a librdkafka client that saw the broker go down may not recover on its own).
   std::int64_t end_offset_sum(const std::string& topic);
 
 private:
+  std::int64_t try_end_offset_sum(const std::string& topic);
+  void connect();
+
+  std::string bootstrap_servers_;
   rd_kafka_t* rk_ = nullptr;
 };
 

@@ -13,11 +13,13 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <map>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 namespace {
@@ -29,6 +31,12 @@ using sluice::test::consume_options;
 using sluice::test::consumed_record;
 using sluice::test::kafka_test_client;
 using sluice::test::outgoing_record;
+
+// Prints a progress line with the seconds since `start` (test logs show where the time goes).
+void progress(std::chrono::steady_clock::time_point start, const char* what) {
+  std::printf("[%5.1f s] %s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), what);
+  std::fflush(stdout);
+}
 
 // Output of a child for failure messages: its stderr, last 4000 characters.
 std::string tail_of(const child_process& child) {
@@ -78,15 +86,40 @@ comparison wait_for_all_outputs(const kafka_test_client& client, offset_probe& p
   const auto expected_count = static_cast<std::int64_t>(total(expected));
   comparison last;
   last.missing = total(expected);
+  const auto start = std::chrono::steady_clock::now();
+  auto next_report = start;
   for (;;) {
-    wait_until([&] { return probe.end_offset_sum(out) >= expected_count; },
-               std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+    wait_until(
+        [&] {
+          const auto n = probe.end_offset_sum(out);
+          if (std::chrono::steady_clock::now() >= next_report) { // where the time goes, in the test log
+            next_report += 5s;
+            std::printf("  %4.0f s: %lld output records of %lld expected\n",
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                        static_cast<long long>(n), static_cast<long long>(expected_count));
+            std::fflush(stdout);
+          }
+          return n >= expected_count;
+        },
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
     const auto actual = parse_outputs(read_all(client, out, 0));
     last = compare(expected, actual);
     if (last.missing == 0 || std::chrono::steady_clock::now() >= deadline)
       return last;
     std::this_thread::sleep_for(1s);
   }
+}
+
+// The lines of `app`'s log about partitions changing hands and retries (not the per-commit warnings).
+std::string membership_log(const child_process& app) {
+  std::string out, line;
+  std::istringstream in(app.stderr_text());
+  while (std::getline(in, line))
+    if (line.find("partition(s)") != std::string::npos || line.find("retr") != std::string::npos ||
+        line.find("error") != std::string::npos)
+      if (line.find("offset commit failed") == std::string::npos)
+        out += line.substr(0, 200) + "\n";
+  return out;
 }
 
 // Stops `app` with SIGTERM and expects exit code 0 within 30 s.
@@ -310,14 +343,16 @@ TEST(cpu_anomaly, malformed_records_go_to_the_dead_letter_topic_and_good_ones_fl
         << " error: " << headers["error"];
     EXPECT_TRUE(dead_positions.insert(position).second) << "dead-lettered twice";
     // A dead letter that carries the record carries it unchanged.
-    if (d.value && by_position.contains(position))
+    if (d.value && by_position.contains(position)) {
       EXPECT_EQ(*d.value, *by_position[position]->value);
+    }
   }
   EXPECT_EQ(dead_positions, bad_positions);
 }
 
 TEST(cpu_anomaly, loses_nothing_when_the_broker_is_down_for_a_few_seconds) {
   constexpr std::size_t readings = 60'000;
+  const auto t0 = std::chrono::steady_clock::now();
   sluice::embedded_broker broker;
   const auto in = unique_name("cpu-in"), out = unique_name("cpu-out"), app_id = unique_name("cpu-app");
   broker.create_topic(in, 4);
@@ -332,18 +367,23 @@ TEST(cpu_anomaly, loses_nothing_when_the_broker_is_down_for_a_few_seconds) {
   ASSERT_TRUE(wait_until([&] { return probe.end_offset_sum(out) >= 3000; }, 15s)) << tail_of(*app);
 
   ASSERT_TRUE(gen->running());
+  progress(t0, "broker down");
   broker.set_broker_down(1);
   std::this_thread::sleep_for(4s);
   broker.set_broker_up(1);
+  progress(t0, "broker up");
   EXPECT_TRUE(app->running()) << "cpu-anomaly died during the outage; stderr:\n" << tail_of(*app);
 
   const auto gen_status = gen->wait_for(45s);
+  progress(t0, "generator done");
   ASSERT_TRUE(gen_status) << "sluice-gen did not finish";
   ASSERT_TRUE(gen_status->success()) << to_string(*gen_status) << ": " << tail_of(*gen);
   const auto input = read_all(client, in, readings);
   ASSERT_EQ(input.size(), readings);
   const auto expected = expected_outputs(input);
   const auto c = wait_for_all_outputs(client, probe, out, expected, 40s);
+  progress(t0, "outputs checked");
+  std::printf("cpu-anomaly membership and retries:\n%s", membership_log(*app).c_str());
   std::printf("expected %zu rows: missing %zu, duplicates %zu, unexpected %zu\n", total(expected), c.missing,
               c.duplicates, c.unexpected);
   EXPECT_EQ(c.missing, 0u) << c.first_problem << "\nstderr:\n" << tail_of(*app);
@@ -376,7 +416,11 @@ TEST(cpu_anomaly, help_lists_every_configuration_key_with_its_default) {
     std::replace(flag.begin(), flag.end(), '.', '-');
     const auto at = help.find(flag + " ");
     ASSERT_NE(at, std::string::npos) << flag << " missing from --help:\n" << help;
-    const auto line = help.substr(at, help.find('\n', at) - at);
+    // The option's entry: its line, and the next one when CLI11 wraps a long flag.
+    auto end = help.find('\n', at);
+    if (end != std::string::npos && help.compare(end + 1, 4, "    ") == 0 && help.compare(end + 1, 4, "  --") != 0)
+      end = help.find('\n', end + 1);
+    const auto line = help.substr(at, end - at);
     EXPECT_NE(line.find(key), std::string::npos) << line;
     EXPECT_NE(line.find("default: " + default_value), std::string::npos) << line;
   }
@@ -396,6 +440,8 @@ TEST(cpu_anomaly, rejects_bad_configuration_values_with_a_clear_message) {
       {{"--processing-guarantee", "sometimes"}, {}, "sometimes"},
       {{"--set", "no-equals-sign"}, {}, "no-equals-sign"},
       {{}, {{"SLUICE_COMMIT_INTERVAL_MS", "12x"}}, "12x"},
+      {{"--set", "no.such.key=1"}, {}, "no.such.key"},
+      {{"--set", "kafka.session.timeout.ms=abc"}, {}, "session.timeout.ms"},
   };
   for (const auto& bad : cases) {
     auto args = bad.args;
@@ -406,8 +452,9 @@ TEST(cpu_anomaly, rejects_bad_configuration_values_with_a_clear_message) {
     EXPECT_TRUE(status->exited && status->code != 0) << to_string(*status) << " for " << bad.must_mention;
     const auto message = app.stderr_text() + app.stdout_text();
     EXPECT_NE(message.find(bad.must_mention), std::string::npos) << message;
-    if (bad.must_mention == "abc" || bad.must_mention == "12x")
+    if (bad.must_mention == "abc" || bad.must_mention == "12x") {
       EXPECT_NE(message.find("commit.interval.ms"), std::string::npos) << message;
+    }
   }
 }
 
