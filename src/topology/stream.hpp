@@ -3,6 +3,7 @@
 #pragma once
 
 #include "topology/processors.hpp"
+#include "topology/stateful_processors.hpp"
 #include "topology/topology_builder.hpp"
 
 #include <functional>
@@ -28,6 +29,13 @@ template <>
 struct default_serde<int64_t> {
   using type = serdes::int64;
 };
+
+template <class K, class V, serde KS, serde VS>
+class grouped_stream;
+template <class K, class V, serde KS, serde VS>
+class windowed_stream;
+template <serde KS, serde VS>
+struct grouped;
 
 /// Inner joins drop records without a match; left joins keep them with a null row.
 enum class join_kind { inner, left };
@@ -195,6 +203,34 @@ public:
     return builder_->template stream<KS, VS>(std::vector<std::string>{topic}, topic + "-source");
   }
 
+  /// Groups by the current key, without repartitioning: the key must already decide the
+  /// partition (as read, or after `repartition`). KS/VS serialize keys and values for stores
+  /// and the late-records topic.
+  template <serde KS = typename default_serde<K>::type, serde VS = typename default_serde<V>::type>
+  grouped_stream<K, V, KS, VS> group_by_key(grouped<KS, VS> = {}) const {
+    return grouped_stream<K, V, KS, VS>{builder_, node_, port_};
+  }
+
+  /// Groups by `selector(key, value)`: re-keys and writes through the internal topic
+  /// "<application.id>-<name>-repartition" so every record of a new key meets in one task.
+  template <class F, class K2 = std::remove_cvref_t<std::invoke_result_t<F&, const K&, const V&>>>
+  grouped_stream<K2, V, typename default_serde<K2>::type, typename default_serde<V>::type>
+  group_by(F selector, std::string name = {}) const {
+    return group_by(std::move(selector),
+                    grouped<typename default_serde<K2>::type, typename default_serde<V>::type>{std::move(name)});
+  }
+
+  /// As `group_by(selector, name)` with the serdes KS (new key) and VS (value) of `options`.
+  template <class F, serde KS, serde VS>
+  grouped_stream<typename KS::value_type, V, KS, VS> group_by(F selector, grouped<KS, VS> options) const {
+    using K2 = typename KS::value_type;
+    auto n = options.name.empty() ? builder_->next_name("KSTREAM-GROUPBY") : options.name;
+    auto rekeyed = map([f = std::move(selector)](const K& k, const V& v) { return std::pair<K2, V>{f(k, v), v}; },
+                       n + "-select");
+    auto s = rekeyed.template repartition<KS, VS>(n);
+    return grouped_stream<K2, V, KS, VS>{builder_, s.node_, s.port_};
+  }
+
   /// The builder and the node behind this handle. Used by the DSL.
   topology_builder& builder() const { return *builder_; }
   int node() const { return node_; }
@@ -204,6 +240,8 @@ private:
   friend class topology_builder;
   template <class, class>
   friend class stream;
+  template <class, class, serde, serde>
+  friend class table;
   stream(topology_builder* b, int node, int port) : builder_(b), node_(node), port_(port) {}
 
   std::string name_or(const std::string& name, const char* kind) const {
@@ -233,4 +271,16 @@ topology_builder::stream(std::vector<std::string> topics, std::string name) {
   return sluice::stream<typename KS::value_type, typename VS::value_type>{this, node, 0};
 }
 
+template <serde KS, serde VS>
+stream<typename KS::value_type, typename VS::value_type>
+topology_builder::stream(const std::string& topic, consumed<typename VS::value_type> options) {
+  auto n = options.name.empty() ? next_name("SOURCE") : options.name;
+  auto node = add_node(n, node_kind::source, {}, {topic}, [options, n] {
+    return std::make_unique<detail::timestamped_source_processor<KS, VS>>(options, n);
+  });
+  return sluice::stream<typename KS::value_type, typename VS::value_type>{this, node, 0};
+}
+
 } // namespace sluice
+
+#include "topology/grouped_stream.hpp"

@@ -90,8 +90,14 @@ struct topology_test_driver::impl {
     }
     void forward(batch_ptr b, int port) override {
       const auto& n = self->topo.nodes()[static_cast<size_t>(node)];
-      for (int child : n.outputs.at(static_cast<size_t>(port)))
-        self->processors[static_cast<size_t>(child)]->process(b, *self->contexts[static_cast<size_t>(child)]);
+      const auto& children = n.outputs.at(static_cast<size_t>(port));
+      for (size_t i = 0; i < children.size(); ++i) {
+        // While other children still need the batch, hold a second reference so no child sees
+        // it as exclusive (and moves records out of it).
+        batch_ptr shared = i + 1 < children.size() ? b : nullptr;
+        const auto child = static_cast<size_t>(children[i]);
+        self->processors[child]->process(b, *self->contexts[child]);
+      }
     }
     int sink_topic(const std::string& topic) override {
       self->sink_topics.push_back(self->topo.resolve_topic(topic));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "topology/serdes.hpp"
+#include "topology/timestamp_extractor.hpp"
 #include "topology/topology.hpp"
 
 #include <functional>
@@ -14,6 +15,8 @@ namespace sluice {
 
 template <class K, class V>
 class stream;
+template <class K, class V, serde KS, serde VS>
+class table;
 
 /// Collects sources, operators and sinks into a graph. Not thread-safe; build once.
 class topology_builder {
@@ -28,6 +31,17 @@ public:
   sluice::stream<typename KS::value_type, typename VS::value_type> stream(const std::string& topic) {
     return stream<KS, VS>(std::vector<std::string>{topic});
   }
+
+  /// The records of `topic` with event time from `options.timestamp` (see timestamp_extractor.hpp).
+  template <serde KS, serde VS>
+  sluice::stream<typename KS::value_type, typename VS::value_type> stream(const std::string& topic,
+                                                                          consumed<typename VS::value_type> options);
+
+  /// `topic` as a table: the latest value per key, materialized in the store "<name>-store";
+  /// an empty (or null) value deletes its key.
+  template <serde KS, serde VS>
+  sluice::table<typename KS::value_type, typename VS::value_type, KS, VS>
+  table(const std::string& topic, consumed<typename VS::value_type> options = {});
 
   /// Freezes the graph: checks it, groups nodes into sub-topologies. Throws `topology_error`.
   topology build();

@@ -1,0 +1,155 @@
+#include "topology/timestamp_extractor.hpp"
+
+#include <cmath>
+
+namespace sluice {
+
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+// Reads exactly `n` digits at `pos`.
+bool digits(std::string_view s, size_t& pos, size_t n, int& out) {
+  if (pos + n > s.size())
+    return false;
+  out = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const char c = s[pos + i];
+    if (c < '0' || c > '9')
+      return false;
+    out = out * 10 + (c - '0');
+  }
+  pos += n;
+  return true;
+}
+
+bool expect(std::string_view s, size_t& pos, char c) {
+  if (pos >= s.size() || s[pos] != c)
+    return false;
+  ++pos;
+  return true;
+}
+
+const boost::json::value* field_of(const boost::json::value& v, const std::string& field) {
+  const auto* o = v.if_object();
+  return o ? o->if_contains(field) : nullptr;
+}
+
+} // namespace
+
+std::optional<int64_t> parse_datetime_ms(std::string_view s) {
+  size_t pos = 0;
+  int y, mo, d, h, mi, sec;
+  if (!digits(s, pos, 4, y) || !expect(s, pos, '-') || !digits(s, pos, 2, mo) || !expect(s, pos, '-') ||
+      !digits(s, pos, 2, d))
+    return std::nullopt;
+  if (pos >= s.size() || (s[pos] != ' ' && s[pos] != 'T' && s[pos] != 't'))
+    return std::nullopt;
+  ++pos;
+  if (!digits(s, pos, 2, h) || !expect(s, pos, ':') || !digits(s, pos, 2, mi) || !expect(s, pos, ':') ||
+      !digits(s, pos, 2, sec))
+    return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    return std::nullopt;
+  int64_t ms = 0;
+  if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+    ++pos;
+    size_t n = 0;
+    for (; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, ++n)
+      if (n < 3)
+        ms = ms * 10 + (s[pos] - '0');
+    if (n == 0)
+      return std::nullopt;
+    for (; n < 3; ++n)
+      ms *= 10;
+  }
+  int64_t offset_min = 0;
+  if (pos < s.size()) {
+    if (s[pos] == 'Z' || s[pos] == 'z') {
+      ++pos;
+    } else if (s[pos] == '+' || s[pos] == '-') {
+      const int sign = s[pos] == '-' ? -1 : 1;
+      ++pos;
+      int oh, om = 0;
+      if (!digits(s, pos, 2, oh))
+        return std::nullopt;
+      if (pos < s.size()) {
+        expect(s, pos, ':');
+        if (!digits(s, pos, 2, om))
+          return std::nullopt;
+      }
+      offset_min = sign * (oh * 60 + om);
+    }
+  }
+  if (pos != s.size())
+    return std::nullopt;
+  const int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  const int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_min * 60;
+  return secs * 1000 + ms;
+}
+
+namespace timestamps {
+
+timestamp_extractor<boost::json::value> json_field_ms(std::string field) {
+  return [field = std::move(field)](const boost::json::value& v, const record_meta&) -> std::optional<int64_t> {
+    const auto* f = field_of(v, field);
+    if (!f)
+      return std::nullopt;
+    if (f->is_int64())
+      return f->get_int64();
+    if (f->is_uint64())
+      return static_cast<int64_t>(f->get_uint64());
+    if (f->is_double() && std::isfinite(f->get_double()))
+      return static_cast<int64_t>(std::floor(f->get_double()));
+    return std::nullopt;
+  };
+}
+
+timestamp_extractor<boost::json::value> json_field_ns(std::string field) {
+  return [field = std::move(field)](const boost::json::value& v, const record_meta&) -> std::optional<int64_t> {
+    const auto* f = field_of(v, field);
+    if (!f)
+      return std::nullopt;
+    auto floor_div = [](int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); };
+    if (f->is_int64())
+      return floor_div(f->get_int64(), 1'000'000);
+    if (f->is_uint64())
+      return static_cast<int64_t>(f->get_uint64() / 1'000'000);
+    if (f->is_double() && std::isfinite(f->get_double()))
+      return static_cast<int64_t>(std::floor(f->get_double() / 1e6));
+    return std::nullopt;
+  };
+}
+
+timestamp_extractor<boost::json::value> json_field_seconds(std::string field) {
+  return [field = std::move(field)](const boost::json::value& v, const record_meta&) -> std::optional<int64_t> {
+    const auto* f = field_of(v, field);
+    if (!f || !f->is_number())
+      return std::nullopt;
+    const double s = f->to_number<double>();
+    if (!std::isfinite(s))
+      return std::nullopt;
+    return static_cast<int64_t>(std::llround(s * 1000.0));
+  };
+}
+
+timestamp_extractor<boost::json::value> json_field_datetime(std::string field) {
+  return [field = std::move(field)](const boost::json::value& v, const record_meta&) -> std::optional<int64_t> {
+    const auto* f = field_of(v, field);
+    if (!f || !f->is_string())
+      return std::nullopt;
+    const auto& s = f->get_string();
+    return parse_datetime_ms(std::string_view{s.data(), s.size()});
+  };
+}
+
+} // namespace timestamps
+} // namespace sluice
