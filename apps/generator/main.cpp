@@ -66,7 +66,8 @@ void add_common_options(CLI::App& command, settings& s) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   command.add_option("-X,--property", s.properties, "extra librdkafka producer setting KEY=VALUE (repeatable)");
-  command.add_flag("--print", s.print, "write 'KEY<TAB>VALUE' lines to stdout instead of Kafka");
+  command.add_flag("--print", s.print,
+                   "write 'KEY<TAB>VALUE' lines to stdout instead of Kafka (an empty KEY is a null key)");
 }
 
 std::int64_t wall_clock_ms() {
@@ -137,6 +138,17 @@ rd_kafka_t* make_producer(const settings& s, delivery_stats& stats) {
   return rk;
 }
 
+// The handle of topic `name`, created on first use and kept in `handles` (a scenario writes to a
+// few topics at most, so a linear search is enough).
+rd_kafka_topic_t* topic_handle(rd_kafka_t* rk, std::string_view name,
+                               std::vector<std::pair<std::string, rd_kafka_topic_t*>>& handles) {
+  for (const auto& [known, handle] : handles)
+    if (known == name)
+      return handle;
+  handles.emplace_back(std::string(name), rd_kafka_topic_new(rk, std::string(name).c_str(), nullptr));
+  return handles.back().second;
+}
+
 // Produces or prints records until count is reached or a stop is requested; returns the exit code.
 int run(const scenario_info& info, scenario& gen, const settings& s) {
   const std::string topic = s.topic.empty() ? std::string(info.default_topic) : s.topic;
@@ -147,17 +159,16 @@ int run(const scenario_info& info, scenario& gen, const settings& s) {
   delivery_stats stats;
   rd_kafka_t* rk = nullptr;
   rd_kafka_topic_t* rkt = nullptr;
-  if (!s.print) {
+  if (!s.print)
     rk = make_producer(s, stats);
-    rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  }
 
+  std::vector<std::pair<std::string, rd_kafka_topic_t*>> other_topics; // of record_topic()
   std::string key, value;
   const auto t0 = steady_clock::now();
   auto next_progress = t0 + progress_interval;
   std::uint64_t produced = 0;
   int exit_code = 0;
-  for (; (s.count == 0 || produced < s.count) && !stop_requested; ++produced) {
+  for (; (s.count == 0 || produced < s.count) && !stop_requested && !gen.finished(); ++produced) {
     if (s.rate > 0) {
       const auto due = t0 + duration_cast<steady_clock::duration>(duration<double>(produced / s.rate));
       while (steady_clock::now() < due && !stop_requested) {
@@ -169,22 +180,36 @@ int run(const scenario_info& info, scenario& gen, const settings& s) {
     const std::int64_t occurred_at = synthetic_time ? start_ms + static_cast<std::int64_t>(produced) * s.step_ms
                                                     : wall_clock_ms();
     gen.next(rng, occurred_at, key, value);
+    const std::string_view record_topic = gen.record_topic();
     if (s.print) {
+      if (!record_topic.empty()) {
+        std::fwrite(record_topic.data(), 1, record_topic.size(), stdout);
+        std::fputc('\t', stdout);
+      }
       std::fwrite(key.data(), 1, key.size(), stdout);
       std::fputc('\t', stdout);
       std::fwrite(value.data(), 1, value.size(), stdout);
       std::fputc('\n', stdout);
       continue;
     }
+    rd_kafka_topic_t* target = nullptr;
+    if (record_topic.empty()) {
+      if (rkt == nullptr)
+        rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+      target = rkt;
+    } else {
+      target = topic_handle(rk, record_topic, other_topics);
+    }
     for (;;) {
       const auto err = rd_kafka_producev(
-          rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(key.data(), key.size()),
+          rk, RD_KAFKA_V_RKT(target), RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
           RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
           RD_KAFKA_V_TIMESTAMP(occurred_at), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
         break;
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        std::fprintf(stderr, "sluice-gen: cannot produce to %s: %s\n", topic.c_str(), rd_kafka_err2str(err));
+        std::fprintf(stderr, "sluice-gen: cannot produce to %s: %s\n", rd_kafka_topic_name(target),
+                     rd_kafka_err2str(err));
         stop_requested = true;
         exit_code = 1;
         break;
@@ -211,7 +236,10 @@ int run(const scenario_info& info, scenario& gen, const settings& s) {
   // Wait for every delivery report; message.timeout.ms bounds this.
   while (rd_kafka_outq_len(rk) > 0)
     rd_kafka_flush(rk, 1000);
-  rd_kafka_topic_destroy(rkt);
+  if (rkt != nullptr)
+    rd_kafka_topic_destroy(rkt);
+  for (auto& [name, handle] : other_topics)
+    rd_kafka_topic_destroy(handle);
   rd_kafka_destroy(rk);
   std::printf("sluice-gen: delivered=%llu failed=%llu topic=%s\n",
               static_cast<unsigned long long>(stats.delivered), static_cast<unsigned long long>(stats.failed),
