@@ -106,7 +106,7 @@ std::pair<std::int64_t, std::int64_t> watermark_sums(rd_kafka_t* rk, const std::
 std::int64_t produce_input(const std::string& bootstrap, const options& o) {
   rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap},
                                                    {"compression.type", o.compression},
-                                                   {"linger.ms", "50"},
+                                                   {"linger.ms", "200"},
                                                    {"batch.size", "1000000"},
                                                    {"batch.num.messages", "100000"},
                                                    {"queue.buffering.max.messages", "1000000"},
@@ -129,7 +129,10 @@ std::int64_t produce_input(const std::string& bootstrap, const options& o) {
                                  static_cast<int>(cpu), usage_text, static_cast<long long>(occurred_at));
     const int kn = std::snprintf(key, sizeof(key), R"({"hostname": "%s"})", host);
     for (;;) {
-      const auto err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o.input.c_str()), RD_KAFKA_V_KEY(key, kn),
+      // Runs of 10 000 consecutive records per partition make full batches that compress well.
+      const auto partition = static_cast<std::int32_t>((i / 10'000) % o.partitions);
+      const auto err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o.input.c_str()), RD_KAFKA_V_PARTITION(partition),
+                                         RD_KAFKA_V_KEY(key, kn),
                                          RD_KAFKA_V_VALUE(value, vn), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                          RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
