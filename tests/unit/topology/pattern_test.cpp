@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 namespace json = boost::json;
 using namespace sluice;
 
@@ -383,4 +385,39 @@ TEST(pattern, a_failing_predicate_dead_letters_the_record_and_keeps_the_state) {
   p.process(one_row("pineapple", 5000, 15), ctx);
   p.process(one_row("pineapple", 10000, 9), ctx);
   EXPECT_EQ(ctx.forwarded.size(), 1u);
+}
+
+TEST(pattern, trends_over_final_window_counts_end_to_end) {
+  using namespace std::chrono_literals;
+  // Orders -> count per topping in 5 s tumbling windows, emitted once each window closes (so
+  // per topping, arrival order is window order) -> the tutorial's trend pattern.
+  topology_builder b;
+  auto counts = b.stream<serdes::string, serdes::json>("pizzas")
+                  .group_by([](const std::string&, const json::value& o) { return std::string{o.at("topping").as_string()}; },
+                            "by-topping")
+                  .windowed_by(tumbling(5s).emit_final())
+                  .count("orders-5s")
+                  .to_rows()
+                  .map_values([](const json::value& r) {
+                    return json::value(json::object{{"topping", r.at("key")},
+                                                    {"window_start", r.at("window_start")},
+                                                    {"nr_orders", r.at("value")}});
+                  });
+  match_recognize(counts, tutorial_trend(), "trends").to("trends");
+  topology_test_driver d{b.build()};
+  auto order = [&](const std::string& topping, int64_t ts) {
+    d.pipe("pizzas", "order", R"({"topping":")" + topping + R"("})", ts);
+  };
+  // pineapple: 2, 3, 1 orders in windows 0, 5000, 10000 (1 is 67 % below 3: a trend);
+  // banana: 1, 1, 2 (never down).
+  for (int64_t ts : {100, 200, 5100, 5200, 5300, 10100})
+    order("pineapple", ts);
+  for (int64_t ts : {300, 5400, 10200, 10300})
+    order("banana", ts);
+  EXPECT_TRUE(d.read_output("trends").empty()); // window 10000 still open
+  order("banana", 15000);                       // stream time reaches 15000: it closes
+  auto out = d.read_output("trends");
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].key, "pineapple");
+  EXPECT_EQ(out[0].value, R"({"topping":"pineapple","trend_start":0,"trend_detail":"2 -> 3 -> 1"})");
 }
