@@ -24,7 +24,7 @@ void int64::serialize(int64_t v, std::string& out) {
 boost::json::value json::deserialize(std::string_view in) {
   if (in.empty())
     return nullptr;
-  parser_.reset();
+  parser_.reset(); // values own their memory: they may be copied and changed on other threads
   boost::system::error_code ec;
   parser_.write(in.data(), in.size(), ec);
   if (ec)
@@ -37,7 +37,14 @@ namespace {
 void write_string(std::string_view s, std::string& out) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
-  for (char c : s) {
+  size_t run = 0; // start of the pending run of characters that need no escaping
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool plain = c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
+    if (plain)
+      continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -47,15 +54,12 @@ void write_string(std::string_view s, std::string& out) {
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out += hex[(c >> 4) & 0xf];
-          out += hex[c & 0xf];
-        } else {
-          out += c;
-        }
+        out += "\\u00";
+        out += hex[(c >> 4) & 0xf];
+        out += hex[c & 0xf];
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 
