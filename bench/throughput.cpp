@@ -238,7 +238,7 @@ int phase_streams(const options& o) {
   config.log_level = "warn";
   sluice::setup_logging(config.log_level);
   sluice::topology_builder builder;
-  sluice::apps::build_cpu_anomaly(builder, {o.input, o.output});
+  sluice::apps::build_cpu_anomaly(builder, {o.input, o.output}, {.aggregate = false}); // the filter alone
   sluice::kafka_streams streams{builder.build(), config};
   streams.start();
   clock_type::time_point t_first{};

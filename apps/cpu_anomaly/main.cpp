@@ -1,20 +1,70 @@
-// cpu-anomaly: flags CPU readings over 80 % usage (the IoT anomaly tutorial's first pipeline).
+// cpu-anomaly: the IoT CPU anomaly tutorial (Flink + PostgreSQL + Slack) as one sluice app.
 #include "cpu_anomaly.hpp"
 #include "sluice.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <iostream>
 
+namespace {
+
+// True when libpq's environment names a server or database (so the thresholds stage can connect).
+bool postgres_env_configured() {
+  for (const char* name : {"PGHOST", "PGHOSTADDR", "PGDATABASE", "PGSERVICE"})
+    if (const char* v = std::getenv(name); v != nullptr && *v != '\0')
+      return true;
+  return false;
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
-  CLI::App cli{"cpu-anomaly: reads CPU readings from cpu_load_stats_real and writes those with usage > 80\n"
-               "to cpu_load_stats_real_filter as {time_ltz, hostname, cpu, usage}."};
+  CLI::App cli{
+    "cpu-anomaly: the IoT CPU anomaly tutorial. Reads readings {hostname, cpu, usage, occurred_at} from\n"
+    "cpu_load_stats_real and\n"
+    "  1. writes those with usage > 80 to cpu_load_stats_real_filter as {time_ltz, hostname, cpu, usage};\n"
+    "  2. writes 30 s tumbling-window averages per host and CPU (event time occurred_at, 10 s grace, one\n"
+    "     row per window when it closes) to cpu_agg_stats as {window_start, window_end, hostname, cpu,\n"
+    "     usage_avg, usage_max};\n"
+    "  3. looks each average's host up in the PostgreSQL table cpu_thresholds(hostname, allowed_top) and,\n"
+    "     when usage_avg > allowed_top, writes the row to cpu_alerts and sends the Slack text\n"
+    "     'host:<hostname> CPU: <cpu> avg CPU value:<usage_avg> over the threshold <allowed_top>'\n"
+    "     (to the console when no Slack is configured).\n"
+    "Stage 3 runs when PostgreSQL is configured (--postgres-url, or PGHOST/PGHOSTADDR/PGDATABASE/PGSERVICE\n"
+    "in the environment) and --no-thresholds is not given; otherwise the app runs stages 1 and 2 only."};
   sluice::streams_config defaults;
   defaults.application_id = "cpu-anomaly";
   sluice::config_flags flags{cli, defaults};
   sluice::apps::cpu_anomaly_topics topics;
+  sluice::apps::cpu_anomaly_options options;
   cli.add_option("--input-topic", topics.readings, "topic of the readings")->capture_default_str();
-  cli.add_option("--output-topic", topics.filtered, "topic of the readings over the threshold")->capture_default_str();
+  cli.add_option("--output-topic", topics.filtered, "topic of the readings over 80 % usage")->capture_default_str();
+  cli.add_option("--agg-topic", topics.aggregated, "topic of the per-window averages")->capture_default_str();
+  cli.add_option("--alerts-topic", topics.alerts, "topic of the averages over their threshold")->capture_default_str();
+  std::int64_t window_ms = options.window.count(), grace_ms = options.grace.count();
+  cli.add_option("--window-ms", window_ms, "tumbling window size of the averages")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  cli.add_option("--grace-ms", grace_ms, "how late (event time) a reading may be and still count in its window")
+    ->capture_default_str()
+    ->check(CLI::NonNegativeNumber);
+  bool filter_only = false, no_thresholds = false;
+  cli.add_flag("--filter-only", filter_only, "run only the usage > 80 filter (no windows, no PostgreSQL)");
+  cli.add_flag("--no-thresholds", no_thresholds, "no threshold lookup and no alerts, even if PostgreSQL is configured");
+  std::string postgres_url, thresholds_table = "cpu_thresholds";
+  cli.add_option("--postgres-url", postgres_url,
+                 "libpq connection string or postgresql:// URI of the thresholds database; empty: libpq's PG* "
+                 "environment variables")
+    ->envname("SLUICE_POSTGRES_URL");
+  cli.add_option("--thresholds-table", thresholds_table, "table with columns hostname, allowed_top")
+    ->capture_default_str();
+  std::string slack_webhook_url, slack_token, slack_channel;
+  cli.add_option("--slack-webhook-url", slack_webhook_url, "Slack incoming-webhook URL for the alerts")
+    ->envname("SLACK_WEBHOOK_URL");
+  cli.add_option("--slack-token", slack_token, "Slack bot token for chat.postMessage (with --slack-channel)")
+    ->envname("SLACK_TOKEN");
+  cli.add_option("--slack-channel", slack_channel, "Slack channel id for chat.postMessage")->envname("SLACK_CHANNEL");
   bool describe = false;
   cli.add_flag("--describe", describe, "print the topology and exit");
   CLI11_PARSE(cli, argc, argv);
@@ -22,15 +72,38 @@ int main(int argc, char** argv) {
   try {
     auto config = flags.resolve();
     sluice::setup_logging(config.log_level);
+    options.aggregate = !filter_only;
+    options.window = std::chrono::milliseconds{window_ms};
+    options.grace = std::chrono::milliseconds{grace_ms};
+    std::string stages = filter_only ? "filter" : "filter, 30 s averages";
+    if (!filter_only && !no_thresholds && (!postgres_url.empty() || postgres_env_configured())) {
+      sluice::postgres_lookup_source thresholds{sluice::apps::cpu_thresholds_lookup(postgres_url, thresholds_table)};
+      using sluice::apps::cpu_alert_text;
+      if (!slack_token.empty() || !slack_channel.empty()) {
+        if (slack_token.empty() || slack_channel.empty())
+          throw std::invalid_argument("--slack-token and --slack-channel go together");
+        options.thresholds.emplace(thresholds, sluice::slack_post_message_sink{slack_token, slack_channel, cpu_alert_text});
+        stages += ", thresholds with alerts to Slack channel " + slack_channel;
+      } else if (!slack_webhook_url.empty()) {
+        options.thresholds.emplace(thresholds, sluice::slack_webhook_sink{slack_webhook_url, cpu_alert_text});
+        stages += ", thresholds with alerts to a Slack webhook";
+      } else {
+        options.thresholds.emplace(thresholds, sluice::console_alert_sink{"cpu-anomaly", cpu_alert_text});
+        stages += ", thresholds with alerts on the console";
+      }
+    } else if (!filter_only) {
+      stages += no_thresholds ? " (thresholds off: --no-thresholds)"
+                              : " (thresholds off: no PostgreSQL configured; set --postgres-url or PGHOST/PGDATABASE)";
+    }
     sluice::topology_builder builder;
-    sluice::apps::build_cpu_anomaly(builder, topics);
+    sluice::apps::build_cpu_anomaly(builder, topics, options);
     auto topology = builder.build();
     if (describe) {
-      std::cout << topology.describe();
+      std::cout << "stages: " << stages << "\n" << topology.describe();
       return 0;
     }
-    spdlog::info("cpu-anomaly: application.id={} bootstrap.servers={}\n{}", config.application_id,
-                 config.bootstrap_servers, topology.describe());
+    spdlog::info("cpu-anomaly: application.id={} bootstrap.servers={} stages: {}\n{}", config.application_id,
+                 config.bootstrap_servers, stages, topology.describe());
     sluice::kafka_streams streams{topology, config};
     return streams.run();
   } catch (const std::exception& e) {

@@ -252,7 +252,8 @@ std::vector<std::string> app_args(const std::string& bootstrap_servers, const st
           "--state-dir", state_dir.string(),
           "--commit-interval-ms", "200",
           "--set", "kafka.session.timeout.ms=6000",
-          "--set", "kafka.heartbeat.interval.ms=500"};
+          "--set", "kafka.heartbeat.interval.ms=500",
+          "--filter-only"}; // the first pipeline alone: one task per input partition
 }
 
 temp_dir::temp_dir() {

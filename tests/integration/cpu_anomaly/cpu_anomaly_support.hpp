@@ -98,8 +98,9 @@ std::string unique_name(const std::string& prefix);
 // topology); -1 if there is none yet.
 int tasks_from_log(const std::string& log);
 
-// Command line of a cpu-anomaly instance with quick rebalances (session timeout 6 s, heartbeat
-// 500 ms) and a 200 ms commit interval, state under `state_dir`.
+// Command line of a cpu-anomaly instance running only the usage > 80 filter (--filter-only) with
+// quick rebalances (session timeout 6 s, heartbeat 500 ms) and a 200 ms commit interval, state
+// under `state_dir`.
 std::vector<std::string> app_args(const std::string& bootstrap_servers, const std::string& application_id,
                                   const std::string& input_topic, const std::string& output_topic,
                                   const std::filesystem::path& state_dir);
