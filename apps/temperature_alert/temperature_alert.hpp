@@ -1,0 +1,46 @@
+// The machine-temperature alerting topology of the Quix Streams anomaly-detection tutorial.
+#pragma once
+
+#include "connectors/http/alert_sink.hpp"
+#include "topology/stream.hpp"
+#include "topology/topology_builder.hpp"
+
+#include <string>
+
+namespace sluice::apps {
+
+/// Topics of the temperature-alert app; defaults are the tutorial's names.
+struct temperature_alert_topics {
+  std::string readings = "temperature_readings"; ///< input: key machine id, {"Temperature_C", "Timestamp" (ns)}
+  std::string alerts = "alerts"; ///< output: {"machine_id", "window_start", "window_end", "average_temperature"}
+};
+
+/// Where alert lines go: Slack when a webhook URL or a bot token is set, else the console.
+struct temperature_alert_target {
+  std::string slack_webhook_url; ///< Slack incoming webhook (secret)
+  std::string slack_token;       ///< Slack bot token for chat.postMessage (secret)
+  std::string slack_channel;     ///< channel for the bot token
+  std::ostream* console = nullptr; ///< console stream; null = stdout
+};
+
+/// Settings of the temperature-alert topology.
+struct temperature_alert_options {
+  temperature_alert_topics topics;  ///< topic names
+  double threshold = 90.0;          ///< a window mean >= this (after rounding to 2 decimals) alerts
+  temperature_alert_target target;  ///< alert destination
+};
+
+/// The app name: console label and default application.id.
+inline constexpr const char* temperature_alert_name = "temperature-alert";
+
+/// The alert text, as the tutorial prints it.
+inline constexpr const char* temperature_alert_text = "Alerting for MID {machine_id}: Average Temperature {average_temperature}";
+
+/// `x` rounded to 2 decimals the way Python's round(x, 2) does (correctly rounded, ties to even).
+double round_2_decimals(double x);
+
+/// Adds the temperature-alert streams to `builder`: per machine, the mean temperature over 5 s
+/// windows hopping by 1 s, emitted on every reading; means >= threshold go to `alerts` and the alert sink.
+void build_temperature_alert(topology_builder& builder, const temperature_alert_options& options = {});
+
+} // namespace sluice::apps
