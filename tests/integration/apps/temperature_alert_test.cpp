@@ -1,0 +1,226 @@
+// End-to-end test of the temperature-alert app (a child process) against the embedded broker hosted
+// in the test process. Input: a fixed-seed `sluice-gen temperature` run (machine 2 overheats until
+// 100 C). Expected alerts are computed here from the input read back from the broker: every 5 s
+// window hopping by 1 s that a reading falls in, the machine's running mean in that window at that
+// reading (current emission), rounded to 2 decimals half-to-even on the exact mean, kept when >= 90.
+
+#include "child_process.hpp"
+#include "embedded_broker.hpp"
+#include "kafka_test_client.hpp"
+#include "paths.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+#include <tuple>
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+using sluice::test::child_process;
+using sluice::test::consume_options;
+using sluice::test::consumed_record;
+using sluice::test::kafka_test_client;
+
+constexpr std::int64_t window_ms = 5000; // the tutorial's hopping_window(duration_ms=5000, step_ms=1000)
+constexpr std::int64_t step_ms = 1000;
+constexpr std::int64_t threshold_cents = 9000; // window_value >= 90
+
+std::string unique_name(const std::string& prefix) {
+  static std::atomic<int> counter{0};
+  static const auto salt = std::random_device{}() % 100000;
+  return prefix + "-" + std::to_string(getpid()) + "-" + std::to_string(salt) + "-" + std::to_string(++counter);
+}
+
+// A fresh directory under the temp dir, removed on destruction.
+struct temp_dir {
+  temp_dir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "sluice-temperature-XXXXXX").string();
+    if (mkdtemp(templ.data()) == nullptr)
+      throw std::runtime_error("mkdtemp failed");
+    path = templ;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::filesystem::path path;
+};
+
+std::string tail_of(const child_process& child) {
+  const auto text = child.stderr_text();
+  return text.size() <= 4000 ? text : "..." + text.substr(text.size() - 4000);
+}
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(300ms);
+  }
+  return true;
+}
+
+std::vector<consumed_record> read_all(const kafka_test_client& client, const std::string& topic) {
+  consume_options options;
+  options.stop_at_end = true;
+  options.idle_timeout = 5s;
+  options.total_timeout = 30s;
+  return client.consume(topic, options);
+}
+
+// One alert: machine, window start, window end, mean in hundredths (exact after rounding).
+using alert = std::tuple<std::string, std::int64_t, std::int64_t, std::int64_t>;
+
+// round(sum / n, 2) * 100 as an integer: the exact quotient rounded half to even (Python's round).
+std::int64_t rounded_hundredths(std::int64_t sum, std::int64_t n) {
+  const std::int64_t num = 100 * sum;
+  std::int64_t q = num / n, r = num % n;
+  if (r < 0) {
+    q -= 1;
+    r += n;
+  }
+  if (2 * r > n || (2 * r == n && q % 2 != 0))
+    ++q;
+  return q;
+}
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+// The alerts the input must produce (a multiset: a window's mean can repeat).
+std::multiset<alert> expected_alerts(const std::vector<consumed_record>& input) {
+  struct acc {
+    std::int64_t sum = 0, n = 0;
+  };
+  std::map<std::pair<std::string, std::int64_t>, acc> windows; // (machine, start) -> running sum
+  // Per machine the readings are in one partition, in order; process them per partition in order.
+  std::multiset<alert> out;
+  for (const auto& r : input) {
+    const auto v = json::parse(*r.value).as_object();
+    const std::string machine = *r.key;
+    const std::int64_t t = v.at("Timestamp").to_number<std::int64_t>() / 1'000'000; // ns -> ms
+    const std::int64_t temp = v.at("Temperature_C").to_number<std::int64_t>();
+    const std::int64_t last_start = floor_div(t, step_ms) * step_ms;
+    for (std::int64_t start = last_start - window_ms + step_ms; start <= last_start; start += step_ms) {
+      auto& w = windows[{machine, start}];
+      w.sum += temp;
+      ++w.n;
+      const auto mean = rounded_hundredths(w.sum, w.n);
+      if (mean >= threshold_cents)
+        out.insert({machine, start, start + window_ms, mean});
+    }
+  }
+  return out;
+}
+
+// An output record as an alert; throws if its shape is not {machine_id, window_start, window_end,
+// average_temperature} or the key is not the machine id.
+alert parse_alert(const consumed_record& r) {
+  const auto v = json::parse(r.value.value_or("")).as_object();
+  if (v.size() != 4)
+    throw std::invalid_argument("unexpected fields in " + *r.value);
+  const std::string machine{v.at("machine_id").as_string()};
+  if (r.key != machine)
+    throw std::invalid_argument("key " + r.key.value_or("<null>") + " is not the machine id of " + *r.value);
+  const double avg = v.at("average_temperature").to_number<double>();
+  const auto cents = static_cast<std::int64_t>(std::llround(avg * 100));
+  if (std::abs(avg * 100 - static_cast<double>(cents)) > 1e-6)
+    throw std::invalid_argument("average not rounded to 2 decimals: " + *r.value);
+  return {machine, v.at("window_start").to_number<std::int64_t>(), v.at("window_end").to_number<std::int64_t>(), cents};
+}
+
+TEST(temperature_alert, alerts_match_every_hopping_window_mean_of_the_input) {
+  sluice::embedded_broker broker;
+  const auto in = unique_name("temperature-readings"), out = unique_name("alerts");
+  broker.create_topic(in, 4);
+  const kafka_test_client client(broker.bootstrap_servers());
+
+  child_process gen(sluice::test::built_binary("sluice-gen"),
+                    {"temperature", "--bootstrap-servers", broker.bootstrap_servers(), "--topic", in, "--count",
+                     "20000", "--seed", "11"});
+  const auto gen_status = gen.wait_for(60s);
+  ASSERT_TRUE(gen_status && gen_status->success()) << tail_of(gen);
+  // Read back in partition order: keys are machine ids, so each machine's readings stay in order.
+  const auto input = read_all(client, in);
+  ASSERT_GT(input.size(), 30u);
+  ASSERT_LT(input.size(), 20000u) << "machine 2 never reached 100 C";
+
+  const auto expected = expected_alerts(input);
+  ASSERT_GT(expected.size(), 10u);
+  std::set<std::string> alerted;
+  for (const auto& a : expected)
+    alerted.insert(std::get<0>(a));
+  EXPECT_EQ(alerted, std::set<std::string>{"2"}) << "only the overheating machine should alert";
+
+  temp_dir state;
+  child_process app(sluice::test::built_binary("temperature-alert"),
+                    {"--bootstrap-servers", broker.bootstrap_servers(), "--application-id", unique_name("temp-app"),
+                     "--input-topic", in, "--output-topic", out, "--state-dir", state.path.string(),
+                     "--commit-interval-ms", "200", "--set", "kafka.consumer.session.timeout.ms=6000", "--set",
+                     "kafka.consumer.heartbeat.interval.ms=500"});
+  ASSERT_TRUE(wait_until(
+    [&] { return client.consume(out, {.idle_timeout = 1s, .stop_at_end = true}).size() >= expected.size() || !app.running(); },
+    40s))
+    << "alerts incomplete; app:\n" << tail_of(app);
+  ASSERT_TRUE(app.running()) << tail_of(app);
+  std::this_thread::sleep_for(1s); // anything beyond the expected alerts would show up now
+
+  const auto output = read_all(client, out);
+  std::multiset<alert> actual;
+  for (const auto& r : output)
+    actual.insert(parse_alert(r));
+  EXPECT_EQ(actual.size(), expected.size());
+  EXPECT_EQ(actual, expected);
+
+  // The console shows the tutorial's line for every alert.
+  const auto console = app.stdout_text();
+  std::size_t lines = 0;
+  for (auto pos = console.find("Alerting for MID 2: Average Temperature "); pos != std::string::npos;
+       pos = console.find("Alerting for MID 2: Average Temperature ", pos + 1))
+    ++lines;
+  EXPECT_EQ(lines, expected.size()) << console.substr(0, 2000);
+  const auto& top = *std::max_element(expected.begin(), expected.end(), [](const alert& a, const alert& b) {
+    return std::get<3>(a) < std::get<3>(b);
+  });
+  // Printed like Python prints a float: 98.57, 92.3, 95.0.
+  const auto cents = std::get<3>(top);
+  char value[32];
+  if (cents % 10 != 0)
+    std::snprintf(value, sizeof value, "%.2f", static_cast<double>(cents) / 100);
+  else
+    std::snprintf(value, sizeof value, "%.1f", static_cast<double>(cents) / 100);
+  const std::string line = std::string{"[temperature-alert] Alerting for MID 2: Average Temperature "} + value + "\n";
+  EXPECT_NE(console.find(line), std::string::npos) << line << "\n" << console.substr(0, 2000);
+
+  app.terminate();
+  const auto status = app.wait_for(30s);
+  ASSERT_TRUE(status) << "temperature-alert ignored SIGTERM";
+  EXPECT_TRUE(status->success()) << tail_of(app);
+}
+
+TEST(temperature_alert, describe_prints_the_topology_and_help_lists_the_flags) {
+  child_process describe(sluice::test::built_binary("temperature-alert"), {"--describe"});
+  auto s = describe.wait_for(20s);
+  ASSERT_TRUE(s && s->success()) << describe.stderr_text();
+  EXPECT_NE(describe.stdout_text().find("temperature-5s"), std::string::npos) << describe.stdout_text();
+  child_process help(sluice::test::built_binary("temperature-alert"), {"--help"});
+  s = help.wait_for(20s);
+  ASSERT_TRUE(s && s->success());
+  for (const char* flag : {"--input-topic", "--output-topic", "--threshold", "--slack-webhook-url", "--bootstrap-servers"})
+    EXPECT_NE(help.stdout_text().find(flag), std::string::npos) << flag;
+}
+
+} // namespace
