@@ -75,7 +75,7 @@ void build_thresholds(const reading_stream& stats, const cpu_anomaly_topics& top
                   },
                   "to-alert-row");
   over.to(topics.alerts, "alerts-sink");
-  std::visit([&over](const auto& sink) { over.alert(sink, "threshold-alert"); }, stage.sink);
+  stage.target.send(over, "cpu-anomaly", cpu_alert_text, "threshold-alert");
 }
 
 } // namespace

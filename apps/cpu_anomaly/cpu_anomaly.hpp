@@ -2,7 +2,7 @@
 // 30-second averages per host and CPU, and alerts for averages over a host's PostgreSQL threshold.
 #pragma once
 
-#include "connectors/http/alert_sink.hpp"
+#include "connectors/http/alert_target.hpp"
 #include "connectors/postgres/lookup_join.hpp"
 #include "topology/topology_builder.hpp"
 
@@ -28,13 +28,10 @@ inline constexpr double cpu_usage_threshold = 80.0;
 inline constexpr const char* cpu_alert_text =
   "host:{hostname} CPU: {cpu} avg CPU value:{usage_avg} over the threshold {allowed_top}";
 
-/// Where threshold alerts go: the console (no Slack configured), a Slack webhook or chat.postMessage.
-using cpu_alert_sink = std::variant<console_alert_sink, slack_webhook_sink, slack_post_message_sink>;
-
-/// The third pipeline: thresholds looked up in PostgreSQL and the sink for averages over them.
+/// The third pipeline: thresholds looked up in PostgreSQL and where alerts over them go.
 struct cpu_thresholds_stage {
   postgres_lookup_source thresholds; ///< table cpu_thresholds(hostname, allowed_top), keyed by hostname
-  cpu_alert_sink sink;               ///< receives one alert per window over its host's threshold
+  alert_target target;               ///< receives one alert per window over its host's threshold
 };
 
 /// Which pipelines run and their windowing.

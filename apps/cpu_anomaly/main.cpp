@@ -59,12 +59,8 @@ int main(int argc, char** argv) {
     ->envname("SLUICE_POSTGRES_URL");
   cli.add_option("--thresholds-table", thresholds_table, "table with columns hostname, allowed_top")
     ->capture_default_str();
-  std::string slack_webhook_url, slack_token, slack_channel;
-  cli.add_option("--slack-webhook-url", slack_webhook_url, "Slack incoming-webhook URL for the alerts")
-    ->envname("SLACK_WEBHOOK_URL");
-  cli.add_option("--slack-token", slack_token, "Slack bot token for chat.postMessage (with --slack-channel)")
-    ->envname("SLACK_TOKEN");
-  cli.add_option("--slack-channel", slack_channel, "Slack channel id for chat.postMessage")->envname("SLACK_CHANNEL");
+  sluice::alert_target alerts;
+  alerts.add_flags(cli);
   bool describe = false;
   cli.add_flag("--describe", describe, "print the topology and exit");
   CLI11_PARSE(cli, argc, argv);
@@ -78,19 +74,9 @@ int main(int argc, char** argv) {
     std::string stages = filter_only ? "filter" : "filter, 30 s averages";
     if (!filter_only && !no_thresholds && (!postgres_url.empty() || postgres_env_configured())) {
       sluice::postgres_lookup_source thresholds{sluice::apps::cpu_thresholds_lookup(postgres_url, thresholds_table)};
-      using sluice::apps::cpu_alert_text;
-      if (!slack_token.empty() || !slack_channel.empty()) {
-        if (slack_token.empty() || slack_channel.empty())
-          throw std::invalid_argument("--slack-token and --slack-channel go together");
-        options.thresholds.emplace(thresholds, sluice::slack_post_message_sink{slack_token, slack_channel, cpu_alert_text});
-        stages += ", thresholds with alerts to Slack channel " + slack_channel;
-      } else if (!slack_webhook_url.empty()) {
-        options.thresholds.emplace(thresholds, sluice::slack_webhook_sink{slack_webhook_url, cpu_alert_text});
-        stages += ", thresholds with alerts to a Slack webhook";
-      } else {
-        options.thresholds.emplace(thresholds, sluice::console_alert_sink{"cpu-anomaly", cpu_alert_text});
-        stages += ", thresholds with alerts on the console";
-      }
+      alerts.validate();
+      options.thresholds.emplace(thresholds, alerts);
+      stages += ", thresholds with alerts to " + alerts.describe();
     } else if (!filter_only) {
       stages += no_thresholds ? " (thresholds off: --no-thresholds)"
                               : " (thresholds off: no PostgreSQL configured; set --postgres-url or PGHOST/PGDATABASE)";

@@ -11,18 +11,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Sends each alert to Slack (webhook or bot token) when configured, else prints it.
-template <class K, class V>
-void send_alerts(const stream<K, V>& alerts, const ops_anomalies_target& target, const std::string& text,
-                 const std::string& name) {
-  if (!target.slack_webhook_url.empty())
-    alerts.alert(slack_webhook_sink{target.slack_webhook_url, text}, name);
-  else if (!target.slack_token.empty())
-    alerts.alert(slack_post_message_sink{target.slack_token, target.slack_channel, text}, name);
-  else
-    alerts.alert(console_alert_sink{ops_anomalies_name, text, target.console}, name);
-}
-
 // A string field of a JSON object; throws (the record is dead-lettered) if absent or not a string.
 std::string text_of(const json::value& v, const char* field) { return std::string{v.at(field).as_string()}; }
 
@@ -57,7 +45,7 @@ void build_logs(topology_builder& builder, const ops_anomalies_options& o) {
         },
         "to-error-alert");
   bursts.to(t.error_alerts, "error-alerts-sink");
-  send_alerts(bursts, o.target, "{count} {status} log lines in the minute [{window_start}, {window_end}) ms",
+  o.target.send(bursts, ops_anomalies_name, "{count} {status} log lines in the minute [{window_start}, {window_end}) ms",
               "error-alerts-alert");
 
   // Lines per status since the beginning.
@@ -78,7 +66,7 @@ void build_transactions(topology_builder& builder, const ops_anomalies_options& 
   auto large = withdrawals.filter(
     [](const json::value& tx) { return number_of(tx, "amount") > large_withdrawal_amount; }, "over-1m");
   large.to(t.large_withdrawals, "large-withdrawals-sink");
-  send_alerts(large, o.target, "large withdrawal: user {user-id} withdrew {amount} (tx {tx_id})",
+  o.target.send(large, ops_anomalies_name, "large withdrawal: user {user-id} withdrew {amount} (tx {tx_id})",
               "large-withdrawals-alert");
 
   // Per user and day, the withdrawals' total; the table keeps (and emits) days over 5,000,000.
@@ -106,7 +94,7 @@ void build_transactions(topology_builder& builder, const ops_anomalies_options& 
                    .filter([](const json::value& agg) { return number_of(agg, "previous") <= suspicious_daily_total; },
                            "crossed-5m")
                    .map(row, "to-suspicious-alert");
-  send_alerts(crossed, o.target,
+  o.target.send(crossed, ops_anomalies_name,
               "suspicious user {user_id}: withdrawals of {total_withdrawal} in the day from {window_start} ms",
               "suspicious-users-alert");
 

@@ -3,7 +3,7 @@
 // ratings and the worst-rated products from product ratings.
 #pragma once
 
-#include "connectors/http/alert_sink.hpp"
+#include "connectors/http/alert_target.hpp"
 #include "topology/stream.hpp"
 #include "topology/topology_builder.hpp"
 
@@ -27,14 +27,6 @@ struct ops_anomalies_topics {
   std::string worst_products = "worst_products";   ///< {"products": [{productid, avg_rating, ratings}, ...]}
 };
 
-/// Where alert lines go: Slack when a webhook URL or a bot token is set, else the console.
-struct ops_anomalies_target {
-  std::string slack_webhook_url;   ///< Slack incoming webhook (secret)
-  std::string slack_token;         ///< Slack bot token for chat.postMessage (secret)
-  std::string slack_channel;       ///< channel for the bot token
-  std::ostream* console = nullptr; ///< console stream; null = stdout
-};
-
 /// Settings of the ops-anomalies topology.
 struct ops_anomalies_options {
   ops_anomalies_topics topics; ///< topic names
@@ -43,7 +35,7 @@ struct ops_anomalies_options {
   int64_t error_grace_ms = 10'000;
   /// Grace of the 1-day withdrawal windows (late withdrawals within it still count).
   int64_t daily_grace_ms = 3'600'000;
-  ops_anomalies_target target; ///< alert destination
+  alert_target target;         ///< alert destination
 };
 
 /// The app name: console label and default application.id.

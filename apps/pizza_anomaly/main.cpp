@@ -1,6 +1,6 @@
 // pizza-anomaly: the four pizza-order anomaly pipelines of the Kafka + Flink tutorial, with alerts
 // for orders with too many prohibited toppings and for trends (Slack when configured, else console).
-#include "connectors/http/alert_sink.hpp"
+#include "connectors/http/alert_target.hpp"
 #include "pizza_anomaly.hpp"
 #include "sluice.hpp"
 
@@ -15,23 +15,6 @@ constexpr const char* app_name = "pizza-anomaly";
 constexpr const char* bad_order_text =
   "order {id} by {name}: {nr_bad_items} prohibited toppings ({toppings}) at {orderTimestamp}";
 constexpr const char* trend_text = "trend for {topping} from window time {trend_start}: {trend_detail} orders per 5 s";
-
-// Where alerts go: Slack webhook, Slack chat.postMessage, or the console.
-struct alert_settings {
-  std::string webhook_url;
-  std::string token;
-  std::string channel;
-};
-
-template <class S>
-void attach_alert(const S& s, const alert_settings& alerts, const char* text, const std::string& name) {
-  if (!alerts.webhook_url.empty())
-    s.alert(sluice::slack_webhook_sink{alerts.webhook_url, text}, name);
-  else if (!alerts.token.empty())
-    s.alert(sluice::slack_post_message_sink{alerts.token, alerts.channel, text}, name);
-  else
-    s.alert(sluice::console_alert_sink{app_name, text}, name);
-}
 
 } // namespace
 
@@ -59,27 +42,22 @@ int main(int argc, char** argv) {
                  "'deployed' = START_ROW NR_UP+ NR_DOWN{2} (strictly rising, then falling twice)")
     ->capture_default_str()
     ->check(CLI::IsMember({"readme", "deployed"}));
-  alert_settings alerts;
-  cli.add_option("--slack-webhook-url", alerts.webhook_url, "Slack incoming webhook for alerts (else console)")
-    ->envname("SLACK_WEBHOOK_URL");
-  cli.add_option("--slack-token", alerts.token, "Slack bot token for chat.postMessage (with --slack-channel)")
-    ->envname("SLACK_TOKEN");
-  cli.add_option("--slack-channel", alerts.channel, "Slack channel id for --slack-token")->envname("SLACK_CHANNEL");
+  sluice::alert_target alerts;
+  alerts.add_flags(cli);
   bool describe = false;
   cli.add_flag("--describe", describe, "print the topology and exit");
   CLI11_PARSE(cli, argc, argv);
 
   try {
-    if (!alerts.token.empty() && alerts.channel.empty())
-      throw std::invalid_argument("--slack-token needs --slack-channel (or SLACK_CHANNEL)");
+    alerts.validate();
     options.pattern =
       pattern == "deployed" ? sluice::apps::trend_pattern::deployed : sluice::apps::trend_pattern::readme;
     auto config = flags.resolve();
     sluice::setup_logging(config.log_level);
     sluice::topology_builder builder;
     auto alerting = sluice::apps::build_pizza_anomaly(builder, options);
-    attach_alert(alerting.bad_orders, alerts, bad_order_text, "bad-order-alerts");
-    attach_alert(alerting.trends, alerts, trend_text, "trend-alerts");
+    alerts.send(alerting.bad_orders, app_name, bad_order_text, "bad-order-alerts");
+    alerts.send(alerting.trends, app_name, trend_text, "trend-alerts");
     auto topology = builder.build();
     if (describe) {
       std::cout << topology.describe();

@@ -21,19 +21,13 @@ int main(int argc, char** argv) {
   cli.add_option("--output-topic", options.topics.alerts, "topic of the alerts")->capture_default_str();
   cli.add_option("--threshold", options.threshold, "alert when the rounded window mean is >= this")
     ->capture_default_str();
-  cli.add_option("--slack-webhook-url", options.target.slack_webhook_url, "Slack incoming webhook for alerts")
-    ->envname("SLACK_WEBHOOK_URL");
-  cli.add_option("--slack-token", options.target.slack_token, "Slack bot token (chat.postMessage) for alerts")
-    ->envname("SLACK_TOKEN");
-  cli.add_option("--slack-channel", options.target.slack_channel, "Slack channel for --slack-token")
-    ->envname("SLACK_CHANNEL");
+  options.target.add_flags(cli);
   bool describe = false;
   cli.add_flag("--describe", describe, "print the topology and exit");
   CLI11_PARSE(cli, argc, argv);
 
   try {
-    if (!options.target.slack_token.empty() && options.target.slack_channel.empty())
-      throw std::invalid_argument("--slack-token needs --slack-channel");
+    options.target.validate();
     auto config = flags.resolve();
     sluice::setup_logging(config.log_level);
     sluice::topology_builder builder;
@@ -45,9 +39,7 @@ int main(int argc, char** argv) {
     }
     spdlog::info("temperature-alert: application.id={} bootstrap.servers={} alerts to {}\n{}", config.application_id,
                  config.bootstrap_servers,
-                 !options.target.slack_webhook_url.empty() ? "Slack webhook"
-                 : !options.target.slack_token.empty()     ? "Slack channel " + options.target.slack_channel
-                                                           : std::string{"console"},
+                 options.target.describe(),
                  topology.describe());
     sluice::kafka_streams streams{topology, config};
     return streams.run();

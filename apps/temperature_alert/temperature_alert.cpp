@@ -16,22 +16,6 @@ double round_2_decimals(double x) {
   return std::strtod(buf, nullptr);
 }
 
-namespace {
-
-// Sends each alert to Slack (webhook or bot token) when configured, else prints it.
-template <class K, class V>
-void send_alerts(const stream<K, V>& alerts, const temperature_alert_target& target) {
-  if (!target.slack_webhook_url.empty())
-    alerts.alert(slack_webhook_sink{target.slack_webhook_url, temperature_alert_text}, "alert-slack");
-  else if (!target.slack_token.empty())
-    alerts.alert(slack_post_message_sink{target.slack_token, target.slack_channel, temperature_alert_text},
-                 "alert-slack");
-  else
-    alerts.alert(console_alert_sink{temperature_alert_name, temperature_alert_text, target.console}, "alert-console");
-}
-
-} // namespace
-
 void build_temperature_alert(topology_builder& builder, const temperature_alert_options& options) {
   const double threshold = options.threshold;
   // Event time: the "Timestamp" field (epoch ns); without it, the Kafka record timestamp (as Quix).
@@ -57,7 +41,7 @@ void build_temperature_alert(topology_builder& builder, const temperature_alert_
       .filter([threshold](const json::value& a) { return a.at("average_temperature").to_number<double>() >= threshold; },
               "mean-at-least-threshold");
   alerts.to(options.topics.alerts, "alerts-sink");
-  send_alerts(alerts, options.target);
+  options.target.send(alerts, temperature_alert_name, temperature_alert_text, "alert");
 }
 
 } // namespace sluice::apps

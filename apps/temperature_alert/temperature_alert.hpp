@@ -1,7 +1,7 @@
 // The machine-temperature alerting topology of the Quix Streams anomaly-detection tutorial.
 #pragma once
 
-#include "connectors/http/alert_sink.hpp"
+#include "connectors/http/alert_target.hpp"
 #include "topology/stream.hpp"
 #include "topology/topology_builder.hpp"
 
@@ -15,19 +15,11 @@ struct temperature_alert_topics {
   std::string alerts = "alerts"; ///< output: {"machine_id", "window_start", "window_end", "average_temperature"}
 };
 
-/// Where alert lines go: Slack when a webhook URL or a bot token is set, else the console.
-struct temperature_alert_target {
-  std::string slack_webhook_url; ///< Slack incoming webhook (secret)
-  std::string slack_token;       ///< Slack bot token for chat.postMessage (secret)
-  std::string slack_channel;     ///< channel for the bot token
-  std::ostream* console = nullptr; ///< console stream; null = stdout
-};
-
 /// Settings of the temperature-alert topology.
 struct temperature_alert_options {
   temperature_alert_topics topics;  ///< topic names
   double threshold = 90.0;          ///< a window mean >= this (after rounding to 2 decimals) alerts
-  temperature_alert_target target;  ///< alert destination
+  alert_target target;              ///< alert destination
 };
 
 /// The app name: console label and default application.id.

@@ -249,7 +249,7 @@ TEST(cpu_anomaly_full, filter_windows_thresholds_and_slack_alerts_match_the_inpu
   const auto status = app.wait_for(30s);
   ASSERT_TRUE(status) << "cpu-anomaly ignored SIGTERM";
   EXPECT_TRUE(status->success()) << to_string(*status) << "\n" << tail_of(app);
-  EXPECT_NE(app.stderr_text().find("thresholds with alerts to a Slack webhook"), std::string::npos) << tail_of(app);
+  EXPECT_NE(app.stderr_text().find("thresholds with alerts to Slack webhook"), std::string::npos) << tail_of(app);
   EXPECT_EQ(app.stderr_text().find("Pw-Sluice-7f3a9c"), std::string::npos) << "the database password was logged";
   EXPECT_EQ(app.stderr_text().find("cpu-secret"), std::string::npos) << "the webhook secret was logged";
 
@@ -301,7 +301,7 @@ TEST(cpu_anomaly_full, runs_without_postgres_and_describes_its_stages) {
                         {"--describe", "--postgres-url", "host=127.0.0.1 port=1 dbname=none"});
   status = with_pg.wait_for(10s);
   ASSERT_TRUE(status && status->success()) << with_pg.stderr_text();
-  EXPECT_NE(with_pg.stdout_text().find("thresholds with alerts on the console"), std::string::npos)
+  EXPECT_NE(with_pg.stdout_text().find("thresholds with alerts to console"), std::string::npos)
     << with_pg.stdout_text();
   EXPECT_NE(with_pg.stdout_text().find("cpu-thresholds"), std::string::npos) << with_pg.stdout_text();
 }
