@@ -8,6 +8,7 @@
 #include "embedded_broker.hpp"
 #include "kafka_test_client.hpp"
 #include "paths.hpp"
+#include "test_helpers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -30,6 +31,11 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 using sluice::test::child_process;
+using sluice::test::read_all;
+using sluice::test::tail_of;
+using sluice::test::temp_dir;
+using sluice::test::unique_name;
+using sluice::test::wait_until;
 using sluice::test::consume_options;
 using sluice::test::consumed_record;
 using sluice::test::kafka_test_client;
@@ -38,49 +44,6 @@ constexpr std::int64_t window_ms = 5000; // the tutorial's hopping_window(durati
 constexpr std::int64_t step_ms = 1000;
 constexpr std::int64_t threshold_cents = 9000; // window_value >= 90
 
-std::string unique_name(const std::string& prefix) {
-  static std::atomic<int> counter{0};
-  static const auto salt = std::random_device{}() % 100000;
-  return prefix + "-" + std::to_string(getpid()) + "-" + std::to_string(salt) + "-" + std::to_string(++counter);
-}
-
-// A fresh directory under the temp dir, removed on destruction.
-struct temp_dir {
-  temp_dir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "sluice-temperature-XXXXXX").string();
-    if (mkdtemp(templ.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    path = templ;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::filesystem::path path;
-};
-
-std::string tail_of(const child_process& child) {
-  const auto text = child.stderr_text();
-  return text.size() <= 4000 ? text : "..." + text.substr(text.size() - 4000);
-}
-
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(300ms);
-  }
-  return true;
-}
-
-std::vector<consumed_record> read_all(const kafka_test_client& client, const std::string& topic) {
-  consume_options options;
-  options.stop_at_end = true;
-  options.idle_timeout = 5s;
-  options.total_timeout = 30s;
-  return client.consume(topic, options);
-}
 
 // One alert: machine, window start, window end, mean in hundredths (exact after rounding).
 using alert = std::tuple<std::string, std::int64_t, std::int64_t, std::int64_t>;

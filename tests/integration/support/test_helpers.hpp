@@ -1,0 +1,39 @@
+// Small helpers shared by the end-to-end tests: unique names, temporary directories, waiting,
+// reading a topic back, and a child's recent log.
+#pragma once
+
+#include "child_process.hpp"
+#include "kafka_test_client.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace sluice::test {
+
+/// `prefix` plus the process id, a random salt and a counter: unique topic and application names.
+std::string unique_name(const std::string& prefix);
+
+/// A fresh directory under the temporary directory, removed with everything in it on destruction.
+struct temp_dir {
+  explicit temp_dir(const std::string& prefix = "sluice-test");
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  std::filesystem::path path;
+};
+
+/// The last 4000 characters of a child's stderr, for failure messages.
+std::string tail_of(const child_process& child);
+
+/// Polls `condition` every `poll` until it holds (true) or `timeout` passes (false).
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll = std::chrono::milliseconds{300});
+
+/// Every record of `topic` from the beginning to its current end (waits `idle` for stragglers).
+std::vector<consumed_record> read_all(const kafka_test_client& client, const std::string& topic,
+                                      std::chrono::milliseconds idle = std::chrono::seconds{5});
+
+} // namespace sluice::test
