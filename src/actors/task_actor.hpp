@@ -8,11 +8,20 @@
 
 #include <caf/fwd.hpp>
 
+#include <map>
+#include <string>
+
 namespace sluice {
 
-/// Spawns the task of sub-topology `subtopology` for `partition`.
+/// The committed metadata of source partitions, by (topic, partition).
+using committed_metadata = std::map<std::pair<std::string, int32_t>, std::string>;
+
+/// Spawns the task of sub-topology `subtopology` for `partition`; `committed`: what the last
+/// commit of its source partitions carried (input watermarks, store changelog positions);
+/// `partitions`: partition count per topic, outliving the task.
 caf::actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
-                      record_collector* collector, const streams_config* config);
+                      record_collector* collector, const streams_config* config,
+                      const std::map<std::string, int32_t>* partitions, const committed_metadata& committed);
 
 /// Kafka Streams' task name: "<sub-topology>_<partition>".
 std::string task_name(int subtopology, int32_t partition);

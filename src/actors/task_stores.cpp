@@ -139,7 +139,9 @@ T check(result<T> r, const std::string& what) {
 } // namespace
 
 std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopology, int32_t partition,
-                                              const streams_config& config, const std::atomic<bool>& stop) {
+                                              const streams_config& config,
+                                              const std::optional<std::map<std::string, int64_t>>& committed,
+                                              const std::atomic<bool>& stop) {
   auto stores = std::make_shared<task_stores>();
   std::vector<int> stateful;
   for (int id : topo.subtopologies()[static_cast<size_t>(subtopology)].nodes)

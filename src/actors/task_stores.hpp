@@ -49,10 +49,14 @@ struct task_stores {
   std::map<int, node_store> by_node;
 };
 
-/// Opens and restores every store of task (`subtopology`, `partition`). Blocking: run it off the
-/// scheduler threads. Gives up (returns nullptr) when `stop` becomes true; throws
-/// std::runtime_error with a clear message when the state cannot be opened or restored.
+/// Opens and restores every store of task (`subtopology`, `partition`). `committed`: each store's
+/// last changelog offset as of the last commit (-1 or absent: none), or nullopt when the commit
+/// carried no such positions. Blocking: run it off the scheduler threads. Gives up (returns
+/// nullptr) when `stop` becomes true; throws std::runtime_error with a clear message when the
+/// state cannot be opened or restored.
 std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopology, int32_t partition,
-                                              const streams_config& config, const std::atomic<bool>& stop);
+                                              const streams_config& config,
+                                              const std::optional<std::map<std::string, int64_t>>& committed,
+                                              const std::atomic<bool>& stop);
 
 } // namespace sluice

@@ -37,7 +37,6 @@ struct topology_node {
   std::vector<std::vector<int>> outputs{{}};          ///< children per output port
   std::function<std::unique_ptr<processor>()> make;   ///< creates the per-task processor
   std::optional<store_spec> store;                    ///< the node's state store, if any
-  int64_t punctuate_interval_ms = 0;                  ///< wall-clock punctuation period, 0 = none
   int subtopology = -1;                               ///< assigned by `topology_builder::build`
 };
 

@@ -315,6 +315,9 @@ public:
     failures.push_back(e.what());
   }
   const std::string& task_id() const override { return task_; }
+  int64_t watermark() const override { return no_watermark; }
+  void observe_event_time(int64_t) override {}
+  void late_record(const record_meta&, std::string_view) override {}
   key_value_store& key_value_state() override { return store_; }
   window_store& window_state() override { throw std::logic_error("no window store"); }
   resume_callback defer() override { throw std::logic_error("no defer"); }
