@@ -410,6 +410,8 @@ committed_metadata group_member_state::fetch_committed(rd_kafka_topic_partition_
       const auto& p = list->elems[i];
       if (p.metadata && p.metadata_size > 0)
         out[{p.topic, p.partition}] = std::string{static_cast<const char*>(p.metadata), p.metadata_size};
+      else if (p.offset == RD_KAFKA_OFFSET_INVALID)
+        out[{p.topic, p.partition}] = task_metadata_of_no_commit; // nothing committed: state starts empty
     }
   }
   rd_kafka_topic_partition_list_destroy(list);

@@ -109,6 +109,7 @@ struct operator_state : processor_context {
       store = &it->second;
       changelog = setup.collector->topic(store->changelog_topic);
       store->changelog->sink = [this](std::string_view key, std::optional<std::string_view> value, int64_t ts) {
+        store->written_since_checkpoint = true;
         record_collector::outgoing r;
         r.key = key;
         r.value = value.value_or(std::string_view{});
@@ -119,6 +120,11 @@ struct operator_state : processor_context {
       };
     }
     epoch = new delivery_epoch{caf::actor_cast<caf::actor>(self), changelog};
+    if (store) { // before anything else: the committed state of what the changelog holds past it
+      for (const auto& [key, value] : store->compensation)
+        store->changelog->append(key, value ? std::optional<std::string_view>{*value} : std::nullopt, wall_ms());
+      store->compensation.clear();
+    }
     dlq = setup.collector->topic(dead_letter_topic(setup.config->application_id));
     init_clocks();
     proc = node->make();

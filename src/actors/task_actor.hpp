@@ -16,6 +16,9 @@ namespace sluice {
 /// The committed metadata of source partitions, by (topic, partition).
 using committed_metadata = std::map<std::pair<std::string, int32_t>, std::string>;
 
+/// The metadata that stands for "never committed": no input state, every store empty.
+inline constexpr const char* task_metadata_of_no_commit = "sluice1\n";
+
 /// Spawns the task of sub-topology `subtopology` for `partition`; `committed`: what the last
 /// commit of its source partitions carried (input watermarks, store changelog positions);
 /// `partitions`: partition count per topic, outliving the task.
