@@ -422,20 +422,29 @@ void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
   const bool cooperative = std::string_view{rd_kafka_rebalance_protocol(consumer)} == "COOPERATIVE";
   const auto committed = fetch_committed(parts);
   const auto repartition = topo.repartition_topics();
+  // New tasks, with their source partitions and what their last commit carried.
+  std::map<std::string, std::pair<std::vector<std::pair<std::string, int32_t>>, committed_metadata>> fresh;
+  for (int i = 0; i < parts->cnt; ++i) {
+    const auto& p = parts->elems[i];
+    auto tname = task_name(topo.subtopology_of(p.topic), p.partition);
+    if (tasks.count(tname))
+      continue;
+    auto& [inputs, mine] = fresh[tname];
+    inputs.emplace_back(p.topic, p.partition);
+    if (auto it = committed.find({p.topic, p.partition}); it != committed.end())
+      mine.emplace(it->first, it->second);
+  }
+  for (auto& [tname, spec] : fresh) {
+    const auto& first = spec.first.front();
+    tasks.emplace(tname, spawn_task(self->system(), topo, topo.subtopology_of(first.first), first.second, collector,
+                                    config, partitions, spec.second, spec.first));
+    self->monitor(tasks.at(tname));
+  }
   std::vector<std::string> names;
   for (int i = 0; i < parts->cnt; ++i) {
     const auto& p = parts->elems[i];
     std::string topic = p.topic;
-    const int sub = topo.subtopology_of(topic);
-    auto tname = task_name(sub, p.partition);
-    if (!tasks.count(tname)) {
-      committed_metadata mine;
-      for (const auto& [tp, text] : committed)
-        if (tp.second == p.partition && topo.subtopology_of(tp.first) == sub)
-          mine.emplace(tp, text);
-      tasks.emplace(tname, spawn_task(self->system(), topo, sub, p.partition, collector, config, partitions, mine));
-      self->monitor(tasks.at(tname));
-    }
+    auto tname = task_name(topo.subtopology_of(topic), p.partition);
     auto id = next_slot++;
     partition_slot s;
     s.topic = topic;

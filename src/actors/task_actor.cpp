@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -86,6 +87,15 @@ struct task_state {
   std::map<std::string, caf::actor> sources;                // topic -> source operator
   size_t operator_count = 0;
   std::map<std::pair<std::string, int32_t>, int64_t> next; // position per source partition
+  // With several source partitions, batches wait here and go to the sources in the order of
+  // their first record's timestamp, as Kafka Streams' partition group picks records: the next
+  // one comes from the input with the lowest head timestamp, once every input has a batch or
+  // is caught up (a null entry marks the end of partition).
+  struct input_queue {
+    std::deque<batch_ptr> batches;
+    bool caught_up = false;
+  };
+  std::map<std::pair<std::string, int32_t>, input_queue> queues;
   uint64_t next_marker = 1;
   struct pending_marker {
     size_t remaining;
@@ -97,6 +107,43 @@ struct task_state {
   std::map<uint64_t, pending_marker> markers;
 
   ~task_state() { *stop = true; } // an unfinished restore gives up
+
+  /// Hands a batch to its source.
+  void release(caf::event_based_actor* self, const batch_ptr& b) {
+    const auto& raw = static_cast<const raw_batch&>(*b);
+    next[{*raw.topic, raw.partition}] = raw.next_offset;
+    self->send(sources.at(*raw.topic), batch_atom::value, b);
+  }
+
+  /// Releases queued batches in head-timestamp order while no input with unknown data remains.
+  void drain(caf::event_based_actor* self) {
+    for (;;) {
+      input_queue* best = nullptr;
+      int64_t best_ts = 0;
+      for (auto& [tp, q] : queues) {
+        while (!q.batches.empty() && !q.batches.front()) { // end of partition
+          q.batches.pop_front();
+          q.caught_up = true;
+          self->send(sources.at(tp.first), eof_atom::value, tp.first, tp.second);
+        }
+        if (q.batches.empty()) {
+          if (!q.caught_up)
+            return; // it may have older records on the way
+          continue;
+        }
+        const auto& raw = static_cast<const raw_batch&>(*q.batches.front());
+        const int64_t ts = raw.records.empty() ? no_watermark : raw.records.front().meta.timestamp;
+        if (!best || ts < best_ts) {
+          best = &q;
+          best_ts = ts;
+        }
+      }
+      if (!best)
+        return;
+      release(self, best->batches.front());
+      best->batches.pop_front();
+    }
+  }
 
   source_offsets positions() const {
     source_offsets out;
@@ -135,8 +182,11 @@ using task_actor_t = caf::stateful_actor<task_state>*;
 
 caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t partition, record_collector* collector,
                             const streams_config* config, const std::map<std::string, int32_t>* partitions,
-                            const committed_metadata& committed) {
+                            const committed_metadata& committed,
+                            const std::vector<std::pair<std::string, int32_t>>& inputs) {
   auto& st = self->state;
+  for (const auto& tp : inputs)
+    st.queues[tp];
   st.id = task_name(sub, partition);
   st.topo = std::move(topo);
   st.sub = sub;
@@ -168,16 +218,27 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
       auto& st = self->state;
       if (st.restoring)
         return caf::skip;
+      if (st.queues.size() <= 1) {
+        st.release(self, b);
+        return caf::unit;
+      }
       const auto& raw = static_cast<const raw_batch&>(*b);
-      st.next[{*raw.topic, raw.partition}] = raw.next_offset;
-      self->send(st.sources.at(*raw.topic), batch_atom::value, b);
+      auto& q = st.queues[{*raw.topic, raw.partition}];
+      q.batches.push_back(b);
+      q.caught_up = false;
+      st.drain(self);
       return caf::unit;
     },
     [=](eof_atom, const std::string& topic, int32_t p) -> caf::result<void> {
       auto& st = self->state;
       if (st.restoring)
         return caf::skip; // after the batches before it
-      self->send(st.sources.at(topic), eof_atom::value, topic, p);
+      if (st.queues.size() <= 1) {
+        self->send(st.sources.at(topic), eof_atom::value, topic, p);
+        return caf::unit;
+      }
+      st.queues[{topic, p}].batches.push_back(nullptr);
+      st.drain(self);
       return caf::unit;
     },
     [=](input_state_atom, uint64_t id, const std::string& topic, int32_t p, std::string& state) {
@@ -221,7 +282,12 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
       m.promise.deliver(std::move(m.offsets));
       st.markers.erase(it);
     },
-    [=](revoke_atom, const std::string& topic, int32_t p) { self->state.next.erase({topic, p}); },
+    [=](revoke_atom, const std::string& topic, int32_t p) {
+      auto& st = self->state;
+      st.next.erase({topic, p});
+      if (st.queues.erase({topic, p}) > 0 && !st.restoring)
+        st.drain(self);
+    },
   };
 }
 
@@ -229,8 +295,10 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
 
 caf::actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
                       record_collector* collector, const streams_config* config,
-                      const std::map<std::string, int32_t>* partitions, const committed_metadata& committed) {
-  return sys.spawn(task_behavior, std::move(topo), subtopology, partition, collector, config, partitions, committed);
+                      const std::map<std::string, int32_t>* partitions, const committed_metadata& committed,
+                      const std::vector<std::pair<std::string, int32_t>>& inputs) {
+  return sys.spawn(task_behavior, std::move(topo), subtopology, partition, collector, config, partitions, committed,
+                   inputs);
 }
 
 } // namespace sluice
