@@ -34,16 +34,17 @@ constexpr int64_t announce_interval_ms = 200;
 /// Late records are reported in the log at most this often per operator.
 constexpr int64_t late_report_interval_ms = 5000;
 
-/// The inputs of source node `n` in the task of `partition`, restored from the last commit.
+/// The inputs of source node `n` in the task of `partition`, restored from the last commit;
+/// `report`: say in the log when a restored state is unreadable.
 input_clocks make_inputs(const topology& topo, const topology_node& n, int32_t partition,
-                         const std::map<std::pair<std::string, int32_t>, std::string>& restored) {
+                         const std::map<std::pair<std::string, int32_t>, std::string>& restored, bool report) {
   const auto repartition = topo.repartition_topics();
   input_clocks inputs;
   for (const auto& t : n.topics) {
     const bool announced = std::find(repartition.begin(), repartition.end(), t) != repartition.end();
     const auto i = inputs.add(t, partition, announced);
     if (auto it = restored.find({t, partition}); it != restored.end() && !it->second.empty() &&
-                                                 !inputs.restore(i, it->second))
+                                                 !inputs.restore(i, it->second) && report)
       spdlog::warn("{}-{}: unreadable watermark state '{}' in the committed metadata; starting without it", t,
                    partition, it->second);
   }
@@ -136,7 +137,7 @@ struct operator_state : processor_context {
     auto restored_of = [&](int id) { return restored.empty() ? event_clock{} : restored[static_cast<size_t>(id)]; };
     clock = restored_of(setup.node);
     if (node->kind == node_kind::source)
-      inputs = make_inputs(setup.topo, *node, setup.partition, setup.restored_inputs);
+      inputs = make_inputs(setup.topo, *node, setup.partition, setup.restored_inputs, true);
     for (int p : node->parents)
       parent_clocks.push_back(restored_of(p));
     if (node->kind != node_kind::sink)
@@ -501,7 +502,7 @@ std::vector<event_clock> restored_clocks(const topology& topo, int sub, int32_t 
   for (int id : topo.subtopologies()[static_cast<size_t>(sub)].nodes) { // parents first
     const auto& n = topo.nodes()[static_cast<size_t>(id)];
     if (n.kind == node_kind::source) {
-      out[static_cast<size_t>(id)] = make_inputs(topo, n, partition, inputs).clock();
+      out[static_cast<size_t>(id)] = make_inputs(topo, n, partition, inputs, false).clock();
       continue;
     }
     std::vector<event_clock> parents;

@@ -25,7 +25,7 @@ enum class node_kind { source, processor, sink };
 struct store_spec {
   std::string name;          ///< unique in the topology; names the changelog
   bool windowed = false;     ///< a window store (else key-value)
-  int64_t retention_ms = 0;  ///< window stores: how long windows are kept behind stream time
+  int64_t retention_ms = 0;  ///< window stores: how long windows are kept behind the newest one
 };
 
 /// One node of the graph.
