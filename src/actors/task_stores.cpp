@@ -270,6 +270,7 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
       window_store_options options;
       options.retention_ms = spec.retention_ms;
       options.changelog = ns.changelog.get();
+      options.time_from_puts = false; // the operator's watermark drives retention
       ns.windows = check(window_store::open(std::move(opened.store), options), "cannot open " + what);
       reader.read(ns.changelog_topic, partition, from, end, stop, what,
                   [&](const std::vector<changelog_record>& rs, int64_t last) {

@@ -187,8 +187,13 @@ bool window_store::expired(std::int64_t window_start) const noexcept {
 }
 
 void window_store::observe(std::int64_t window_start) noexcept {
-  if (!stream_time_ || window_start > *stream_time_)
-    stream_time_ = window_start;
+  if (options_.time_from_puts)
+    advance_time(window_start);
+}
+
+void window_store::advance_time(std::int64_t time) noexcept {
+  if (!stream_time_ || time > *stream_time_)
+    stream_time_ = time;
 }
 
 void window_store::add_put(store_batch& batch, std::string_view key, std::int64_t start,

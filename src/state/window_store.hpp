@@ -17,7 +17,8 @@
 // 9 bytes, empty value); fetch_all pays a point get per window, which is acceptable for a
 // rarely used query. Expiry remembers how far it purged and seeks past its own tombstones.
 //
-// Retention: stream time is the largest window start ever put or restored. Windows with
+// Retention: stream time is the largest window start ever put or restored (or, for windowed
+// operators, their watermark: `window_store_options::time_from_puts`). Windows with
 // start < stream time - retention are expired: puts into them are dropped, fetches skip them,
 // and purge (automatic every purge_interval_ms of stream time) deletes them locally. Expiry is
 // not logged: window changelogs use cleanup.policy=compact,delete, and restore applies the same
@@ -48,6 +49,10 @@ struct window_store_options {
   std::int64_t purge_interval_ms = 0;
   /// nullptr: changes are not logged. Not owned; must outlive the store.
   changelog_writer* changelog = nullptr;
+  /// true: stream time is the largest window start put or restored. false: only `advance_time`
+  /// moves it — windowed operators drive it by their watermark, so inputs far apart in event
+  /// time never expire windows that have not closed yet.
+  bool time_from_puts = true;
 };
 
 /// Cursor over windows; per-key fetch yields one key in window order, fetch_all yields windows
@@ -97,7 +102,11 @@ class window_store {
   /// Windows of all keys with time_from <= start <= time_to, ordered by start then key.
   std::unique_ptr<window_iterator> fetch_all(std::int64_t time_from, std::int64_t time_to);
 
-  /// Largest window start seen, or nullopt before the first put/restore.
+  /// Moves stream time forward to `time` (never back); see `window_store_options::time_from_puts`.
+  void advance_time(std::int64_t time) noexcept;
+
+  /// Stream time: the largest window start seen, or (with `time_from_puts` false) the latest
+  /// `advance_time`; nullopt before any.
   std::optional<std::int64_t> observed_stream_time() const noexcept { return stream_time_; }
 
   /// Windows starting before this are expired (nullopt: nothing is expired yet).

@@ -158,6 +158,8 @@ public:
     if (!w_.late_records_topic.empty())
       late_topic_ = ctx.sink_topic(w_.late_records_topic);
     watermark_ = emitted_up_to_ = ctx.watermark();
+    if (watermark_ != no_watermark)
+      ctx.window_state().advance_time(watermark_);
   }
 
   void process(const batch_ptr& in, processor_context& ctx) override {
@@ -175,12 +177,14 @@ public:
 
   void advance(int64_t watermark, processor_context& ctx) override {
     watermark_ = watermark;
-    if (!final())
-      return;
-    auto out = std::make_shared<out_batch>();
-    emit_closed(ctx.window_state(), *out, ctx);
-    if (!out->records.empty())
-      ctx.forward(std::move(out));
+    auto& store = ctx.window_state();
+    if (final()) {
+      auto out = std::make_shared<out_batch>();
+      emit_closed(store, *out, ctx);
+      if (!out->records.empty())
+        ctx.forward(std::move(out));
+    }
+    store.advance_time(watermark); // retention counts behind the watermark
   }
 
 protected:

@@ -108,6 +108,7 @@ struct topology_test_driver::impl {
       }
       window_store_options options;
       options.retention_ms = spec->retention_ms;
+      options.time_from_puts = false; // the operator's watermark drives retention
       auto w = window_store::open(std::move(store), options);
       if (!w)
         throw std::logic_error("cannot open window store " + spec->name + ": " + w.error().message);

@@ -174,6 +174,16 @@ TEST(watermark, idle_inputs_stop_holding_it_back_and_rejoin) {
   EXPECT_EQ(d.watermark("counts"), 31000);
 }
 
+TEST(watermark, inputs_far_apart_never_expire_open_windows) {
+  // Retention counts behind the watermark, not behind the newest window: "in" is far ahead of
+  // "in2", whose windows stay until they close.
+  topology_test_driver d{merged_count_topology(tumbling(10s).emit_final().retain(20s))};
+  d.pipe("in", "a", "{}", 1'000'000);
+  d.pipe("in2", "b", "{}", 1000);
+  d.pipe("in2", "b", "{}", 20000); // watermark 20000: [0,10000) closes with b@1000
+  EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"b", 0, 10000, 1}}));
+}
+
 TEST(watermark, never_comes_from_the_wall_clock) {
   // Replaying 2023 today: however much wall-clock time passes, windows close only by event time.
   auto w = tumbling(10s).emit_final();
