@@ -6,7 +6,10 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <set>
 #include <vector>
@@ -48,6 +51,7 @@ struct partition_slot {
   std::string topic;
   int32_t partition = 0;
   std::string task;          // task name
+  bool repartition = false;  // an internal topic: watermark announcements come with the records
   int64_t in_flight = 0;     // records handed out whose credit has not come back
   bool paused = false;
   std::shared_ptr<raw_batch> pending; // batch being filled in this poll round
@@ -63,6 +67,7 @@ struct group_member_state {
   const streams_config* config = nullptr;
   record_collector* collector = nullptr;
   group_metrics* metrics = nullptr;
+  const std::map<std::string, int32_t>* partitions = nullptr;
   rd_kafka_t* consumer = nullptr;
   rd_kafka_queue_t* queue = nullptr;
   std::set<std::string> topic_names;                        // stable storage for record_meta::topic
@@ -100,7 +105,9 @@ private:
   bool commit_sync(const std::set<std::string>& task_names);
   void commit_offsets(const source_offsets& offsets, bool async);
   void set_paused(partition_slot& s, bool paused);
+  raw_batch& pending(partition_slot& s, uint64_t id, std::vector<uint64_t>& touched);
   void dispatch(partition_slot& s, uint64_t id);
+  committed_metadata fetch_committed(rd_kafka_topic_partition_list_t* parts);
 };
 
 void on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque) {
@@ -134,7 +141,8 @@ void group_member_state::start() {
                                  // librdkafka 2.0.2's mock cluster cooperative-sticky loses
                                  // partitions on every join (and asserts at close); see operations.md
                                  {"partition.assignment.strategy", "range"},
-                                 {"enable.partition.eof", "false"},
+                                 // End of partition tells a task its input is caught up (idleness).
+                                 {"enable.partition.eof", "true"},
                                  // Drain promptly: below this many queued messages librdkafka keeps
                                  // fetching; above it fetches back off for ~1 s (see DESIGN.md §7a).
                                  {"queued.min.messages", "200000"},
@@ -186,7 +194,7 @@ void group_member_state::poll() {
   std::vector<uint64_t> touched;
   for (ssize_t i = 0; i < n; ++i) {
     auto* m = buffer[static_cast<size_t>(i)];
-    if (m->err) {
+    if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       spdlog::warn("consumer: {}", rd_kafka_message_errstr(m));
       rd_kafka_message_destroy(m);
       continue;
@@ -202,10 +210,29 @@ void group_member_state::poll() {
       rd_kafka_message_destroy(m);
       continue;
     }
-    if (!last->pending) {
-      last->pending = std::make_shared<raw_batch>();
-      last->pending_messages = std::make_shared<consumed_messages>();
-      touched.push_back(last_id);
+    if (m->err) { // end of partition: after the records before it
+      rd_kafka_message_destroy(m);
+      if (last->pending)
+        dispatch(*last, last_id);
+      self->send(tasks.at(last->task), eof_atom::value, last->topic, last->partition);
+      continue;
+    }
+    auto& batch = pending(*last, last_id, touched);
+    batch.next_offset = m->offset + 1;
+    if (last->repartition) {
+      rd_kafka_headers_t* headers = nullptr;
+      const void* value = nullptr;
+      size_t size = 0;
+      if (!rd_kafka_message_headers(m, &headers) &&
+          !rd_kafka_header_get_last(headers, watermark_header.data(), &value, &size)) {
+        if (auto a = decode_announcement({static_cast<const char*>(value), size}))
+          batch.announcements.push_back(*a);
+        else
+          spdlog::warn("{}-{}@{}: ignoring an unreadable watermark announcement", last->topic, m->partition,
+                       m->offset);
+        rd_kafka_message_destroy(m);
+        continue;
+      }
     }
     raw_record r;
     r.key = {static_cast<const char*>(m->key), m->key_len};
@@ -216,11 +243,23 @@ void group_member_state::poll() {
     r.meta.offset = m->offset;
     r.meta.partition = m->partition;
     r.meta.topic = last->topic_name;
-    last->pending->records.push_back(r);
+    batch.records.push_back(r);
     last->pending_messages->messages.push_back(m);
   }
   for (auto id : touched)
-    dispatch(slots.at(id), id);
+    if (auto it = slots.find(id); it != slots.end() && it->second.pending)
+      dispatch(it->second, id);
+}
+
+raw_batch& group_member_state::pending(partition_slot& s, uint64_t id, std::vector<uint64_t>& touched) {
+  if (!s.pending) {
+    s.pending = std::make_shared<raw_batch>();
+    s.pending->topic = s.topic_name;
+    s.pending->partition = s.partition;
+    s.pending_messages = std::make_shared<consumed_messages>();
+    touched.push_back(id);
+  }
+  return *s.pending;
 }
 
 void group_member_state::dispatch(partition_slot& s, uint64_t id) {
@@ -262,8 +301,15 @@ void group_member_state::commit_offsets(const source_offsets& offsets, bool asyn
   if (offsets.empty())
     return;
   auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()));
-  for (const auto& o : offsets)
-    rd_kafka_topic_partition_list_add(list, o.topic.c_str(), o.partition)->offset = o.offset;
+  for (const auto& o : offsets) {
+    auto* p = rd_kafka_topic_partition_list_add(list, o.topic.c_str(), o.partition);
+    p->offset = o.offset;
+    if (!o.metadata.empty()) { // freed with the list
+      p->metadata = std::malloc(o.metadata.size());
+      std::memcpy(p->metadata, o.metadata.data(), o.metadata.size());
+      p->metadata_size = o.metadata.size();
+    }
+  }
   auto err = rd_kafka_commit(consumer, list, async ? 1 : 0);
   rd_kafka_topic_partition_list_destroy(list);
   if (err && async)
@@ -352,23 +398,59 @@ void group_member_state::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_parti
     revoke(parts, rd_kafka_assignment_lost(consumer));
 }
 
+committed_metadata group_member_state::fetch_committed(rd_kafka_topic_partition_list_t* parts) {
+  committed_metadata out;
+  auto* list = rd_kafka_topic_partition_list_copy(parts);
+  if (auto err = rd_kafka_committed(consumer, list, 30000)) {
+    spdlog::warn("cannot read the committed offsets' metadata: {}; tasks start without restored watermarks and "
+                 "restore their stores to the end of their changelogs",
+                 rd_kafka_err2str(err));
+  } else {
+    for (int i = 0; i < list->cnt; ++i) {
+      const auto& p = list->elems[i];
+      if (p.metadata && p.metadata_size > 0)
+        out[{p.topic, p.partition}] = std::string{static_cast<const char*>(p.metadata), p.metadata_size};
+      else if (p.offset == RD_KAFKA_OFFSET_INVALID)
+        out[{p.topic, p.partition}] = task_metadata_of_no_commit; // nothing committed: state starts empty
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  return out;
+}
+
 void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
   const bool cooperative = std::string_view{rd_kafka_rebalance_protocol(consumer)} == "COOPERATIVE";
+  const auto committed = fetch_committed(parts);
+  const auto repartition = topo.repartition_topics();
+  // New tasks, with their source partitions and what their last commit carried.
+  std::map<std::string, std::pair<std::vector<std::pair<std::string, int32_t>>, committed_metadata>> fresh;
+  for (int i = 0; i < parts->cnt; ++i) {
+    const auto& p = parts->elems[i];
+    auto tname = task_name(topo.subtopology_of(p.topic), p.partition);
+    if (tasks.count(tname))
+      continue;
+    auto& [inputs, mine] = fresh[tname];
+    inputs.emplace_back(p.topic, p.partition);
+    if (auto it = committed.find({p.topic, p.partition}); it != committed.end())
+      mine.emplace(it->first, it->second);
+  }
+  for (auto& [tname, spec] : fresh) {
+    const auto& first = spec.first.front();
+    tasks.emplace(tname, spawn_task(self->system(), topo, topo.subtopology_of(first.first), first.second, collector,
+                                    config, partitions, spec.second, spec.first));
+    self->monitor(tasks.at(tname));
+  }
   std::vector<std::string> names;
   for (int i = 0; i < parts->cnt; ++i) {
     const auto& p = parts->elems[i];
     std::string topic = p.topic;
-    const int sub = topo.subtopology_of(topic);
-    auto tname = task_name(sub, p.partition);
-    if (!tasks.count(tname)) {
-      tasks.emplace(tname, spawn_task(self->system(), topo, sub, p.partition, collector, config));
-      self->monitor(tasks.at(tname));
-    }
+    auto tname = task_name(topo.subtopology_of(topic), p.partition);
     auto id = next_slot++;
     partition_slot s;
     s.topic = topic;
     s.partition = p.partition;
     s.task = tname;
+    s.repartition = std::find(repartition.begin(), repartition.end(), topic) != repartition.end();
     s.topic_name = &*topic_names.insert(topic).first;
     slots.emplace(id, std::move(s));
     slot_of[{topic, p.partition}] = id;
@@ -446,13 +528,14 @@ void group_member_state::shutdown(caf::error reason) {
 
 caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* self, topology topo,
                                     const streams_config* config, record_collector* collector,
-                                    group_metrics* metrics) {
+                                    group_metrics* metrics, const std::map<std::string, int32_t>* partitions) {
   auto& st = self->state;
   st.self = self;
   st.topo = std::move(topo);
   st.config = config;
   st.collector = collector;
   st.metrics = metrics;
+  st.partitions = partitions;
   try {
     st.start();
   } catch (const std::exception& e) {
@@ -485,8 +568,9 @@ caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* sel
 }
 
 caf::actor spawn_group_member(caf::actor_system& sys, topology topo, const streams_config* config,
-                              record_collector* collector, group_metrics* metrics) {
-  return sys.spawn<caf::detached>(group_member_behavior, std::move(topo), config, collector, metrics);
+                              record_collector* collector, group_metrics* metrics,
+                              const std::map<std::string, int32_t>* partitions) {
+  return sys.spawn<caf::detached>(group_member_behavior, std::move(topo), config, collector, metrics, partitions);
 }
 
 } // namespace sluice

@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <string>
 
 namespace sluice {
 
@@ -23,7 +25,9 @@ struct group_metrics {
 
 /// Spawns the group member; it subscribes at once and polls until (shutdown_atom) or a task fails,
 /// then commits what it can, closes the consumer and quits (with the failure as exit reason).
+/// `partitions`: partition count of every topic the topology reads or writes internally.
 caf::actor spawn_group_member(caf::actor_system& sys, topology topo, const streams_config* config,
-                              record_collector* collector, group_metrics* metrics);
+                              record_collector* collector, group_metrics* metrics,
+                              const std::map<std::string, int32_t>* partitions);
 
 } // namespace sluice

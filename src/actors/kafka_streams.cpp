@@ -22,10 +22,32 @@ void setup_logging(const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
+namespace {
+
+/// The partition count of every topic the topology reads (sources and repartition topics), which
+/// exist by now; watermark announcements need them.
+std::map<std::string, int32_t> partition_counts(rd_kafka_t* rk, const topology& topo) {
+  std::map<std::string, int32_t> out;
+  const rd_kafka_metadata_t* md = nullptr;
+  if (auto err = rd_kafka_metadata(rk, 1, nullptr, &md, 10000))
+    throw std::runtime_error(std::string{"cannot read topic metadata: "} + rd_kafka_err2str(err));
+  for (int i = 0; i < md->topic_cnt; ++i)
+    if (!md->topics[i].err)
+      out[md->topics[i].topic] = md->topics[i].partition_cnt;
+  rd_kafka_metadata_destroy(md);
+  for (const auto& t : topo.source_topics())
+    if (!out.count(t))
+      throw std::runtime_error("topic '" + t + "' is missing from the cluster's metadata");
+  return out;
+}
+
+} // namespace
+
 struct kafka_streams::impl {
   topology topo;
   streams_config config;
   group_metrics metrics;
+  std::map<std::string, int32_t> partitions; // of every topic the topology reads
   std::unique_ptr<caf::actor_system_config> system_config;
   std::unique_ptr<caf::actor_system> system;
   std::unique_ptr<record_collector> collector;
@@ -62,7 +84,8 @@ void kafka_streams::start() {
     sigpending(&pending);
     return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM);
   });
-  d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), &d.metrics);
+  d.partitions = partition_counts(d.collector->handle(), d.topo);
+  d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), &d.metrics, &d.partitions);
   d.system->spawn([this](caf::event_based_actor* self) {
     self->monitor(impl_->member);
     self->set_down_handler([this](caf::down_msg& m) {

@@ -15,27 +15,36 @@ namespace sluice {
 
 struct task_stores;
 
-/// A committable position: the next offset to read in one source partition.
+/// A committable position: the next offset to read in one source partition, and what must
+/// survive with it (input watermarks, store changelog positions; see task_actor.cpp).
 struct source_offset {
   std::string topic;
   int32_t partition = 0;
   int64_t offset = 0;
+  std::string metadata;
 };
 using source_offsets = std::vector<source_offset>;
 
 // operator actor (one per node per task)
 //   (batch_atom, batch_ptr)            process a batch, forward results to the children
+//   (watermark_atom, int parent, int64_t watermark, bool idle)   the clock of a parent moved
 //   (marker_atom, uint64_t id)         a commit marker from a parent; passes on after the last parent's
 //   (epoch_acked_atom, uint64_t id, int64_t offset)   all records produced before marker `id` are
 //                                      acknowledged; `offset`: the last changelog offset among them, or -1
-//   (punctuate_atom)                   wall-clock punctuation tick
+//   (eof_atom, string topic, int32_t partition)   sources: the partition is caught up (end of partition)
+//   (tick_atom)                        sources: look for idle inputs (every idle.timeout.ms / 4)
+//   (announce_atom)                    repartition sinks: announce the watermark held back by throttling
 //   (delivery_failed_atom, string)     the broker refused a record: the task fails
 //   (retry_atom)                       try again to enqueue records the full producer queue refused
 //   (resume_atom, continuation)        deferred work is done: run its continuation, take input again
 // task actor (one per task)
 //   (batch_atom, batch_ptr)            a consumed raw_batch of one source partition
+//   (eof_atom, string topic, int32_t partition)   the partition is caught up: told to its source
 //   (commit_atom) -> source_offsets    send a marker; answer with the offsets once all nodes passed it
-//   (marker_done_atom, int node, uint64_t id)   an operator passed marker `id` with all deliveries acked
+//   (input_state_atom, uint64_t id, string topic, int32_t partition, string state)   a source passed
+//                                      marker `id` with this input state (commit metadata)
+//   (marker_done_atom, int node, uint64_t id, int64_t changelog_offset)   an operator passed marker
+//                                      `id` with all deliveries acked (its store's changelog position, or -1)
 //   (revoke_atom, string topic, int32_t partition)   stop reading a partition (after a commit)
 //   (resume_atom, shared_ptr<task_stores>)   the stores are restored: start the operators
 // group member (one per instance, detached)
@@ -49,13 +58,17 @@ using epoch_acked_atom = caf::atom_constant<caf::atom("ep_acked")>;
 using delivery_failed_atom = caf::atom_constant<caf::atom("dr_failed")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
-using punctuate_atom = caf::atom_constant<caf::atom("punctuate")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using marker_done_atom = caf::atom_constant<caf::atom("mk_done")>;
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
 using poll_atom = caf::atom_constant<caf::atom("poll")>;
 using credit_atom = caf::atom_constant<caf::atom("credit")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+using watermark_atom = caf::atom_constant<caf::atom("watermark")>;
+using eof_atom = caf::atom_constant<caf::atom("eof")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using announce_atom = caf::atom_constant<caf::atom("announce")>;
+using input_state_atom = caf::atom_constant<caf::atom("in_state")>;
 
 } // namespace sluice
 

@@ -5,12 +5,51 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
+#include <limits>
 
 namespace sluice {
 
 namespace {
+
+using namespace std::chrono_literals;
+
+/// Milliseconds of a clock that never jumps (idleness and throttling, never event time).
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+/// Epoch milliseconds now (timestamps of announcements, which carry no event time of their own).
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// Watermark announcements of one repartition sink go out at most this often (and at every commit).
+constexpr int64_t announce_interval_ms = 200;
+
+/// Late records are reported in the log at most this often per operator.
+constexpr int64_t late_report_interval_ms = 5000;
+
+/// The inputs of source node `n` in the task of `partition`, restored from the last commit;
+/// `report`: say in the log when a restored state is unreadable.
+input_clocks make_inputs(const topology& topo, const topology_node& n, int32_t partition,
+                         const std::map<std::pair<std::string, int32_t>, std::string>& restored, bool report) {
+  const auto repartition = topo.repartition_topics();
+  input_clocks inputs;
+  for (const auto& t : n.topics) {
+    const bool announced = std::find(repartition.begin(), repartition.end(), t) != repartition.end();
+    const auto i = inputs.add(t, partition, announced);
+    if (auto it = restored.find({t, partition}); it != restored.end() && !it->second.empty() &&
+                                                 !inputs.restore(i, it->second) && report)
+      spdlog::warn("{}-{}: unreadable watermark state '{}' in the committed metadata; starting without it", t,
+                   partition, it->second);
+  }
+  return inputs;
+}
 
 /// A record the full producer queue refused, kept (with its bytes) until it can be enqueued.
 struct refused_record {
@@ -38,6 +77,22 @@ struct operator_state : processor_context {
   std::map<uint64_t, size_t> markers_seen;   // marker id -> parents it arrived from
   std::vector<uint64_t> markers_to_pass;     // complete markers waiting for earlier work
   int deferred = 0;                          // deferred batches not resumed yet
+  // Event time (docs/architecture.md): this node's clock never moves back.
+  event_clock clock;
+  std::vector<event_clock> parent_clocks;    // by position in node->parents
+  input_clocks inputs;                       // source nodes: one per topic read
+  size_t current_input = 0;                  // source nodes: the input of the batch in process()
+  // Repartition sinks announce this node's clock to every partition of their topic.
+  rd_kafka_topic_t* announce_topic = nullptr;
+  int32_t announce_partitions = 0;
+  int32_t writers = 0;                       // tasks writing the topic (this sub-topology's)
+  std::optional<event_clock> announced;
+  bool announce_pending = false;
+  int64_t last_announce_ms = 0;
+  // Late records, reported in the log with counts.
+  uint64_t late_unreported = 0, late_total = 0;
+  int64_t last_late_report_ms = std::numeric_limits<int64_t>::min() / 2;
+  record_meta latest_late;
 
   ~operator_state() override {
     if (epoch)
@@ -55,6 +110,7 @@ struct operator_state : processor_context {
       store = &it->second;
       changelog = setup.collector->topic(store->changelog_topic);
       store->changelog->sink = [this](std::string_view key, std::optional<std::string_view> value, int64_t ts) {
+        store->written_since_checkpoint = true;
         record_collector::outgoing r;
         r.key = key;
         r.value = value.value_or(std::string_view{});
@@ -65,9 +121,45 @@ struct operator_state : processor_context {
       };
     }
     epoch = new delivery_epoch{caf::actor_cast<caf::actor>(self), changelog};
+    if (store) { // before anything else: the committed state of what the changelog holds past it
+      for (const auto& [key, value] : store->compensation)
+        store->changelog->append(key, value ? std::optional<std::string_view>{*value} : std::nullopt, wall_ms());
+      store->compensation.clear();
+    }
     dlq = setup.collector->topic(dead_letter_topic(setup.config->application_id));
+    init_clocks();
     proc = node->make();
     proc->init(*this);
+  }
+
+  void init_clocks() {
+    const auto& restored = setup.restored_clocks;
+    auto restored_of = [&](int id) { return restored.empty() ? event_clock{} : restored[static_cast<size_t>(id)]; };
+    clock = restored_of(setup.node);
+    if (node->kind == node_kind::source)
+      inputs = make_inputs(setup.topo, *node, setup.partition, setup.restored_inputs, true);
+    for (int p : node->parents)
+      parent_clocks.push_back(restored_of(p));
+    if (node->kind != node_kind::sink)
+      return;
+    const auto& topic = node->topics.front();
+    const auto repartition = setup.topo.repartition_topics();
+    if (std::find(repartition.begin(), repartition.end(), topic) == repartition.end())
+      return;
+    announce_topic = setup.collector->topic(topic);
+    announce_partitions = partitions_of(topic);
+    for (const auto& t : setup.topo.subtopologies()[static_cast<size_t>(node->subtopology)].source_topics)
+      writers = std::max(writers, partitions_of(t));
+    if (announce_partitions <= 0 || writers <= 0)
+      throw stream_error("task " + setup.task_id + ": partition counts of " + topic +
+                         " and of its writers' sources are unknown; cannot announce watermarks");
+  }
+
+  int32_t partitions_of(const std::string& topic) const {
+    if (!setup.partitions)
+      return 0;
+    auto it = setup.partitions->find(topic);
+    return it == setup.partitions->end() ? 0 : it->second;
   }
 
   size_t parent_count() const { return node->kind == node_kind::source ? 1 : node->parents.size(); }
@@ -130,6 +222,18 @@ struct operator_state : processor_context {
 
   const std::string& task_id() const override { return setup.task_id; }
 
+  int64_t watermark() const override { return clock.watermark; }
+
+  void observe_event_time(int64_t event_time) override { inputs.observe(current_input, event_time); }
+
+  void late_record(const record_meta& meta, std::string_view) override {
+    ++late_unreported;
+    ++late_total;
+    latest_late = meta;
+    if (steady_ms() - last_late_report_ms >= late_report_interval_ms)
+      report_late();
+  }
+
   key_value_store& key_value_state() override {
     if (!store || !store->key_value)
       throw std::logic_error(node->name + " declared no key-value store");
@@ -154,8 +258,49 @@ struct operator_state : processor_context {
   caf::result<void> on_batch(const batch_ptr& b) {
     if (held_back())
       return caf::skip;
-    proc->process(b, *this);
+    if (node->kind != node_kind::source) {
+      proc->process(b, *this);
+      return caf::unit;
+    }
+    // A source: the batch moves the clock of the partition it came from, after its records.
+    const auto& raw = static_cast<const raw_batch&>(*b);
+    auto input = inputs.find(*raw.topic, raw.partition);
+    if (!input)
+      throw stream_error("task " + setup.task_id + ": " + node->name + " got a batch of " + *raw.topic + "-" +
+                         std::to_string(raw.partition) + ", which it does not read");
+    current_input = *input;
+    inputs.received(*input);
+    if (!raw.records.empty())
+      proc->process(b, *this);
+    for (const auto& a : raw.announcements)
+      inputs.announce(*input, a);
+    move_clock(inputs.clock());
     return caf::unit;
+  }
+
+  caf::result<void> on_watermark(int parent, int64_t watermark, bool idle) {
+    if (held_back())
+      return caf::skip;
+    for (size_t k = 0; k < node->parents.size(); ++k)
+      if (node->parents[k] == parent)
+        parent_clocks[k] = {watermark, idle};
+    move_clock(combine(parent_clocks));
+    return caf::unit;
+  }
+
+  void on_eof(const std::string& topic, int32_t partition) {
+    if (auto input = inputs.find(topic, partition))
+      inputs.caught_up(*input, steady_ms());
+  }
+
+  void on_tick() {
+    if (inputs.detect_idle(steady_ms(), setup.config->idle_timeout_ms))
+      move_clock(inputs.clock());
+  }
+
+  void on_announce() {
+    announce_pending = false;
+    announce(false);
   }
 
   caf::result<void> on_marker(uint64_t id) {
@@ -167,6 +312,14 @@ struct operator_state : processor_context {
     proc->flush(*this);
     if (store)
       store->flush(); // its changelog records join this epoch
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      auto [topic, partition] = inputs.name_of(i);
+      self->send(setup.task, input_state_atom::value, id, topic, partition, inputs.save(i));
+    }
+    if (announce_topic)
+      announce(true); // a restarted reader hears every writer within a commit interval
+    if (late_unreported > 0)
+      report_late();
     markers_to_pass.push_back(id);
     pass_markers();
     return caf::unit;
@@ -177,7 +330,7 @@ struct operator_state : processor_context {
       return;
     if (store && changelog_offset >= 0)
       store->checkpoint(changelog_offset);
-    self->send(setup.task, marker_done_atom::value, setup.node, id);
+    self->send(setup.task, marker_done_atom::value, setup.node, id, store ? changelog_offset : int64_t{-1});
   }
 
   void on_resume(const continuation& c) {
@@ -201,17 +354,6 @@ struct operator_state : processor_context {
       pass_markers();
   }
 
-  caf::result<void> on_punctuate() {
-    if (held_back())
-      return caf::skip;
-    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
-    proc->punctuate(now, *this);
-    self->delayed_send(self, std::chrono::milliseconds(node->punctuate_interval_ms), punctuate_atom::value);
-    return caf::unit;
-  }
-
 private:
   // Once every record before them is enqueued, markers move on: to the children, and this
   // operator's delivery epoch closes (the task hears when the broker acknowledged it all).
@@ -226,6 +368,64 @@ private:
       closing->close(id);
     }
     markers_to_pass.clear();
+  }
+
+  // The clock moves to `c` (its watermark never back): processors hear of an advance, children
+  // of any change, after everything this node forwarded before.
+  void move_clock(event_clock c) {
+    c = successor(clock, c);
+    if (c == clock)
+      return;
+    const bool advanced = c.watermark > clock.watermark;
+    clock = c;
+    if (advanced)
+      proc->advance(clock.watermark, *this);
+    for (const auto& port : setup.ports)
+      for (const auto& child : port)
+        self->send(child, watermark_atom::value, setup.node, clock.watermark, clock.idle);
+    if (announce_topic)
+      announce(false);
+  }
+
+  // Tells every partition of the repartition topic this task's clock, after the records sent
+  // before (same producer, same partition: the order holds). Throttled unless `force`.
+  void announce(bool force) {
+    if (!force && announced == clock)
+      return;
+    const auto now = steady_ms();
+    if (!force && announced && now - last_announce_ms < announce_interval_ms) {
+      if (!announce_pending) {
+        announce_pending = true;
+        self->delayed_send(self, std::chrono::milliseconds(announce_interval_ms - (now - last_announce_ms)),
+                           announce_atom::value);
+      }
+      return;
+    }
+    announced = clock;
+    last_announce_ms = now;
+    const auto text = encode_announcement({setup.partition, writers, clock});
+    for (int32_t p = 0; p < announce_partitions; ++p) {
+      record_collector::outgoing r;
+      r.key_is_null = true;
+      r.value_is_null = true;
+      r.partition = p;
+      r.timestamp = wall_ms();
+      r.headers = rd_kafka_headers_new(1);
+      rd_kafka_header_add(r.headers, watermark_header.data(), static_cast<ssize_t>(watermark_header.size()),
+                          text.data(), static_cast<ssize_t>(text.size()));
+      send(announce_topic, r);
+    }
+  }
+
+  void report_late() {
+    const auto where = (latest_late.topic ? *latest_late.topic : std::string{"?"}) + "-" +
+                       std::to_string(latest_late.partition) + "@" + std::to_string(latest_late.offset);
+    spdlog::warn("task {}: {}: {} late record(s) ({} in all) came after every window they belong to had closed "
+                 "(watermark {}, the latest at event time {} from {}); they are not aggregated",
+                 setup.task_id, node->name, late_unreported, late_total, clock.watermark, latest_late.timestamp,
+                 where);
+    late_unreported = 0;
+    last_late_report_ms = steady_ms();
   }
 
   void send(rd_kafka_topic_t* topic, const record_collector::outgoing& r) {
@@ -267,10 +467,22 @@ caf::behavior operator_behavior(operator_actor_t self, operator_setup setup) {
     }
   });
   self->state.init(self, std::move(setup));
-  if (auto every = self->state.node->punctuate_interval_ms; every > 0)
-    self->delayed_send(self, std::chrono::milliseconds(every), punctuate_atom::value);
+  const auto idle_timeout = self->state.setup.config->idle_timeout_ms;
+  const auto tick_every = std::chrono::milliseconds(std::clamp<int64_t>(idle_timeout / 4, 50, 1000));
+  const bool ticks = self->state.node->kind == node_kind::source && idle_timeout >= 0;
+  if (ticks)
+    self->delayed_send(self, tick_every, tick_atom::value);
   return {
     [=](batch_atom, const batch_ptr& b) { return self->state.on_batch(b); },
+    [=](watermark_atom, int parent, int64_t watermark, bool idle) {
+      return self->state.on_watermark(parent, watermark, idle);
+    },
+    [=](eof_atom, const std::string& topic, int32_t partition) { self->state.on_eof(topic, partition); },
+    [=](tick_atom) {
+      self->state.on_tick();
+      self->delayed_send(self, tick_every, tick_atom::value);
+    },
+    [=](announce_atom) { self->state.on_announce(); },
     [=](marker_atom, uint64_t id) { return self->state.on_marker(id); },
     [=](epoch_acked_atom, uint64_t id, int64_t offset) { self->state.on_epoch_acked(id, offset); },
     [=](delivery_failed_atom, const std::string& what) {
@@ -279,11 +491,27 @@ caf::behavior operator_behavior(operator_actor_t self, operator_setup setup) {
     },
     [=](retry_atom) { self->state.on_retry(); },
     [=](resume_atom, const continuation& c) { self->state.on_resume(c); },
-    [=](punctuate_atom) { return self->state.on_punctuate(); },
   };
 }
 
 } // namespace
+
+std::vector<event_clock> restored_clocks(const topology& topo, int sub, int32_t partition,
+                                         const std::map<std::pair<std::string, int32_t>, std::string>& inputs) {
+  std::vector<event_clock> out(topo.nodes().size());
+  for (int id : topo.subtopologies()[static_cast<size_t>(sub)].nodes) { // parents first
+    const auto& n = topo.nodes()[static_cast<size_t>(id)];
+    if (n.kind == node_kind::source) {
+      out[static_cast<size_t>(id)] = make_inputs(topo, n, partition, inputs, false).clock();
+      continue;
+    }
+    std::vector<event_clock> parents;
+    for (int p : n.parents)
+      parents.push_back(out[static_cast<size_t>(p)]);
+    out[static_cast<size_t>(id)] = combine(parents);
+  }
+  return out;
+}
 
 caf::actor spawn_operator(caf::event_based_actor* task, operator_setup setup) {
   setup.task = caf::actor_cast<caf::actor>(task);

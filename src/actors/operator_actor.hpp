@@ -8,6 +8,7 @@
 
 #include <caf/fwd.hpp>
 
+#include <map>
 #include <vector>
 
 namespace sluice {
@@ -23,7 +24,16 @@ struct operator_setup {
   record_collector* collector = nullptr;      ///< the instance's producer
   const streams_config* config = nullptr;     ///< outlives the actor
   std::shared_ptr<task_stores> stores;        ///< the task's restored stores (this node's by node id)
+  const std::map<std::string, int32_t>* partitions = nullptr; ///< partition count per topic, outlives the actor
+  /// Source nodes: each input's state at the last commit ("" = none), by (topic, partition).
+  std::map<std::pair<std::string, int32_t>, std::string> restored_inputs;
+  std::vector<event_clock> restored_clocks;   ///< every node's clock at the last commit, by node id
 };
+
+/// The clocks every node of sub-topology `sub` had at the last commit, by node id, from the
+/// sources' restored input states (see `operator_setup::restored_inputs`).
+std::vector<event_clock> restored_clocks(const topology& topo, int sub, int32_t partition,
+                                         const std::map<std::pair<std::string, int32_t>, std::string>& inputs);
 
 /// Spawns the operator actor for `setup.node`, linked to (and reporting to) the task actor `task`.
 caf::actor spawn_operator(caf::event_based_actor* task, operator_setup setup);

@@ -41,6 +41,9 @@ struct streams_config {
   int64_t buffered_records_per_partition = 20000;
   /// `max.batch.records`: most records handed to a task at once; larger batches amortise messaging.
   int64_t max_batch_records = 2000;
+  /// `idle.timeout.ms`: an input partition caught up and silent this long stops holding the
+  /// watermark back (Flink's withIdleness); -1 = never. Event time never comes from the clock.
+  int64_t idle_timeout_ms = 5000;
   /// `num.stream.threads`: actor scheduler threads (0 = one per core).
   int64_t num_stream_threads = 0;
   /// `log.level`: trace, debug, info, warn, error.

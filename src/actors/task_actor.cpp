@@ -7,7 +7,10 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <deque>
 #include <map>
+#include <optional>
+#include <string_view>
 
 namespace sluice {
 
@@ -16,6 +19,56 @@ std::string task_name(int subtopology, int32_t partition) {
 }
 
 namespace {
+
+// Commit metadata of a source partition (at most a few hundred bytes; brokers keep up to
+// offset.metadata.max.bytes, 4096 by default): a version line, the partition's input state
+// (input_clocks::save) and one line per store of the task, "<store>=<last changelog offset>".
+constexpr std::string_view metadata_version = "sluice1";
+constexpr size_t metadata_limit = 4000;
+
+std::string encode_metadata(const std::string& input_state, const std::map<std::string, int64_t>& changelogs) {
+  std::string out{metadata_version};
+  out += '\n';
+  out += input_state;
+  for (const auto& [store, offset] : changelogs)
+    out += '\n' + store + '=' + std::to_string(offset);
+  return out;
+}
+
+/// What the last commit carried for a task: input states and store changelog positions.
+struct committed_state {
+  std::map<std::pair<std::string, int32_t>, std::string> inputs;
+  std::optional<std::map<std::string, int64_t>> changelogs; ///< nullopt: no metadata of ours
+};
+
+committed_state decode_metadata(const committed_metadata& committed) {
+  committed_state out;
+  for (const auto& [tp, text] : committed) {
+    std::string_view rest{text};
+    auto line = [&] {
+      auto at = rest.find('\n');
+      auto l = rest.substr(0, at);
+      rest = at == std::string_view::npos ? std::string_view{} : rest.substr(at + 1);
+      return l;
+    };
+    if (line() != metadata_version)
+      continue; // none, or not ours
+    out.inputs[tp] = std::string{line()};
+    std::map<std::string, int64_t> changelogs;
+    while (!rest.empty()) {
+      auto l = line();
+      auto eq = l.rfind('=');
+      if (eq == std::string_view::npos)
+        continue;
+      try {
+        changelogs[std::string{l.substr(0, eq)}] = std::stoll(std::string{l.substr(eq + 1)});
+      } catch (const std::exception&) {
+      }
+    }
+    out.changelogs = std::move(changelogs);
+  }
+  return out;
+}
 
 struct task_state {
   static inline const char* name = "task";
@@ -26,20 +79,71 @@ struct task_state {
   int32_t partition = 0;
   record_collector* collector = nullptr;
   const streams_config* config = nullptr;
+  const std::map<std::string, int32_t>* partitions = nullptr;
+  committed_state committed;
+  std::map<std::string, int64_t> changelogs; // store -> last changelog offset, as of the last marker
   std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
   bool restoring = true;
   std::map<std::string, caf::actor> sources;                // topic -> source operator
   size_t operator_count = 0;
   std::map<std::pair<std::string, int32_t>, int64_t> next; // position per source partition
+  // With several source partitions, batches wait here and go to the sources in the order of
+  // their first record's timestamp, as Kafka Streams' partition group picks records: the next
+  // one comes from the input with the lowest head timestamp, once every input has a batch or
+  // is caught up (a null entry marks the end of partition).
+  struct input_queue {
+    std::deque<batch_ptr> batches;
+    bool caught_up = false;
+  };
+  std::map<std::pair<std::string, int32_t>, input_queue> queues;
   uint64_t next_marker = 1;
   struct pending_marker {
     size_t remaining;
     source_offsets offsets;
     caf::response_promise promise;
+    std::map<std::pair<std::string, int32_t>, std::string> inputs; // input states at the marker
+    std::map<std::string, int64_t> changelogs;                     // changelog positions it acked
   };
   std::map<uint64_t, pending_marker> markers;
 
   ~task_state() { *stop = true; } // an unfinished restore gives up
+
+  /// Hands a batch to its source.
+  void release(caf::event_based_actor* self, const batch_ptr& b) {
+    const auto& raw = static_cast<const raw_batch&>(*b);
+    next[{*raw.topic, raw.partition}] = raw.next_offset;
+    self->send(sources.at(*raw.topic), batch_atom::value, b);
+  }
+
+  /// Releases queued batches in head-timestamp order while no input with unknown data remains.
+  void drain(caf::event_based_actor* self) {
+    for (;;) {
+      input_queue* best = nullptr;
+      int64_t best_ts = 0;
+      for (auto& [tp, q] : queues) {
+        while (!q.batches.empty() && !q.batches.front()) { // end of partition
+          q.batches.pop_front();
+          q.caught_up = true;
+          self->send(sources.at(tp.first), eof_atom::value, tp.first, tp.second);
+        }
+        if (q.batches.empty()) {
+          if (!q.caught_up)
+            return; // it may have older records on the way
+          continue;
+        }
+        const auto& raw = static_cast<const raw_batch&>(*q.batches.front());
+        const int64_t ts = raw.records.empty() ? no_watermark : raw.records.front().meta.timestamp;
+        if (!best || ts < best_ts) {
+          best = &q;
+          best_ts = ts;
+        }
+      }
+      if (!best)
+        return;
+      release(self, best->batches.front());
+      best->batches.pop_front();
+    }
+  }
 
   source_offsets positions() const {
     source_offsets out;
@@ -53,8 +157,10 @@ struct task_state {
     const auto& nodes = topo.nodes();
     const auto& order = topo.subtopologies()[static_cast<size_t>(sub)].nodes;
     std::map<int, caf::actor> actors;
+    const auto clocks = restored_clocks(topo, sub, partition, committed.inputs);
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
-      operator_setup setup{topo, *it, id, partition, {}, {}, collector, config, stores};
+      operator_setup setup{topo,   *it,   id,         partition,        {}, {}, collector, config, stores,
+                           partitions, committed.inputs, clocks};
       for (const auto& port : nodes[static_cast<size_t>(*it)].outputs) {
         setup.ports.emplace_back();
         for (int child : port)
@@ -75,20 +181,29 @@ struct task_state {
 using task_actor_t = caf::stateful_actor<task_state>*;
 
 caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t partition, record_collector* collector,
-                            const streams_config* config) {
+                            const streams_config* config, const std::map<std::string, int32_t>* partitions,
+                            const committed_metadata& committed,
+                            const std::vector<std::pair<std::string, int32_t>>& inputs) {
   auto& st = self->state;
+  for (const auto& tp : inputs)
+    st.queues[tp];
   st.id = task_name(sub, partition);
   st.topo = std::move(topo);
   st.sub = sub;
   st.partition = partition;
   st.collector = collector;
   st.config = config;
+  st.partitions = partitions;
+  st.committed = decode_metadata(committed);
+  if (st.committed.changelogs)
+    st.changelogs = *st.committed.changelogs;
   // Stores are opened and restored on a thread of their own; batches wait in the mailbox
   // (their credit keeps the partition paused), commits report nothing processed yet.
   auto me = caf::actor_cast<caf::actor>(self);
-  self->spawn<caf::detached>([me, t = st.topo, sub, partition, config, stop = st.stop](caf::event_based_actor* r) {
+  self->spawn<caf::detached>([me, t = st.topo, sub, partition, config, stop = st.stop,
+                              positions = st.committed.changelogs](caf::event_based_actor* r) {
     try {
-      auto stores = open_task_stores(t, sub, partition, *config, *stop);
+      auto stores = open_task_stores(t, sub, partition, *config, positions, *stop);
       if (stores)
         r->send(me, resume_atom::value, std::move(stores));
     } catch (const std::exception& e) {
@@ -103,13 +218,32 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
       auto& st = self->state;
       if (st.restoring)
         return caf::skip;
-      const auto& raw = static_cast<const raw_batch&>(*b);
-      if (raw.records.empty())
+      if (st.queues.size() <= 1) {
+        st.release(self, b);
         return caf::unit;
-      const auto& last = raw.records.back().meta;
-      st.next[{*last.topic, last.partition}] = last.offset + 1;
-      self->send(st.sources.at(*last.topic), batch_atom::value, b);
+      }
+      const auto& raw = static_cast<const raw_batch&>(*b);
+      auto& q = st.queues[{*raw.topic, raw.partition}];
+      q.batches.push_back(b);
+      q.caught_up = false;
+      st.drain(self);
       return caf::unit;
+    },
+    [=](eof_atom, const std::string& topic, int32_t p) -> caf::result<void> {
+      auto& st = self->state;
+      if (st.restoring)
+        return caf::skip; // after the batches before it
+      if (st.queues.size() <= 1) {
+        self->send(st.sources.at(topic), eof_atom::value, topic, p);
+        return caf::unit;
+      }
+      st.queues[{topic, p}].batches.push_back(nullptr);
+      st.drain(self);
+      return caf::unit;
+    },
+    [=](input_state_atom, uint64_t id, const std::string& topic, int32_t p, std::string& state) {
+      if (auto it = self->state.markers.find(id); it != self->state.markers.end())
+        it->second.inputs[{topic, p}] = std::move(state);
     },
     [=](commit_atom) -> caf::result<source_offsets> {
       auto& st = self->state;
@@ -124,22 +258,47 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
         self->send(source, marker_atom::value, id);
       return m.promise;
     },
-    [=](marker_done_atom, int, uint64_t id) {
-      auto it = self->state.markers.find(id);
-      if (it == self->state.markers.end() || --it->second.remaining > 0)
+    [=](marker_done_atom, int node, uint64_t id, int64_t changelog_offset) {
+      auto& st = self->state;
+      auto it = st.markers.find(id);
+      if (it == st.markers.end())
         return;
-      it->second.promise.deliver(std::move(it->second.offsets));
-      self->state.markers.erase(it);
+      auto& m = it->second;
+      if (changelog_offset >= 0)
+        m.changelogs[st.topo.nodes()[static_cast<size_t>(node)].store->name] = changelog_offset;
+      if (--m.remaining > 0)
+        return;
+      for (const auto& [store, offset] : m.changelogs)
+        st.changelogs[store] = offset;
+      for (auto& o : m.offsets) {
+        o.metadata = encode_metadata(m.inputs[{o.topic, o.partition}], st.changelogs);
+        if (o.metadata.size() > metadata_limit) {
+          spdlog::warn("task {}: commit metadata of {}-{} is {} bytes; committing without it (a restart then "
+                       "re-learns watermarks and restores stores to the end of their changelogs)",
+                       st.id, o.topic, o.partition, o.metadata.size());
+          o.metadata.clear();
+        }
+      }
+      m.promise.deliver(std::move(m.offsets));
+      st.markers.erase(it);
     },
-    [=](revoke_atom, const std::string& topic, int32_t p) { self->state.next.erase({topic, p}); },
+    [=](revoke_atom, const std::string& topic, int32_t p) {
+      auto& st = self->state;
+      st.next.erase({topic, p});
+      if (st.queues.erase({topic, p}) > 0 && !st.restoring)
+        st.drain(self);
+    },
   };
 }
 
 } // namespace
 
 caf::actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
-                      record_collector* collector, const streams_config* config) {
-  return sys.spawn(task_behavior, std::move(topo), subtopology, partition, collector, config);
+                      record_collector* collector, const streams_config* config,
+                      const std::map<std::string, int32_t>* partitions, const committed_metadata& committed,
+                      const std::vector<std::pair<std::string, int32_t>>& inputs) {
+  return sys.spawn(task_behavior, std::move(topo), subtopology, partition, collector, config, partitions, committed,
+                   inputs);
 }
 
 } // namespace sluice

@@ -8,11 +8,27 @@
 
 #include <caf/fwd.hpp>
 
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace sluice {
 
-/// Spawns the task of sub-topology `subtopology` for `partition`.
+/// The committed metadata of source partitions, by (topic, partition).
+using committed_metadata = std::map<std::pair<std::string, int32_t>, std::string>;
+
+/// The metadata that stands for "never committed": no input state, every store empty.
+inline constexpr const char* task_metadata_of_no_commit = "sluice1\n";
+
+/// Spawns the task of sub-topology `subtopology` for `partition`; `committed`: what the last
+/// commit of its source partitions carried (input watermarks, store changelog positions);
+/// `partitions`: partition count per topic, outliving the task; `inputs`: its assigned source
+/// partitions (with several, batches are taken in head-timestamp order).
 caf::actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
-                      record_collector* collector, const streams_config* config);
+                      record_collector* collector, const streams_config* config,
+                      const std::map<std::string, int32_t>* partitions, const committed_metadata& committed,
+                      const std::vector<std::pair<std::string, int32_t>>& inputs);
 
 /// Kafka Streams' task name: "<sub-topology>_<partition>".
 std::string task_name(int subtopology, int32_t partition);

@@ -7,6 +7,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -24,6 +27,26 @@ void node_store::checkpoint(int64_t offset) {
   if (!r)
     spdlog::warn("cannot checkpoint {} at {}: {} (restore will replay more)", changelog_topic, offset,
                  r.error().message);
+  else
+    written_since_checkpoint = false;
+}
+
+namespace {
+
+constexpr const char* running_marker = ".running";
+
+} // namespace
+
+task_stores::~task_stores() {
+  if (!lock)
+    return;
+  bool clean = true;
+  for (const auto& [id, ns] : by_node)
+    clean = clean && !ns.written_since_checkpoint;
+  by_node.clear(); // closes the stores
+  std::error_code ec;
+  if (clean)
+    std::filesystem::remove(lock->directory() / running_marker, ec);
 }
 
 namespace {
@@ -74,10 +97,14 @@ public:
     }
   }
 
-  /// Reads [from, high) of the partition, calling `apply(records, last_offset)` per chunk.
+  /// Reads [from, high) of the partition, calling `apply(records, last_offset)` per chunk; ends at
+  /// `high` or at the end of the partition, whichever comes first (the last offsets may hold no
+  /// record: transaction markers, compacted records).
   template <class Apply>
   int64_t read(const std::string& topic, int32_t partition, int64_t from, int64_t high, const std::atomic<bool>& stop,
                const std::string& what, Apply apply) {
+    if (from >= high)
+      return 0;
     auto* list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = from;
     rd_kafka_assign(rk_, list);
@@ -86,27 +113,32 @@ public:
     std::vector<changelog_record> records;
     const auto total = high - from;
     int64_t done = 0, position = from;
+    bool at_end = false;
     const auto start = clock::now();
     auto last_log = start;
-    while (position < high && !stop) {
+    while (position < high && !at_end && !stop) {
       auto n = rd_kafka_consume_batch_queue(queue_, 200, buffer.data(), buffer.size());
       records.clear();
       int64_t last = -1;
       for (ssize_t i = 0; i < n; ++i) {
         auto* m = buffer[static_cast<size_t>(i)];
-        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset < high) {
+        if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          position = std::max(position, m->offset + 1);
+          if (m->offset >= high)
+            continue;
           records.push_back({{static_cast<const char*>(m->key), m->key_len},
                              m->payload ? std::optional<std::string_view>{{static_cast<const char*>(m->payload), m->len}}
                                         : std::nullopt});
           last = m->offset;
-        } else if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          at_end = true;
+        } else {
           spdlog::warn("restoring {}: {} (retrying)", what, rd_kafka_message_errstr(m));
         }
       }
       if (last >= 0) {
         apply(records, last);
         done += static_cast<int64_t>(records.size());
-        position = last + 1;
       }
       for (ssize_t i = 0; i < n; ++i)
         rd_kafka_message_destroy(buffer[static_cast<size_t>(i)]);
@@ -136,10 +168,40 @@ T check(result<T> r, const std::string& what) {
     return std::move(*r);
 }
 
+/// Reads the changelog records past the last commit, [from, high), written by a run that did
+/// not commit them, and queues for each key its committed value (or a tombstone), so that a
+/// later restore reading past them still ends at the committed state.
+void compensate(changelog_reader& reader, node_store& ns, int32_t partition, int64_t from, int64_t high,
+                const std::atomic<bool>& stop, const std::string& what) {
+  std::set<std::string> keys;
+  reader.read(ns.changelog_topic, partition, from, high, stop, what + " (uncommitted tail)",
+              [&](const std::vector<changelog_record>& rs, int64_t) {
+                for (const auto& r : rs)
+                  keys.emplace(r.key);
+              });
+  std::string value;
+  for (const auto& key : keys) {
+    bool found = false;
+    if (ns.windows) {
+      auto k = window_store::decode_changelog_key(key);
+      found = k && check(ns.windows->fetch_into(k->first, k->second, value), "cannot read " + what);
+    } else {
+      found = check(ns.key_value->get_into(key, value), "cannot read " + what);
+    }
+    ns.compensation.emplace_back(key, found ? std::optional<std::string>{value} : std::nullopt);
+  }
+  if (!keys.empty())
+    spdlog::info("{}: {} changelog record(s) past the last commit ({}..{}) are superseded by {} record(s) of the "
+                 "committed state",
+                 what, high - from, from, high - 1, keys.size());
+}
+
 } // namespace
 
 std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopology, int32_t partition,
-                                              const streams_config& config, const std::atomic<bool>& stop) {
+                                              const streams_config& config,
+                                              const std::optional<std::map<std::string, int64_t>>& committed,
+                                              const std::atomic<bool>& stop) {
   auto stores = std::make_shared<task_stores>();
   std::vector<int> stateful;
   for (int id : topo.subtopologies()[static_cast<size_t>(subtopology)].nodes)
@@ -166,6 +228,10 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
     }
   }
 
+  // After a crash the stores may hold writes past the last commit; with the commit's changelog
+  // positions they are rebuilt to exactly that point (docs/architecture.md, "State").
+  const auto marker = stores->lock->directory() / running_marker;
+  const bool crashed = std::filesystem::exists(marker);
   changelog_reader reader{config};
   for (int id : stateful) {
     const auto& spec = *topo.nodes()[static_cast<size_t>(id)].store;
@@ -173,14 +239,27 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
     ns.changelog_topic = topo.changelog_topic(spec.name);
     const auto what = "task " + task + " store " + spec.name;
     auto [low, high] = reader.watermarks(ns.changelog_topic, partition, stop);
+    // The last changelog offset the store must reflect: the committed one, or the end.
+    std::optional<int64_t> target;
+    if (committed) {
+      auto it = committed->find(spec.name);
+      target = it == committed->end() ? -1 : it->second;
+    }
+    const int64_t end = target ? std::min(*target + 1, high) : high;
 
     auto opened = check(dir.open_leveldb_store(*stores->lock, spec.name), "cannot open " + what);
     if (opened.outcome == open_outcome::wiped_corrupt)
       spdlog::warn("{}: local store was corrupt ({}); rebuilding it from {}", what, opened.reason, ns.changelog_topic);
     auto checkpoint = opened.store->checkpoint();
-    if (checkpoint && *checkpoint + 1 > high) {
-      spdlog::warn("{}: local checkpoint {} is past the end of {} ({}); rebuilding from the changelog", what,
-                   *checkpoint, ns.changelog_topic, high);
+    std::string rebuild;
+    if (checkpoint && *checkpoint + 1 > end)
+      rebuild = "its checkpoint " + std::to_string(*checkpoint) + " is past " +
+                (target ? "the last commit's changelog offset " + std::to_string(*target)
+                        : "the end of " + ns.changelog_topic + " (" + std::to_string(high) + ")");
+    else if (crashed && target && opened.outcome == open_outcome::opened_existing)
+      rebuild = "the last run stopped without closing it, so it may hold uncommitted writes";
+    if (!rebuild.empty()) {
+      spdlog::warn("{}: rebuilding from {}: {}", what, ns.changelog_topic, rebuild);
       opened.store.reset();
       check(dir.wipe(*stores->lock, spec.name), "cannot wipe " + what);
       opened = check(dir.open_leveldb_store(*stores->lock, spec.name), "cannot open " + what);
@@ -192,7 +271,7 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
       options.retention_ms = spec.retention_ms;
       options.changelog = ns.changelog.get();
       ns.windows = check(window_store::open(std::move(opened.store), options), "cannot open " + what);
-      reader.read(ns.changelog_topic, partition, from, high, stop, what,
+      reader.read(ns.changelog_topic, partition, from, end, stop, what,
                   [&](const std::vector<changelog_record>& rs, int64_t last) {
                     check(ns.windows->restore(rs, last), "cannot restore " + what);
                   });
@@ -201,14 +280,18 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
       options.max_bytes = static_cast<size_t>(config.cache_max_bytes_buffering);
       options.changelog = ns.changelog.get();
       ns.key_value = std::make_unique<caching_store>(std::move(opened.store), options);
-      reader.read(ns.changelog_topic, partition, from, high, stop, what,
+      reader.read(ns.changelog_topic, partition, from, end, stop, what,
                   [&](const std::vector<changelog_record>& rs, int64_t last) {
                     check(ns.key_value->restore(rs, last), "cannot restore " + what);
                   });
     }
     if (stop)
       return nullptr;
+    if (end < high)
+      compensate(reader, ns, partition, end, high, stop, what);
   }
+  // Created only now: a crash during restore leaves nothing uncommitted behind.
+  std::ofstream{marker}.put('\n');
   return stores;
 }
 

@@ -15,6 +15,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace sluice {
 
@@ -36,6 +38,13 @@ struct node_store {
   std::unique_ptr<key_value_store> key_value;
   std::unique_ptr<window_store> windows;
 
+  /// Changelog records to write before anything else (key, value or nullopt for a tombstone):
+  /// they undo, for later restores, what the changelog holds past the last commit.
+  std::vector<std::pair<std::string, std::optional<std::string>>> compensation;
+
+  /// True while the store holds writes that no checkpoint covers yet.
+  bool written_since_checkpoint = false;
+
   /// Pushes buffered writes to LevelDB and the changelog; throws std::runtime_error on failure.
   void flush();
 
@@ -43,16 +52,23 @@ struct node_store {
   void checkpoint(int64_t offset);
 };
 
-/// All stores of a task, by node id, with the task directory lock that guards them.
+/// All stores of a task, by node id, with the task directory lock that guards them. While a
+/// task runs, its directory holds a `.running` file, removed when it closes with every store at
+/// a checkpoint: a store found with that file after a crash may hold uncommitted writes.
 struct task_stores {
   std::optional<task_lock> lock;
   std::map<int, node_store> by_node;
+  ~task_stores();
 };
 
-/// Opens and restores every store of task (`subtopology`, `partition`). Blocking: run it off the
-/// scheduler threads. Gives up (returns nullptr) when `stop` becomes true; throws
-/// std::runtime_error with a clear message when the state cannot be opened or restored.
+/// Opens and restores every store of task (`subtopology`, `partition`). `committed`: each store's
+/// last changelog offset as of the last commit (-1 or absent: none), or nullopt when the commit
+/// carried no such positions. Blocking: run it off the scheduler threads. Gives up (returns
+/// nullptr) when `stop` becomes true; throws std::runtime_error with a clear message when the
+/// state cannot be opened or restored.
 std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopology, int32_t partition,
-                                              const streams_config& config, const std::atomic<bool>& stop);
+                                              const streams_config& config,
+                                              const std::optional<std::map<std::string, int64_t>>& committed,
+                                              const std::atomic<bool>& stop);
 
 } // namespace sluice

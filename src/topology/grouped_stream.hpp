@@ -153,10 +153,7 @@ private:
       }
       return nullptr;
     });
-    auto& spec = b_->node(node);
-    spec.store = store_spec{n + "-store", true, w_.effective_retention_ms()};
-    if (w_.emission == emit_strategy::final && w_.idle_timeout_ms >= 0)
-      spec.punctuate_interval_ms = w_.punctuate_interval_ms;
+    b_->node(node).store = store_spec{n + "-store", true, w_.effective_retention_ms()};
     return {b_, node, 0};
   }
 

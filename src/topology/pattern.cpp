@@ -92,13 +92,8 @@ void encode_partial_match(std::span<const boost::json::value> rows, std::string&
 }
 
 void decode_partial_match(std::string_view bytes, std::vector<boost::json::value>& rows,
-                          boost::json::parser& parser, boost::json::storage_ptr storage) {
-  parser.reset(std::move(storage));
-  boost::system::error_code ec;
-  const auto used = parser.write(bytes.data(), bytes.size(), ec);
-  if (ec || used != bytes.size())
-    throw std::invalid_argument("partial match state is not valid JSON");
-  auto v = parser.release();
+                          boost::json::storage_ptr storage) {
+  auto v = serdes::parse_json(bytes, std::move(storage));
   if (!v.is_array())
     throw std::invalid_argument("partial match state is not a JSON array");
   for (auto& row : v.get_array())

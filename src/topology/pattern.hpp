@@ -127,9 +127,10 @@ double number_at(const boost::json::value& row, std::string_view field);
 void encode_partial_match(std::span<const boost::json::value> rows, std::string& out);
 
 /// Appends the rows of `bytes` (as `encode_partial_match` wrote them) to `rows`, allocated
-/// from `storage`; throws std::invalid_argument if `bytes` is not a JSON array.
+/// from `storage` (numbers exact, as `serdes::parse_json` reads them); throws
+/// std::invalid_argument if `bytes` is not a JSON array.
 void decode_partial_match(std::string_view bytes, std::vector<boost::json::value>& rows,
-                          boost::json::parser& parser, boost::json::storage_ptr storage = {});
+                          boost::json::storage_ptr storage = {});
 
 /// The matching engine for one spec, independent of keys and stores. Not thread-safe: one per
 /// processor.
@@ -199,7 +200,7 @@ private:
     if (!had)
       throw stream_error(name_ + ": store read failed: " + had.error().message);
     if (*had)
-      decode_partial_match(value_buf_, rows_, parser_, sp);
+      decode_partial_match(value_buf_, rows_, sp);
     const bool was_empty = rows_.empty();
     rows_.emplace_back(r.value, sp);
     matches_.clear();
@@ -229,7 +230,6 @@ private:
   std::string name_;
   std::unique_ptr<unsigned char[]> arena_;
   KS keys_;
-  boost::json::parser parser_;
   std::string key_buf_;
   std::string value_buf_;
   std::vector<boost::json::value> rows_;

@@ -5,6 +5,7 @@
 
 #include "state/key_value_store.hpp"
 #include "state/window_store.hpp"
+#include "topology/event_time.hpp"
 #include "topology/record.hpp"
 
 #include <exception>
@@ -54,6 +55,10 @@ public:
   virtual void processing_failed(const record_meta& meta, std::string_view node,
                                  const std::exception& error) = 0;
 
+  /// Counts a record of node `node` that arrived after every window it belongs to closed, and
+  /// warns about late records in the log (at most every few seconds, with counts).
+  virtual void late_record(const record_meta& meta, std::string_view node) = 0;
+
   /// The task this processor belongs to, e.g. "0_3" (sub-topology 0, partition 3).
   virtual const std::string& task_id() const = 0;
 
@@ -63,6 +68,15 @@ public:
 
   /// The window store this node declared; as `key_value_state`.
   virtual window_store& window_state() = 0;
+
+  /// This node's watermark: no record older than it is expected any more (`no_watermark` before
+  /// anything is known). Restored from the last commit before the first batch; moves forward
+  /// between batches, and `processor::advance` is called when it does.
+  virtual int64_t watermark() const = 0;
+
+  /// Source processors report the event time of each record they forward: it moves the clock of
+  /// the partition the batch came from.
+  virtual void observe_event_time(int64_t event_time) = 0;
 
   /// For blocking or remote work (database lookups, HTTP calls) done elsewhere: holds back this
   /// node's next batches and markers, in order, until the returned callback is called with the
@@ -84,9 +98,9 @@ public:
   /// Called when a commit marker passes: write out anything buffered (stores are flushed after).
   virtual void flush(processor_context&) {}
 
-  /// Called every `topology_node::punctuate_interval_ms` of wall-clock time with the time now
-  /// (epoch ms), e.g. to close windows of idle partitions.
-  virtual void punctuate(int64_t /*wall_clock_ms*/, processor_context&) {}
+  /// Called when the watermark has moved forward to `watermark` (also `ctx.watermark()`), after
+  /// every batch that came before it: windows that it closes are emitted now.
+  virtual void advance(int64_t /*watermark*/, processor_context&) {}
 };
 
 /// Applies `fn` to each record of `in`, reporting a throwing record to `ctx` and going on.

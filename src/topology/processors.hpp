@@ -29,7 +29,7 @@ decltype(auto) call_kv(F& f, const K& k, const V& v) {
     return f(v);
 }
 
-/// Deserializes consumed bytes into typed records.
+/// Deserializes consumed bytes into typed records; event time is the record's timestamp.
 template <class KS, class VS>
 class source_processor final : public processor {
 public:
@@ -41,6 +41,7 @@ public:
     for (const auto& r : raw.records) {
       try {
         out->records.push_back({keys_.deserialize(r.key), values_.deserialize(r.value), r.meta});
+        ctx.observe_event_time(r.meta.timestamp);
       } catch (const std::exception& e) {
         ctx.deserialization_failed(r, e);
       }

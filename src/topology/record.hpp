@@ -1,6 +1,8 @@
 // Records and record batches: what flows between operators.
 #pragma once
 
+#include "topology/event_time.hpp"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,9 +52,14 @@ struct raw_record {
   bool value_is_null = false;
 };
 
-/// A batch of consumed records of one source partition; `storage` keeps their bytes alive.
+/// A batch consumed from one source partition; `storage` keeps the records' bytes alive.
 struct raw_batch final : batch {
-  std::vector<raw_record> records;
+  const std::string* topic = nullptr;  ///< the source topic (owned by the runtime)
+  int32_t partition = -1;              ///<
+  int64_t next_offset = -1;            ///< the position after the batch (records and announcements)
+  std::vector<raw_record> records;     ///< the data records, in offset order
+  /// Watermark announcements read among the records (repartition topics); they apply after them.
+  std::vector<watermark_announcement> announcements;
   std::shared_ptr<void> storage;
 };
 

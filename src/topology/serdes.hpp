@@ -43,18 +43,22 @@ struct int64 {
   void serialize(int64_t v, std::string& out);
 };
 
-/// JSON text as boost::json::value; empty input (a Kafka null) is JSON null.
-class json {
-public:
+/// JSON text as boost::json::value (read by `parse_json`, written by `write_json`); empty input
+/// (a Kafka null) is JSON null.
+struct json {
   using value_type = boost::json::value;
   boost::json::value deserialize(std::string_view in);
   void serialize(const boost::json::value& v, std::string& out);
-
-private:
-  boost::json::parser parser_;
 };
 
-/// Appends `v` as compact JSON to `out`; numbers in shortest round-trip form ("97.5", not "9.75E1").
+/// Parses one complete JSON text into a value allocated from `storage`; integers stay int64 or
+/// uint64, every other number is the correctly rounded double (what std::from_chars reads);
+/// throws std::invalid_argument ("malformed JSON: ...") on malformed input or trailing data.
+boost::json::value parse_json(std::string_view text, boost::json::storage_ptr storage = {});
+
+/// Appends `v` as compact JSON to `out`; doubles in shortest round-trip form ("97.5", not
+/// "9.75E1"; negative zero "-0.0"), so `parse_json` reads back the same double (an integral one,
+/// printed "95", as the integer whose `to_number<double>()` is that double).
 void write_json(const boost::json::value& v, std::string& out);
 
 } // namespace serdes

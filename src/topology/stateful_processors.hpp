@@ -79,6 +79,7 @@ public:
         ctx.processing_failed(r.meta, name_, e);
         continue;
       }
+      ctx.observe_event_time(rec.meta.timestamp);
       out->records.push_back(std::move(rec));
     }
     if (!out->records.empty())
@@ -138,9 +139,11 @@ private:
   typename P::agg_type agg_{};
 };
 
-/// What the three windowed aggregations share: stream time, lateness, final emission, idle
-/// closing. A window lives in the store under a "store start" (its start; a session's end) and
-/// is closed once store start <= stream time - `close_offset`.
+/// What the three windowed aggregations share: the watermark, lateness and final emission. A
+/// window lives in the store under a "store start" (its start; a session's end) and is closed
+/// once store start <= watermark - `close_offset`. A record is late when every window it would
+/// go into is closed. The watermark is the node's (docs/windowing.md): restored from the last
+/// commit, so windows it closed were emitted before, and moved forward by `advance`.
 template <class K, class V, serde KS, serde VS, class P>
 class window_aggregate_base : public processor {
 public:
@@ -149,45 +152,33 @@ public:
   using out_batch = record_batch<windowed<K>, std::optional<R>>;
 
   window_aggregate_base(windows w, P policy, std::string name, int64_t close_offset)
-    : w_(std::move(w)), policy_(std::move(policy)), name_(std::move(name)), close_offset_(close_offset),
-      retention_(w_.effective_retention_ms()) {}
+    : w_(std::move(w)), policy_(std::move(policy)), name_(std::move(name)), close_offset_(close_offset) {}
 
   void init(processor_context& ctx) override {
     if (!w_.late_records_topic.empty())
       late_topic_ = ctx.sink_topic(w_.late_records_topic);
+    watermark_ = emitted_up_to_ = ctx.watermark();
   }
 
   void process(const batch_ptr& in, processor_context& ctx) override {
     auto& b = records_of<K, V>(in);
     auto& store = ctx.window_state();
-    start(store);
     auto out = make_batch_like<windowed<K>, std::optional<R>>(b, b.records.size());
     each_record(b.records, ctx, name_, [&](const record<K, V>& r) {
-      // Emit before a jump in stream time could expire windows that were never emitted.
-      if (final() && emitted_up_to_ && r.meta.timestamp > *emitted_up_to_ + retention_ / 2)
-        emit_closed(store, *out, ctx);
-      if (!stream_time_ || r.meta.timestamp > *stream_time_)
-        stream_time_ = r.meta.timestamp;
       keys_.serialize(r.key, key_buf_);
       if (!aggregate(store, r, *out))
         late(r, ctx);
     });
-    emit_closed(store, *out, ctx);
     if (!out->records.empty())
       ctx.forward(std::move(out));
   }
 
-  void punctuate(int64_t wall_clock_ms, processor_context& ctx) override {
-    if (!final() || w_.idle_timeout_ms < 0)
+  void advance(int64_t watermark, processor_context& ctx) override {
+    watermark_ = watermark;
+    if (!final())
       return;
-    auto& store = ctx.window_state();
-    start(store);
-    const int64_t floor = wall_clock_ms - w_.idle_timeout_ms;
-    if (!stream_time_ || floor <= *stream_time_)
-      return;
-    stream_time_ = floor; // later records for the windows closed now are late, as if time had passed
     auto out = std::make_shared<out_batch>();
-    emit_closed(store, *out, ctx);
+    emit_closed(ctx.window_state(), *out, ctx);
     if (!out->records.empty())
       ctx.forward(std::move(out));
   }
@@ -201,7 +192,10 @@ protected:
   virtual std::string_view agg_bytes(std::string_view value) const = 0;
 
   bool final() const { return w_.emission == emit_strategy::final; }
-  bool closed(int64_t store_start) const { return store_start <= *stream_time_ - close_offset_; }
+  /// True if the window stored under `store_start` is closed (nothing is before any watermark).
+  bool closed(int64_t store_start) const {
+    return watermark_ != no_watermark && store_start <= watermark_ - close_offset_;
+  }
 
   /// Adds a current-mode update (or, with `value` empty, a retraction) to `out`.
   void emit(out_batch& out, const K& key, int64_t start, int64_t end, std::optional<R> value, const record_meta& meta) {
@@ -216,22 +210,12 @@ protected:
   VS values_;
   std::string key_buf_, value_buf_;
   A agg_{}, other_{};
-  std::optional<int64_t> stream_time_;
+  int64_t watermark_ = no_watermark;
 
 private:
-  // Stream time restarts from the store's observed stream time (its largest store start, a
-  // lower bound of the true one): windows closed before a restart were emitted then, so final
-  // emission resumes from there (at worst re-emitting a few, never missing one).
-  void start(window_store& store) {
-    if (started_)
-      return;
-    started_ = true;
-    stream_time_ = store.observed_stream_time();
-    emitted_up_to_ = stream_time_;
-  }
-
   void late(const record<K, V>& r, processor_context& ctx) {
     w_.late_records->fetch_add(1, std::memory_order_relaxed);
+    ctx.late_record(r.meta, name_);
     if (late_topic_ < 0)
       return;
     values_.serialize(r.value, late_value_);
@@ -240,12 +224,12 @@ private:
 
   // Final emission: every window that closed since the last call, ordered by start then key.
   void emit_closed(window_store& store, out_batch& out, processor_context& ctx) {
-    if (!final() || !stream_time_)
+    if (watermark_ == no_watermark)
       return;
     constexpr int64_t lowest = std::numeric_limits<int64_t>::min();
-    const int64_t to = *stream_time_ - close_offset_;
-    const int64_t from = emitted_up_to_ ? *emitted_up_to_ - close_offset_ + 1 : lowest;
-    emitted_up_to_ = stream_time_;
+    const int64_t to = watermark_ - close_offset_;
+    const int64_t from = emitted_up_to_ != no_watermark ? emitted_up_to_ - close_offset_ + 1 : lowest;
+    emitted_up_to_ = watermark_;
     if (from > to)
       return;
     auto it = store.fetch_all(from, to);
@@ -266,9 +250,7 @@ private:
   }
 
   int64_t close_offset_;
-  int64_t retention_;
-  bool started_ = false;
-  std::optional<int64_t> emitted_up_to_;
+  int64_t emitted_up_to_ = no_watermark;
   int late_topic_ = -1;
   std::string late_value_;
 };
@@ -471,7 +453,7 @@ protected:
       if (auto s = it->status())
         throw state_failure("session scan: " + s->message);
     }
-    if (end < *this->stream_time_ - this->w_.grace_ms) // the merged session is already closed
+    if (this->watermark_ != no_watermark && end < this->watermark_ - this->w_.grace_ms) // the merged session is already closed
       return false;
     if (n == 0) {
       this->policy_.first(this->agg_, r.key, r.value);

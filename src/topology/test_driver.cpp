@@ -3,6 +3,7 @@
 #include "state/in_memory_store.hpp"
 #include "topology/processor.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -22,8 +23,42 @@ struct topology_test_driver::impl {
   std::map<std::string, std::vector<test_output_record>> outputs;
   std::map<std::string, int64_t> next_offset;
   std::set<std::string> topic_names; // stable storage for record_meta::topic
+  std::vector<event_clock> clocks;     // per node
+  std::map<int, input_clocks> inputs;  // per source node: one input per topic it reads
+  size_t piping_input = 0;             // the input of the record being piped
+  int64_t wall_clock = 0;
 
   void pipe(const std::string& topic, std::string_view key, std::string_view value, int64_t timestamp);
+
+  /// Recomputes every node's clock in graph order, calling `advance` where a watermark moved;
+  /// a repartition sink's clock reaches the source reading its topic, as announcements do.
+  void propagate() {
+    const auto& nodes = topo.nodes();
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const auto& n = nodes[i];
+      event_clock c;
+      if (n.kind == node_kind::source) {
+        c = inputs.at(static_cast<int>(i)).clock();
+      } else {
+        std::vector<event_clock> parents;
+        for (int p : n.parents)
+          parents.push_back(clocks[static_cast<size_t>(p)]);
+        c = combine(parents);
+      }
+      c = successor(clocks[i], c);
+      if (c == clocks[i])
+        continue;
+      const bool advanced = c.watermark > clocks[i].watermark;
+      clocks[i] = c;
+      if (advanced)
+        processors[i]->advance(c.watermark, *contexts[i]);
+      if (n.kind == node_kind::sink)
+        if (int reader = topo.source_node_of(n.topics.front()); reader >= 0) {
+          auto& in = inputs.at(reader);
+          in.announce(*in.find(n.topics.front(), 0), watermark_announcement{0, 1, c});
+        }
+    }
+  }
 
   // Deferred work: continuations come back from other threads and run on the driver's thread.
   std::mutex mutex;
@@ -122,6 +157,11 @@ struct topology_test_driver::impl {
       self->dead_letter(meta, {}, {}, e.what(), n);
     }
     const std::string& task_id() const override { return self->task_id; }
+    int64_t watermark() const override { return self->clocks[static_cast<size_t>(node)].watermark; }
+    void observe_event_time(int64_t event_time) override {
+      self->inputs.at(node).observe(self->piping_input, event_time);
+    }
+    void late_record(const record_meta&, std::string_view) override {}
     resume_callback defer() override {
       std::lock_guard lock{self->mutex};
       ++self->deferred;
@@ -140,9 +180,16 @@ topology_test_driver::topology_test_driver(const topology& t, std::string applic
   impl_->application_id = std::move(application_id);
   impl_->handler = handler;
   const auto& nodes = impl_->topo.nodes();
+  const auto repartition = impl_->topo.repartition_topics();
+  impl_->clocks.resize(nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
     impl_->processors.push_back(nodes[i].make());
     impl_->contexts.push_back(std::make_unique<impl::node_context>(impl_.get(), static_cast<int>(i)));
+    if (nodes[i].kind != node_kind::source)
+      continue;
+    auto& in = impl_->inputs[static_cast<int>(i)];
+    for (const auto& t : nodes[i].topics) // nothing to read yet: caught up
+      in.caught_up(in.add(t, 0, std::find(repartition.begin(), repartition.end(), t) != repartition.end()), 0);
   }
   for (size_t i = 0; i < nodes.size(); ++i)
     impl_->processors[i]->init(*impl_->contexts[i]);
@@ -153,6 +200,8 @@ topology_test_driver::~topology_test_driver() = default;
 void topology_test_driver::pipe(const std::string& topic, std::string_view key, std::string_view value,
                                 int64_t timestamp) {
   impl_->pipe(impl_->topo.resolve_topic(topic), key, value, timestamp);
+  impl_->settle();
+  impl_->propagate();
   impl_->settle();
 }
 
@@ -170,9 +219,18 @@ void topology_test_driver::impl::pipe(const std::string& topic, std::string_view
   r.meta.partition = 0;
   r.meta.offset = next_offset[topic]++;
   r.meta.topic = &*topic_names.insert(topic).first;
+  b->topic = r.meta.topic;
+  b->partition = 0;
+  b->next_offset = r.meta.offset + 1;
   b->records.push_back(r);
   b->storage = storage;
+  auto& in = inputs.at(node);
+  const auto outer = std::exchange(piping_input, *in.find(topic, 0)); // a repartition topic pipes from within
+  const auto input = piping_input;
+  in.received(input);
   processors[static_cast<size_t>(node)]->process(b, *contexts[static_cast<size_t>(node)]);
+  in.caught_up(input, wall_clock); // everything piped is processed at once
+  piping_input = outer;
 }
 
 std::vector<test_output_record> topology_test_driver::read_output(const std::string& topic) {
@@ -188,12 +246,20 @@ void topology_test_driver::flush() {
   impl_->settle();
 }
 
-void topology_test_driver::punctuate(int64_t wall_clock_ms) {
-  const auto& nodes = impl_->topo.nodes();
-  for (size_t i = 0; i < impl_->processors.size(); ++i)
-    if (nodes[i].punctuate_interval_ms > 0)
-      impl_->processors[i]->punctuate(wall_clock_ms, *impl_->contexts[i]);
+void topology_test_driver::advance_wall_clock(int64_t now_ms, int64_t idle_timeout_ms) {
+  impl_->wall_clock = now_ms;
+  for (auto& [node, in] : impl_->inputs)
+    in.detect_idle(now_ms, idle_timeout_ms);
+  impl_->propagate();
   impl_->settle();
+}
+
+int64_t topology_test_driver::watermark(const std::string& node) const {
+  const auto& nodes = impl_->topo.nodes();
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (nodes[i].name == node)
+      return impl_->clocks[i].watermark;
+  throw topology_error("no node named '" + node + "'");
 }
 
 } // namespace sluice

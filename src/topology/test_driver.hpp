@@ -1,5 +1,8 @@
 // `topology_test_driver`: runs a topology synchronously, without a broker, for tests.
-// One task per sub-topology (partition 0); outputs are kept in memory per topic.
+// One task per sub-topology (partition 0); outputs are kept in memory per topic. Event time is
+// the runtime's: each source topic is an input whose watermark is the largest event time piped
+// into it, repartition topics carry their writer's watermark, and windows close by the
+// combination (docs/windowing.md). Every record is a batch of its own.
 #pragma once
 
 #include "topology/errors.hpp"
@@ -61,10 +64,13 @@ public:
   /// Calls every processor's `flush`, as a commit would.
   void flush();
 
-  /// Calls `punctuate(wall_clock_ms)` on every node that asked for wall-clock punctuation.
-  void punctuate(int64_t wall_clock_ms);
+  /// Moves the driver's wall clock (0 at the start) to `now_ms`: a source topic that received
+  /// nothing for `idle_timeout_ms` becomes idle and stops holding the watermark back, as the
+  /// runtime's `idle.timeout.ms` makes it.
+  void advance_wall_clock(int64_t now_ms, int64_t idle_timeout_ms);
 
-
+  /// The watermark of node `name` now (`no_watermark` before any).
+  int64_t watermark(const std::string& node) const;
 
 private:
   struct impl;

@@ -25,7 +25,7 @@ enum class node_kind { source, processor, sink };
 struct store_spec {
   std::string name;          ///< unique in the topology; names the changelog
   bool windowed = false;     ///< a window store (else key-value)
-  int64_t retention_ms = 0;  ///< window stores: how long windows are kept behind stream time
+  int64_t retention_ms = 0;  ///< window stores: how long windows are kept behind the newest one
 };
 
 /// One node of the graph.
@@ -37,7 +37,6 @@ struct topology_node {
   std::vector<std::vector<int>> outputs{{}};          ///< children per output port
   std::function<std::unique_ptr<processor>()> make;   ///< creates the per-task processor
   std::optional<store_spec> store;                    ///< the node's state store, if any
-  int64_t punctuate_interval_ms = 0;                  ///< wall-clock punctuation period, 0 = none
   int subtopology = -1;                               ///< assigned by `topology_builder::build`
 };
 

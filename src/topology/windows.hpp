@@ -20,7 +20,7 @@ namespace sluice {
 /// When a windowed aggregation emits.
 enum class emit_strategy {
   current, ///< every update emits the new value of each window it changed (Quix Streams' current())
-  final,   ///< one result per window once stream time reaches end + grace (Kafka Streams' onWindowClose)
+  final,   ///< one result per window once the watermark reaches end + grace (Kafka Streams' onWindowClose)
 };
 
 /// The shape of a window definition.
@@ -45,11 +45,6 @@ struct windows {
   std::string late_records_topic;
   /// Counts late records over all tasks; shared by copies so an app or test can read it.
   std::shared_ptr<std::atomic<uint64_t>> late_records = std::make_shared<std::atomic<uint64_t>>(0);
-  /// -1 (off) by default, because wall-clock closing makes results depend on processing speed.
-  /// Else: a final-emission window also closes once wall-clock time passes end + grace + this.
-  int64_t idle_timeout_ms = -1;
-  /// How often idle closing checks the wall clock (the node's punctuation period).
-  int64_t punctuate_interval_ms = 1000;
   /// 0 = max(1 day, size + grace), Kafka Streams' default: keeps windows for late-record checks
   /// and for final emission after a stream-time jump; a larger value costs disk only.
   int64_t retention_ms = 0;
@@ -62,15 +57,7 @@ struct windows {
   windows emit_current() const { auto w = *this; w.emission = emit_strategy::current; return w; }
   /// Writes late records (serialized as consumed by the aggregation) to `topic`.
   windows late_records_to(std::string topic) const { auto w = *this; w.late_records_topic = std::move(topic); return w; }
-  /// Closes (final emission) windows of idle partitions by wall-clock, checked every `check_every`.
-  windows close_idle_after(std::chrono::milliseconds idle_timeout,
-                           std::chrono::milliseconds check_every = std::chrono::seconds{1}) const {
-    auto w = *this;
-    w.idle_timeout_ms = idle_timeout.count();
-    w.punctuate_interval_ms = check_every.count();
-    return w;
-  }
-  /// Keeps windows `d` behind stream time (at least size + grace is enforced).
+  /// Keeps windows `d` behind the newest window (at least size + grace is enforced).
   windows retain(std::chrono::milliseconds d) const { auto w = *this; w.retention_ms = d.count(); return w; }
 
   /// Window store retention in ms: the explicit one or the default, never below size + grace (+ gap for sessions).

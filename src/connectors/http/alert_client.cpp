@@ -1,8 +1,8 @@
 #include "connectors/http/alert_client.hpp"
 
 #include "connectors/redact.hpp"
+#include "topology/serdes.hpp"
 
-#include <boost/json/parse.hpp>
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
@@ -230,9 +230,12 @@ struct alert_client::impl {
       }
       if (status >= 200 && status < 300) {
         if (t->request.check == response_check::slack_api) {
-          boost::system::error_code ec;
-          auto body = boost::json::parse(t->response, ec);
-          const auto* obj = ec ? nullptr : body.if_object();
+          boost::json::value body; // null unless the response is JSON
+          try {
+            body = serdes::parse_json(t->response);
+          } catch (const std::invalid_argument&) {
+          }
+          const auto* obj = body.if_object();
           const auto* ok = obj ? obj->if_contains("ok") : nullptr;
           if (ok == nullptr || !ok->is_bool()) {
             reason = "slack api: unexpected response (HTTP " + std::to_string(status)

@@ -1,8 +1,8 @@
 #include "connectors/postgres/postgres_lookup.hpp"
 
 #include "connectors/redact.hpp"
+#include "topology/serdes.hpp"
 
-#include <boost/json/parse.hpp>
 #include <libpq-fe.h>
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
@@ -80,13 +80,12 @@ boost::json::value to_json(const pqxx::field& f) {
       return boost::json::string(text);
     }
     case json_oid:
-    case jsonb_oid: {
-      boost::system::error_code ec;
-      auto v = boost::json::parse(f.c_str(), ec);
-      if (!ec)
-        return v;
-      return boost::json::string(f.c_str());
-    }
+    case jsonb_oid:
+      try {
+        return serdes::parse_json(f.c_str());
+      } catch (const std::invalid_argument&) {
+        return boost::json::string(f.c_str());
+      }
     default:
       return boost::json::string(f.c_str());
   }

@@ -14,6 +14,7 @@
 #include "output_rows.hpp"
 #include "paths.hpp"
 #include "pg_cluster.hpp"
+#include "topology/serdes.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -90,7 +91,7 @@ std::string slack_text(const agg_row& a) {
 agg_row parse_row(const consumed_record& r, const std::string& extra_field) {
   if (!r.value || !r.key)
     throw std::invalid_argument("null key or value");
-  const auto v = json::parse(*r.value);
+  const auto v = sluice::serdes::parse_json(*r.value);
   const auto& o = v.as_object();
   if (o.size() != 6)
     throw std::invalid_argument("expected 6 fields: " + *r.value);
@@ -105,16 +106,14 @@ agg_row parse_row(const consumed_record& r, const std::string& extra_field) {
   return row;
 }
 
-// Compares rows field by field, numbers within 1e-12 relative: Boost.JSON 1.81's parser is not
-// always correctly rounded, so a double read back from a topic may differ in the last bit.
+// Compares rows field by field, numbers exactly: both sides read JSON as sluice does (correctly
+// rounded) and the app adds a window's readings in input order, as the expectations do.
 // Returns "" when equal, else a description of the first difference.
 std::string compare_rows(const std::multiset<agg_row>& expected, const std::multiset<agg_row>& actual) {
   if (expected.size() != actual.size())
     return std::to_string(actual.size()) + " rows, expected " + std::to_string(expected.size());
-  auto close = [](double a, double b) { return std::fabs(a - b) <= 1e-12 * std::max(std::fabs(a), std::fabs(b)); };
   for (auto e = expected.begin(), a = actual.begin(); e != expected.end(); ++e, ++a)
-    if (e->key != a->key || e->window_start != a->window_start || e->window_end != a->window_end ||
-        e->hostname != a->hostname || e->cpu != a->cpu || !close(e->usage_avg, a->usage_avg) || !close(e->extra, a->extra))
+    if (*e != *a)
       return "expected " + e->key + " [" + std::to_string(e->window_start) + "," + std::to_string(e->window_end) +
              ") " + e->hostname + "/" + e->cpu + " " + double_text(e->usage_avg) + " " + double_text(e->extra) +
              ", got " + a->key + " [" + std::to_string(a->window_start) + "," + std::to_string(a->window_end) + ") " +
@@ -144,8 +143,10 @@ std::vector<consumed_record> read_topic(const kafka_test_client& client, const s
 std::map<window_key, window_acc> closed_windows(const std::vector<consumed_record>& input) {
   std::map<window_key, window_acc> windows;
   std::int64_t max_time = 0;
+  // A window's readings all come from one input partition (its host's), in input order, as the app
+  // adds them.
   for (const auto& r : input) {
-    const auto v = json::parse(*r.value);
+    const auto v = sluice::serdes::parse_json(*r.value); // usages read exactly as the app reads them
     const auto t = v.at("occurred_at").as_int64();
     const auto usage = v.at("usage").to_number<double>();
     max_time = std::max(max_time, t);

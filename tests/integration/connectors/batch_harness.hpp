@@ -33,6 +33,9 @@ public:
     failed.emplace_back(meta.offset, e.what());
   }
   const std::string& task_id() const override { return task_; }
+  int64_t watermark() const override { return no_watermark; }
+  void observe_event_time(int64_t) override {}
+  void late_record(const record_meta&, std::string_view) override {}
   key_value_store& key_value_state() override { throw std::logic_error("no store"); }
   window_store& window_state() override { throw std::logic_error("no store"); }
 

@@ -132,29 +132,61 @@ TEST(windowing, late_records_without_topic_are_dropped_and_counted) {
   EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"a", 10000, 20000, 1}})); // 9999 not counted anywhere
 }
 
-TEST(windowing, wall_clock_punctuation_closes_windows_of_idle_partitions) {
-  auto w = tumbling(10s).emit_final().close_idle_after(5s, 1s);
-  auto t = count_topology(w);
-  int64_t interval = 0;
-  for (const auto& n : t.nodes())
-    interval = std::max(interval, n.punctuate_interval_ms);
-  EXPECT_EQ(interval, 1000);
-  topology_test_driver d{t};
-  pipe(d, "a", 1000);
-  d.punctuate(14999); // 14999 - 5000 < 10000 + 0
-  EXPECT_TRUE(counts(d, "out").empty());
-  d.punctuate(15000); // wall clock passes end + grace + idle timeout
-  EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"a", 0, 10000, 1}}));
-  pipe(d, "a", 2000); // its window was closed by the wall clock: late
-  EXPECT_EQ(w.late_records->load(), 1u);
-  d.punctuate(16000);
-  EXPECT_TRUE(counts(d, "out").empty());
+// Two inputs merged into one windowed count: the watermark is the slower input's.
+topology merged_count_topology(const windows& w) {
+  topology_builder b;
+  auto in = b.stream<serdes::string, serdes::json>("in");
+  auto in2 = b.stream<serdes::string, serdes::json>("in2");
+  in.merge(in2).group_by_key().windowed_by(w).count("counts").to("out");
+  return b.build();
 }
 
-TEST(windowing, wall_clock_punctuation_is_off_by_default) {
-  auto t = count_topology(tumbling(10s).emit_final());
-  for (const auto& n : t.nodes())
-    EXPECT_EQ(n.punctuate_interval_ms, 0);
+TEST(watermark, is_the_minimum_over_inputs) {
+  topology_test_driver d{merged_count_topology(tumbling(10s).emit_final())};
+  d.pipe("in", "a", "{}", 5000);
+  d.pipe("in", "a", "{}", 25000); // "in" is at 25000, "in2" has said nothing: nothing closes
+  EXPECT_TRUE(counts(d, "out").empty());
+  EXPECT_EQ(d.watermark("counts"), no_watermark);
+  d.pipe("in2", "b", "{}", 12000); // min(25000, 12000): [0,10000) closes
+  EXPECT_EQ(d.watermark("counts"), 12000);
+  EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"a", 0, 10000, 1}}));
+  d.pipe("in2", "b", "{}", 11000); // behind its own input but not behind the watermark: counted
+  d.pipe("in2", "b", "{}", 30000); // min(25000, 30000): [10000,20000) closes with b's two records
+  EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"b", 10000, 20000, 2}}));
+  EXPECT_EQ(d.watermark("counts"), 25000);
+}
+
+TEST(watermark, idle_inputs_stop_holding_it_back_and_rejoin) {
+  auto w = tumbling(10s).emit_final();
+  topology_test_driver d{merged_count_topology(w)};
+  d.pipe("in", "a", "{}", 5000);
+  d.pipe("in", "a", "{}", 25000);
+  d.advance_wall_clock(4999, 5000); // "in2" (empty) has not been silent for 5 s yet
+  EXPECT_TRUE(counts(d, "out").empty());
+  d.advance_wall_clock(5000, 5000); // both idle: the largest watermark, 25000
+  EXPECT_EQ(d.watermark("counts"), 25000);
+  EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"a", 0, 10000, 1}}));
+  d.pipe("in", "a", "{}", 31000); // "in" rejoins; "in2" still idle
+  EXPECT_EQ(d.watermark("counts"), 31000);
+  EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"a", 20000, 30000, 1}}));
+  d.pipe("in2", "b", "{}", 1000); // "in2" rejoins behind the watermark, which never moves back: late
+  EXPECT_EQ(w.late_records->load(), 1u);
+  EXPECT_EQ(d.watermark("counts"), 31000);
+}
+
+TEST(watermark, never_comes_from_the_wall_clock) {
+  // Replaying 2023 today: however much wall-clock time passes, windows close only by event time.
+  auto w = tumbling(10s).emit_final();
+  topology_test_driver d{count_topology(w)};
+  const int64_t t2023 = 1'672'531'200'000; // 2023-01-01T00:00:00Z
+  d.pipe("in", "a", "{}", t2023 + 1000);
+  d.advance_wall_clock(int64_t{1} << 50, 5000);
+  EXPECT_EQ(d.watermark("counts"), t2023 + 1000);
+  EXPECT_TRUE(counts(d, "out").empty());
+  d.pipe("in", "a", "{}", t2023 + 2000); // not late
+  d.pipe("in", "a", "{}", t2023 + 10000);
+  EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"a", t2023, t2023 + 10000, 2}}));
+  EXPECT_EQ(w.late_records->load(), 0u);
 }
 
 TEST(windowing, session_bridging_record_merges_and_retracts_the_old_sessions) {

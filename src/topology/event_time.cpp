@@ -1,0 +1,208 @@
+#include "topology/event_time.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace sluice {
+
+event_clock combine(std::span<const event_clock> inputs) {
+  event_clock active{std::numeric_limits<int64_t>::max(), false};
+  event_clock idle{no_watermark, true};
+  bool any_active = false;
+  for (const auto& c : inputs) {
+    if (c.idle) {
+      idle.watermark = std::max(idle.watermark, c.watermark);
+    } else {
+      any_active = true;
+      active.watermark = std::min(active.watermark, c.watermark);
+    }
+  }
+  return any_active ? active : idle;
+}
+
+namespace {
+
+/// Parses a decimal int64 that fills `text` exactly.
+std::optional<int64_t> parse_int(std::string_view text) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size())
+    return std::nullopt;
+  return v;
+}
+
+/// Splits off the text before the next `sep` (all of `text` if none).
+std::string_view take(std::string_view& text, char sep) {
+  auto at = text.find(sep);
+  auto head = text.substr(0, at);
+  text = at == std::string_view::npos ? std::string_view{} : text.substr(at + 1);
+  return head;
+}
+
+void append_watermark(std::string& out, int64_t wm) {
+  if (wm == no_watermark)
+    out += '-';
+  else
+    out += std::to_string(wm);
+}
+
+std::optional<int64_t> parse_watermark(std::string_view text) {
+  if (text == "-")
+    return no_watermark;
+  return parse_int(text);
+}
+
+} // namespace
+
+std::string encode_announcement(const watermark_announcement& a) {
+  std::string out = std::to_string(a.upstream) + '/' + std::to_string(a.upstreams) + '/';
+  append_watermark(out, a.clock.watermark);
+  out += a.clock.idle ? "/1" : "/0";
+  return out;
+}
+
+std::optional<watermark_announcement> decode_announcement(std::string_view text) {
+  auto upstream = parse_int(take(text, '/'));
+  auto upstreams = parse_int(take(text, '/'));
+  auto wm = parse_watermark(take(text, '/'));
+  auto idle = text;
+  if (!upstream || !upstreams || !wm || (idle != "0" && idle != "1"))
+    return std::nullopt;
+  // A bound on the writers keeps a corrupt header from sizing a huge table.
+  if (*upstreams <= 0 || *upstreams > 100000 || *upstream < 0 || *upstream >= *upstreams)
+    return std::nullopt;
+  return watermark_announcement{static_cast<int32_t>(*upstream), static_cast<int32_t>(*upstreams),
+                                event_clock{*wm, idle == "1"}};
+}
+
+size_t input_clocks::add(std::string topic, int32_t partition, bool announced) {
+  input in;
+  in.topic = std::move(topic);
+  in.partition = partition;
+  in.announced = announced;
+  inputs_.push_back(std::move(in));
+  return inputs_.size() - 1;
+}
+
+std::optional<size_t> input_clocks::find(std::string_view topic, int32_t partition) const {
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    if (inputs_[i].partition == partition && inputs_[i].topic == topic)
+      return i;
+  return std::nullopt;
+}
+
+void input_clocks::observe(size_t i, int64_t event_time) {
+  auto& in = inputs_[i];
+  if (in.announced)
+    return;
+  in.own.watermark = std::max(in.own.watermark, event_time);
+  in.own.idle = false;
+}
+
+void input_clocks::received(size_t i) {
+  inputs_[i].is_caught_up = false;
+  inputs_[i].own.idle = false;
+}
+
+void input_clocks::announce(size_t i, const watermark_announcement& a) {
+  auto& in = inputs_[i];
+  if (!in.announced)
+    return;
+  if (in.upstreams.size() != static_cast<size_t>(a.upstreams))
+    in.upstreams.resize(static_cast<size_t>(a.upstreams));
+  auto& u = in.upstreams[static_cast<size_t>(a.upstream)];
+  u.watermark = std::max(u.watermark, a.clock.watermark);
+  u.idle = a.clock.idle;
+}
+
+void input_clocks::caught_up(size_t i, int64_t now_ms) {
+  auto& in = inputs_[i];
+  if (in.is_caught_up)
+    return;
+  in.is_caught_up = true;
+  in.caught_up_since = now_ms;
+}
+
+bool input_clocks::detect_idle(int64_t now_ms, int64_t idle_timeout_ms) {
+  if (idle_timeout_ms < 0)
+    return false;
+  bool changed = false;
+  for (auto& in : inputs_) {
+    if (in.announced || in.own.idle || !in.is_caught_up || now_ms - in.caught_up_since < idle_timeout_ms)
+      continue;
+    in.own.idle = true;
+    changed = true;
+  }
+  return changed;
+}
+
+event_clock input_clocks::clock_of(size_t i) const {
+  const auto& in = inputs_[i];
+  if (!in.announced)
+    return in.own;
+  if (in.upstreams.empty())
+    return {}; // nobody heard yet: hold back
+  return combine(in.upstreams);
+}
+
+event_clock input_clocks::clock() const {
+  std::vector<event_clock> all;
+  all.reserve(inputs_.size());
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    all.push_back(clock_of(i));
+  return combine(all);
+}
+
+// Plain input: "w<watermark>". Repartition input: "u<upstreams>:<wm>,<0|1>;<wm>,<0|1>;...".
+std::string input_clocks::save(size_t i) const {
+  const auto& in = inputs_[i];
+  std::string out;
+  if (!in.announced) {
+    out = "w";
+    append_watermark(out, in.own.watermark);
+    return out;
+  }
+  out = "u" + std::to_string(in.upstreams.size()) + ":";
+  for (size_t u = 0; u < in.upstreams.size(); ++u) {
+    if (u > 0)
+      out += ';';
+    append_watermark(out, in.upstreams[u].watermark);
+    out += in.upstreams[u].idle ? ",1" : ",0";
+  }
+  return out;
+}
+
+bool input_clocks::restore(size_t i, std::string_view text) {
+  auto& in = inputs_[i];
+  if (text.empty())
+    return false;
+  if (!in.announced) {
+    if (text.front() != 'w')
+      return false;
+    auto wm = parse_watermark(text.substr(1));
+    if (!wm)
+      return false;
+    in.own.watermark = *wm;
+    return true;
+  }
+  if (text.front() != 'u')
+    return false;
+  text.remove_prefix(1);
+  auto count = parse_int(take(text, ':'));
+  if (!count || *count < 0 || *count > 100000)
+    return false;
+  std::vector<event_clock> ups;
+  for (int64_t u = 0; u < *count; ++u) {
+    auto entry = take(text, ';');
+    auto wm = parse_watermark(take(entry, ','));
+    if (!wm || (entry != "0" && entry != "1"))
+      return false;
+    ups.push_back({*wm, entry == "1"});
+  }
+  if (!text.empty())
+    return false;
+  in.upstreams = std::move(ups);
+  return true;
+}
+
+} // namespace sluice

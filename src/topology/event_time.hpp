@@ -1,0 +1,118 @@
+// Event time: the watermark of each input of a task and how inputs combine into the watermark
+// every windowed operator closes windows and judges lateness by. Semantics and a worked
+// example: docs/windowing.md; how watermarks cross repartition topics: docs/architecture.md.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice {
+
+/// The watermark before anything is known: holds every window open.
+inline constexpr int64_t no_watermark = std::numeric_limits<int64_t>::min();
+
+/// The event-time progress of an input, an operator or a task.
+struct event_clock {
+  int64_t watermark = no_watermark; ///< no record older than this is expected any more
+  bool idle = false;                ///< sends nothing now, so it holds nothing back
+  bool operator==(const event_clock&) const = default;
+};
+
+/// The clock of several inputs together: the minimum watermark over the inputs that are not idle;
+/// when every input is idle (or there is none), idle at the largest watermark among them.
+event_clock combine(std::span<const event_clock> inputs);
+
+/// `next` as the successor of `current`: a watermark never moves back (an input rejoining from
+/// idleness behind the others makes its records late instead).
+inline event_clock successor(const event_clock& current, event_clock next) {
+  next.watermark = std::max(next.watermark, current.watermark);
+  return next;
+}
+
+/// What an upstream task tells each partition of a repartition topic it writes: its clock, which
+/// task it is and how many write the topic. Travels as the header `watermark_header` of a record
+/// without key and value, consumed by the runtime, never seen by processors.
+struct watermark_announcement {
+  int32_t upstream = 0;  ///< the writing task's partition
+  int32_t upstreams = 0; ///< how many tasks write the topic
+  event_clock clock;     ///<
+};
+
+/// The header naming a watermark announcement.
+inline constexpr std::string_view watermark_header = "sluice.watermark";
+
+/// "<upstream>/<upstreams>/<watermark or ->/<0|1 idle>".
+std::string encode_announcement(const watermark_announcement& a);
+
+/// The announcement in `text`, or nullopt if it is not one.
+std::optional<watermark_announcement> decode_announcement(std::string_view text);
+
+/// The inputs of one source node in one task — one partition of each topic it reads — and their
+/// clocks. A plain input's watermark is the largest event time seen in it; it is idle once it has
+/// been caught up (at the end of its partition) and silent for the idle timeout. A repartition
+/// input's clock is the combination of every upstream task's announced clock; until each of them
+/// has been heard, it holds the watermark back.
+class input_clocks {
+public:
+  /// Adds an input and returns its index; `announced`: its clock comes from announcements.
+  size_t add(std::string topic, int32_t partition, bool announced);
+
+  /// The index of (`topic`, `partition`), or nullopt.
+  std::optional<size_t> find(std::string_view topic, int32_t partition) const;
+
+  /// A record of a plain input carried event time `event_time`; the input is not idle.
+  void observe(size_t input, int64_t event_time);
+
+  /// Records were consumed from `input`: it is not caught up (nor idle) any more.
+  void received(size_t input);
+
+  /// Applies an announcement read from a repartition input; watermarks only move forward.
+  void announce(size_t input, const watermark_announcement& a);
+
+  /// `input` reached the end of its partition at wall-clock time `now_ms`.
+  void caught_up(size_t input, int64_t now_ms);
+
+  /// Marks idle every plain input caught up and silent for `idle_timeout_ms` (negative: never);
+  /// true if any input changed.
+  bool detect_idle(int64_t now_ms, int64_t idle_timeout_ms);
+
+  /// The combined clock of all inputs.
+  event_clock clock() const;
+
+  /// The combined clock of one input.
+  event_clock clock_of(size_t input) const;
+
+  /// The state of `input` that must survive a restart, as text (commit metadata).
+  std::string save(size_t input) const;
+
+  /// Restores what `save` wrote; false (and nothing changed) if `text` is not such a state.
+  bool restore(size_t input, std::string_view text);
+
+  /// Number of inputs.
+  size_t size() const { return inputs_.size(); }
+
+  /// The topic and partition of `input`.
+  std::pair<const std::string&, int32_t> name_of(size_t input) const {
+    return {inputs_[input].topic, inputs_[input].partition};
+  }
+
+private:
+  struct input {
+    std::string topic;
+    int32_t partition = 0;
+    bool announced = false;
+    event_clock own;                    // plain inputs
+    std::vector<event_clock> upstreams; // repartition inputs: by upstream task
+    bool is_caught_up = false;
+    int64_t caught_up_since = 0;
+  };
+  std::vector<input> inputs_;
+};
+
+} // namespace sluice

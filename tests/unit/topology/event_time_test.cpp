@@ -1,0 +1,111 @@
+// The watermark logic on its own: combining clocks, input clocks (plain and announced),
+// idleness, announcements and the state kept in commit metadata.
+#include "topology/event_time.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+using namespace sluice;
+
+TEST(event_clock, combine_is_the_minimum_over_active_inputs) {
+  std::vector<event_clock> in{{300, false}, {100, false}, {500, true}};
+  EXPECT_EQ(combine(in), (event_clock{100, false}));
+}
+
+TEST(event_clock, an_unknown_active_input_holds_everything_back) {
+  std::vector<event_clock> in{{300, false}, {}};
+  EXPECT_EQ(combine(in).watermark, no_watermark);
+}
+
+TEST(event_clock, all_idle_is_idle_at_the_largest_watermark) {
+  std::vector<event_clock> in{{300, true}, {no_watermark, true}, {100, true}};
+  EXPECT_EQ(combine(in), (event_clock{300, true}));
+  EXPECT_EQ(combine({}), (event_clock{no_watermark, true}));
+}
+
+TEST(event_clock, successor_never_moves_the_watermark_back) {
+  EXPECT_EQ(successor({500, false}, {100, false}), (event_clock{500, false}));
+  EXPECT_EQ(successor({500, true}, {700, false}), (event_clock{700, false}));
+}
+
+TEST(watermark_announcement, round_trips_and_rejects_garbage) {
+  watermark_announcement a{2, 4, {1'700'000'000'123, true}};
+  auto back = decode_announcement(encode_announcement(a));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->upstream, 2);
+  EXPECT_EQ(back->upstreams, 4);
+  EXPECT_EQ(back->clock, a.clock);
+  auto unknown = decode_announcement(encode_announcement({0, 1, {}}));
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->clock.watermark, no_watermark);
+  for (const char* bad : {"", "1/2/3", "1/2/3/2", "2/2/3/0", "-1/2/3/0", "0/0/3/0", "0/2/x/0", "0/2/3/0/", "0/999999999/1/0"})
+    EXPECT_FALSE(decode_announcement(bad)) << bad;
+}
+
+TEST(input_clocks, plain_input_is_the_largest_event_time_seen) {
+  input_clocks c;
+  auto i = c.add("t", 0, false);
+  c.observe(i, 50);
+  c.observe(i, 40); // out of order: the clock stays
+  EXPECT_EQ(c.clock(), (event_clock{50, false}));
+}
+
+TEST(input_clocks, repartition_input_waits_for_every_writer) {
+  input_clocks c;
+  auto i = c.add("r", 1, true);
+  c.observe(i, 1000); // data records of a repartition input say nothing about time
+  EXPECT_EQ(c.clock().watermark, no_watermark);
+  c.announce(i, {0, 3, {500, false}});
+  c.announce(i, {2, 3, {900, false}});
+  EXPECT_EQ(c.clock().watermark, no_watermark); // writer 1 not heard
+  c.announce(i, {1, 3, {700, false}});
+  EXPECT_EQ(c.clock().watermark, 500);
+  c.announce(i, {0, 3, {400, false}}); // an older announcement (a restarted writer) does not move it back
+  EXPECT_EQ(c.clock().watermark, 500);
+  c.announce(i, {0, 3, {800, true}}); // writer 0 idle: 700
+  EXPECT_EQ(c.clock().watermark, 700);
+}
+
+TEST(input_clocks, caught_up_inputs_turn_idle_after_the_timeout_and_rejoin) {
+  input_clocks c;
+  auto a = c.add("t", 0, false);
+  auto b = c.add("u", 0, false);
+  c.observe(a, 100);
+  c.observe(b, 900);
+  c.caught_up(a, 1000);
+  EXPECT_FALSE(c.detect_idle(1999, 1000));
+  EXPECT_TRUE(c.detect_idle(2000, 1000));
+  EXPECT_EQ(c.clock(), (event_clock{900, false})); // a idle: b alone
+  EXPECT_FALSE(c.detect_idle(5000, -1));
+  c.received(a);
+  c.observe(a, 150);
+  EXPECT_EQ(c.clock(), (event_clock{150, false})); // rejoined
+  c.caught_up(b, 3000); // never idle while not caught up: b has been
+  c.caught_up(a, 3000);
+  EXPECT_TRUE(c.detect_idle(4000, 1000));
+  EXPECT_EQ(c.clock(), (event_clock{900, true}));
+}
+
+TEST(input_clocks, state_survives_save_and_restore) {
+  input_clocks c;
+  auto p = c.add("t", 3, false);
+  auto r = c.add("r", 3, true);
+  c.observe(p, 1234);
+  c.announce(r, {0, 2, {77, false}});
+  c.announce(r, {1, 2, {88, true}});
+  input_clocks d;
+  auto p2 = d.add("t", 3, false);
+  auto r2 = d.add("r", 3, true);
+  ASSERT_TRUE(d.restore(p2, c.save(p)));
+  ASSERT_TRUE(d.restore(r2, c.save(r)));
+  EXPECT_EQ(d.clock_of(p2), c.clock_of(p));
+  EXPECT_EQ(d.clock_of(r2), c.clock_of(r));
+  EXPECT_EQ(d.save(r2), c.save(r));
+  for (const char* bad : {"", "x", "w5", "u2:1,0", "u1:1,2", "u1:1,0;5,0", "u-1:", "u1:x,0"})
+    EXPECT_FALSE(d.restore(r2, bad)) << bad;
+  for (const char* bad : {"", "x", "w", "wabc", "w12x", "u1:1,0"})
+    EXPECT_FALSE(d.restore(p2, bad)) << bad;
+  EXPECT_EQ(d.save(r2), c.save(r)); // refused states changed nothing
+  EXPECT_EQ(d.save(p2), c.save(p));
+}
