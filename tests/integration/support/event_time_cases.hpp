@@ -49,10 +49,10 @@ enum class arrival {
 };
 
 // Wall-clock time over which live input is produced.
-inline constexpr std::chrono::milliseconds live_duration{6000};
+inline constexpr std::chrono::milliseconds live_duration{5000};
 // Wall-clock time over which the partition behind is produced: longer than an app needs to start,
 // so that much of it arrives after the other partitions' backlog has been read.
-inline constexpr std::chrono::milliseconds behind_duration{10000};
+inline constexpr std::chrono::milliseconds behind_duration{8000};
 
 // One way of running an app on an input.
 struct event_time_case {
