@@ -22,7 +22,7 @@ namespace sluice::test {
 inline constexpr std::chrono::milliseconds app_idle_timeout{1000};
 
 // Environment of every app instance the tests start: SLUICE_IDLE_TIMEOUT_MS (idle.timeout.ms) set
-// to app_idle_timeout. Given as an environment variable, which a runtime without that key ignores.
+// to app_idle_timeout; tests that start an app child themselves pass it too.
 std::vector<std::pair<std::string, std::string>> app_environment();
 
 // A partition of a topic, e.g. {"cpu-in", 3}.
