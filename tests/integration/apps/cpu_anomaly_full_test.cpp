@@ -4,11 +4,14 @@
 // output (cpu_load_stats_real_filter, cpu_agg_stats, cpu_alerts, the Slack texts) is compared with
 // expectations computed here from the input as read back from the broker.
 
+#include "app_instances.hpp"
 #include "child_process.hpp"
 #include "cpu_anomaly_support.hpp"
 #include "embedded_broker.hpp"
+#include "event_time_cases.hpp"
 #include "http_receiver.hpp"
 #include "kafka_test_client.hpp"
+#include "output_rows.hpp"
 #include "paths.hpp"
 #include "pg_cluster.hpp"
 #include "topology/serdes.hpp"
@@ -33,6 +36,7 @@ using sluice::test::child_process;
 using sluice::test::consume_options;
 using sluice::test::consumed_record;
 using sluice::test::kafka_test_client;
+using sluice::test::tail_of;
 
 constexpr std::int64_t window_ms = 30'000; // the tutorial's TUMBLE(..., INTERVAL '30' SECONDS)
 constexpr std::int64_t grace_ms = 10'000;  // its watermark: time_ltz - INTERVAL '10' SECOND
@@ -132,10 +136,32 @@ std::vector<consumed_record> read_topic(const kafka_test_client& client, const s
   return records;
 }
 
-// The last 4000 characters of a child's stderr.
-std::string tail_of(const child_process& child) {
-  const auto text = child.stderr_text();
-  return text.size() <= 4000 ? text : "..." + text.substr(text.size() - 4000);
+// The windows the input must close, with their sums: epoch-aligned 30 s windows per host and CPU
+// whose end + grace is at most the largest event time of the input (once every input is read and
+// idle, event time is that). Throws std::logic_error if a window would close within 5 s of that
+// time: the test's input must leave each window clearly closed or clearly open.
+std::map<window_key, window_acc> closed_windows(const std::vector<consumed_record>& input) {
+  std::map<window_key, window_acc> windows;
+  std::int64_t max_time = 0;
+  // A window's readings all come from one input partition (its host's), in input order, as the app
+  // adds them.
+  for (const auto& r : input) {
+    const auto v = sluice::serdes::parse_json(*r.value); // usages read exactly as the app reads them
+    const auto t = v.at("occurred_at").as_int64();
+    const auto usage = v.at("usage").to_number<double>();
+    max_time = std::max(max_time, t);
+    auto& w = windows[{v.at("hostname").as_string().c_str(), v.at("cpu").as_string().c_str(), t - t % window_ms}];
+    w.sum += usage;
+    w.max = w.n == 0 ? usage : std::max(w.max, usage);
+    ++w.n;
+  }
+  std::erase_if(windows, [&](const auto& kw) {
+    const auto close = kw.first.start + window_ms + grace_ms;
+    if (std::llabs(max_time - close) <= 5000)
+      throw std::logic_error("test parameters put a window close at the end of the input");
+    return close > max_time;
+  });
+  return windows;
 }
 
 std::string read_file(const std::string& path) {
@@ -146,8 +172,8 @@ std::string read_file(const std::string& path) {
 }
 
 TEST(cpu_anomaly_full, filter_windows_thresholds_and_slack_alerts_match_the_input) {
-  // 1251 readings 100 ms apart from 1700000000000: event time ends at 1700000125000, so stream time
-  // closes every window ending at or before 1700000115000 (four of them), with 15 s to spare.
+  // 1251 readings 100 ms apart from 1700000000000: event time ends at 1700000125000, which closes
+  // every window ending at or before 1700000115000 (four of them), with 15 s to spare.
   constexpr std::size_t readings = 1251;
   const auto t0 = std::chrono::steady_clock::now();
   auto progress = [t0](const char* what) {
@@ -161,14 +187,9 @@ TEST(cpu_anomaly_full, filter_windows_thresholds_and_slack_alerts_match_the_inpu
   sluice::embedded_broker broker;
   const auto in = unique_name("cpu-in"), filtered = unique_name("cpu-filter"), agg = unique_name("cpu-agg"),
              alerts = unique_name("cpu-alerts"), app_id = unique_name("cpu-full");
-  // One input partition: the input is produced before the app starts, so the app replays it in bulk.
-  // With several input partitions, one input task may write all its readings to the repartition
-  // topic before another starts; the windows' stream time then runs ahead by minutes and the lagging
-  // hosts' readings are late (dropped) — stream time is per task, not a minimum over upstream
-  // partitions as Flink's watermarks are. One input partition keeps every repartition partition in
-  // event-time order, so the expectations below (no late readings) are exact. The repartition topic
-  // and the window store still have 4 partitions (4 window tasks).
-  broker.create_topic(in, 1);
+  // Four input partitions, produced before the app starts: the app reads them as a backlog, each
+  // input task at its own pace, and the windows must still hold every reading.
+  broker.create_topic(in, 4);
   const kafka_test_client client(broker.bootstrap_servers());
   offset_probe probe(broker.bootstrap_servers());
   progress("PostgreSQL, HTTP receiver and broker up");
@@ -184,27 +205,10 @@ TEST(cpu_anomaly_full, filter_windows_thresholds_and_slack_alerts_match_the_inpu
   ASSERT_EQ(input.size(), readings);
   progress("input written and read back");
 
-  // Expectations, in input order (all readings of a host are in one partition, in order).
-  std::map<window_key, window_acc> windows;
-  std::int64_t max_time = 0;
-  for (const auto& r : input) {
-    const auto v = sluice::serdes::parse_json(*r.value); // usages read exactly as the app reads them
-    const auto t = v.at("occurred_at").as_int64();
-    const auto usage = v.at("usage").to_number<double>();
-    max_time = std::max(max_time, t);
-    auto& w = windows[{v.at("hostname").as_string().c_str(), v.at("cpu").as_string().c_str(), t - t % window_ms}];
-    w.sum += usage;
-    w.max = w.n == 0 ? usage : std::max(w.max, usage);
-    ++w.n;
-  }
   std::multiset<agg_row> expected_agg, expected_alerts;
   std::multiset<std::string> expected_texts;
-  for (const auto& [k, w] : windows) {
+  for (const auto& [k, w] : closed_windows(input)) {
     const auto end = k.start + window_ms;
-    // Each window is clearly closed or clearly open, whatever one partition's stream time lags.
-    ASSERT_GT(std::llabs(max_time - (end + grace_ms)), 5000) << "test parameters put a window close at the end";
-    if (end + grace_ms > max_time)
-      continue;
     const auto key = json::serialize(json::value{{"hostname", k.hostname}, {"cpu", k.cpu}});
     const double avg = w.sum / static_cast<double>(w.n);
     expected_agg.insert({key, k.start, end, k.hostname, k.cpu, avg, w.max});
@@ -228,7 +232,8 @@ TEST(cpu_anomaly_full, filter_windows_thresholds_and_slack_alerts_match_the_inpu
                      "--output-topic", filtered, "--agg-topic", agg, "--alerts-topic", alerts, "--state-dir",
                      state.path().string(), "--commit-interval-ms", "200", "--set", "kafka.session.timeout.ms=6000",
                      "--set", "kafka.heartbeat.interval.ms=500", "--postgres-url", pg.conninfo(),
-                     "--slack-webhook-url", slack.url("/services/T000/B000/cpu-secret")});
+                     "--slack-webhook-url", slack.url("/services/T000/B000/cpu-secret")},
+                    {.env = sluice::test::app_environment()});
   const bool done = wait_until(
     [&] {
       return (probe.end_offset_sum(agg) >= static_cast<std::int64_t>(expected_agg.size()) &&
@@ -304,5 +309,60 @@ TEST(cpu_anomaly_full, runs_without_postgres_and_describes_its_stages) {
     << with_pg.stdout_text();
   EXPECT_NE(with_pg.stdout_text().find("cpu-thresholds"), std::string::npos) << with_pg.stdout_text();
 }
+
+// Event time on every way the input can arrive (backlog, live, several instances, a kill, an empty
+// partition, a partition far behind): cpu_agg_stats holds exactly the closed windows of the input.
+using sluice::test::check_rows;
+using sluice::test::rows_of;
+
+class cpu_anomaly_event_time : public testing::TestWithParam<sluice::test::event_time_case> {};
+
+// A cpu_agg_stats row's identity: its key (host and CPU) and window start.
+std::string window_identity(const consumed_record& r, const json::value& value) {
+  const auto key = json::parse(r.key.value_or("null"));
+  return json::serialize(json::object{{"hostname", key.at("hostname")}, {"cpu", key.at("cpu")}}) + " [" +
+         std::to_string(value.at("window_start").as_int64()) + ")";
+}
+
+TEST_P(cpu_anomaly_event_time, every_closed_window_is_emitted_once_with_its_average_and_max) {
+  const auto& c = GetParam();
+  sluice::embedded_broker broker;
+  const kafka_test_client client(broker.bootstrap_servers());
+  const auto in = unique_name("cpu-in"), filtered = unique_name("cpu-filter"), agg = unique_name("cpu-agg");
+  // 2000 readings 150 ms apart: 300 s of event time, ten closed windows per host and CPU.
+  const auto records = sluice::test::generate("cpu", 42, 150, {"--count", "2000"});
+  sluice::test::app_instances app(
+    "cpu-anomaly", {"--input-topic", in, "--output-topic", filtered, "--agg-topic", agg, "--no-thresholds"},
+    broker.bootstrap_servers(), c.instances);
+  ASSERT_EQ(sluice::test::run_case(c, broker, records, {{"", in}},
+                                   {"by-host-cpu-repartition", "usage-30s-store-changelog"}, app),
+            "");
+
+  const auto input = sluice::test::read_all(client, in);
+  ASSERT_EQ(input.size(), records.size());
+  sluice::test::expected_rows expected;
+  for (const auto& [k, w] : closed_windows(input)) {
+    const auto key = json::serialize(json::object{{"hostname", k.hostname}, {"cpu", k.cpu}});
+    expected[key + " [" + std::to_string(k.start) + ")"].value = {{"window_start", k.start},
+                                                                  {"window_end", k.start + window_ms},
+                                                                  {"hostname", k.hostname},
+                                                                  {"cpu", k.cpu},
+                                                                  {"usage_avg", w.sum / static_cast<double>(w.n)},
+                                                                  {"usage_max", w.max}};
+  }
+  ASSERT_GE(expected.size(), 300u); // 35 host/CPU pairs
+
+  const auto out = sluice::test::settle_outputs(
+    client, {{agg, expected.size()}},
+    [&](const auto& t) { return check_rows(expected, rows_of(t.at(agg), window_identity)).missing == 0; },
+    app);
+  const auto windows = check_rows(expected, rows_of(out.at(agg), window_identity));
+  std::printf("%s: cpu_agg_stats %s\n", c.name.c_str(), windows.summary().c_str());
+  EXPECT_TRUE(windows.matches(c.kill_one)) << windows.summary() << "\n" << app.logs();
+  EXPECT_EQ(app.stop(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(cases, cpu_anomaly_event_time, testing::ValuesIn(sluice::test::event_time_cases()),
+                         [](const auto& info) { return info.param.name; });
 
 } // namespace

@@ -6,9 +6,12 @@
 // minute, counts per status, filters, per-user daily withdrawal sums and running balances, and the
 // ten products with the lowest average rating.
 
+#include "app_instances.hpp"
 #include "child_process.hpp"
 #include "embedded_broker.hpp"
+#include "event_time_cases.hpp"
 #include "kafka_test_client.hpp"
+#include "output_rows.hpp"
 #include "paths.hpp"
 #include "test_helpers.hpp"
 
@@ -43,6 +46,7 @@ using sluice::test::consume_options;
 using sluice::test::consumed_record;
 using sluice::test::kafka_test_client;
 using sluice::test::outgoing_record;
+using sluice::test::check_rows;
 
 // The tutorial's rules, restated here on purpose.
 constexpr std::int64_t minute_ms = 60'000;
@@ -204,9 +208,9 @@ struct topics {
 
 TEST(ops_anomalies, every_output_topic_matches_the_input) {
   sluice::embedded_broker broker;
-  // logs_topic has one partition so ERROR lines reach the window task in event-time order (no
-  // record is late with the default 10 s grace); the other inputs have four.
-  broker.create_topic("logs_topic", 1);
+  // Four partitions each, written before the app starts: the error windows get the ERROR lines of
+  // four input tasks, each reading its backlog at its own pace.
+  broker.create_topic("logs_topic", 4);
   broker.create_topic("transactions_topic", 4);
   broker.create_topic("ratings_topic", 4);
   const kafka_test_client client(broker.bootstrap_servers());
@@ -253,7 +257,8 @@ TEST(ops_anomalies, every_output_topic_matches_the_input) {
                      "--error-alerts-topic", t.error_alerts, "--status-counts-topic", t.status_counts,
                      "--large-withdrawals-topic", t.large, "--suspicious-users-topic", t.suspicious,
                      "--user-balances-topic", t.balances, "--bad-ratings-topic", t.bad_ratings,
-                     "--worst-products-topic", t.worst});
+                     "--worst-products-topic", t.worst},
+                    {.env = sluice::test::app_environment()});
   ASSERT_TRUE(wait_until(
     [&] {
       return !app.running() ||
@@ -387,5 +392,98 @@ TEST(ops_anomalies, describe_prints_the_topology_and_help_lists_the_flags) {
   for (const char* flag : {"--logs-topic", "--worst-products-topic", "--error-grace-ms", "--slack-webhook-url"})
     EXPECT_NE(help.stdout_text().find(flag), std::string::npos) << flag;
 }
+
+// Event time on every way the input can arrive (backlog, live, several instances, a kill, an empty
+// partition, a partition far behind), on all three input topics alike: log_error_alerts holds
+// exactly the closed minutes with 5 or more ERRORs, suspicious_users_daily ends with each
+// suspicious user-day's total.
+class ops_anomalies_event_time : public testing::TestWithParam<sluice::test::event_time_case> {};
+
+TEST_P(ops_anomalies_event_time, error_minutes_and_daily_withdrawals_match_the_input) {
+  const auto& c = GetParam();
+  sluice::embedded_broker broker;
+  const kafka_test_client client(broker.bootstrap_servers());
+  const std::map<std::string, std::string> inputs = {{"logs_topic", unique_name("logs")},
+                                                     {"transactions_topic", unique_name("transactions")},
+                                                     {"ratings_topic", unique_name("ratings")}};
+  const topics t;
+  // 3000 records 200 ms apart (10 minutes of event time) over the three topics; ERROR bursts in
+  // most minutes.
+  const auto records = sluice::test::generate("ops", 5, 200, {"--count", "3000", "--error-burst-rate", "0.03"});
+  sluice::test::app_instances app(
+    "ops-anomalies",
+    {"--logs-topic", inputs.at("logs_topic"), "--transactions-topic", inputs.at("transactions_topic"), "--ratings-topic",
+     inputs.at("ratings_topic"), "--error-alerts-topic", t.error_alerts, "--status-counts-topic", t.status_counts,
+     "--large-withdrawals-topic", t.large, "--suspicious-users-topic", t.suspicious, "--user-balances-topic", t.balances,
+     "--bad-ratings-topic", t.bad_ratings, "--worst-products-topic", t.worst},
+    broker.bootstrap_servers(), c.instances);
+  const std::vector<std::string> internal = {
+    "errors-by-status-repartition",        "errors-per-minute-store-changelog", "logs-by-status-repartition",
+    "status-counts-store-changelog",       "withdrawals-by-user-repartition",   "daily-withdrawals-store-changelog",
+    "transactions-by-user-repartition",    "user-balances-store-changelog",     "ratings-by-product-repartition",
+    "product-ratings-store-changelog",     "worst-products-repartition",        "worst-products-store-changelog"};
+  ASSERT_EQ(sluice::test::run_case(c, broker, records, inputs, internal, app), "");
+
+  const auto logs = read_all(client, inputs.at("logs_topic"));
+  const auto txs = read_all(client, inputs.at("transactions_topic"));
+  const auto ratings = read_all(client, inputs.at("ratings_topic"));
+  ASSERT_EQ(logs.size() + txs.size() + ratings.size(), records.size());
+  // A minute closes once event time, the largest date of the logs, reaches its end + 10 s grace.
+  std::int64_t last = 0;
+  for (const auto& r : logs)
+    last = std::max(last, parse_utc_ms(std::string{parse_object(r.value).at("date").as_string()}));
+  const auto since_close = (last - 10'000) % minute_ms;
+  ASSERT_TRUE(since_close >= 2000 && since_close <= minute_ms - 2000) << "a minute closes near the end";
+  const auto e = expected_from(logs, txs, ratings, last - 10'000 - minute_ms + 1);
+  ASSERT_GE(e.error_windows.size(), 7u);
+  ASSERT_GE(e.suspicious.size(), 1u);
+
+  // Rows of both outputs are identified by their key and window start.
+  auto by_key_and_window = [](const std::vector<consumed_record>& records) {
+    return sluice::test::rows_of(records, [](const consumed_record& r, const json::value& v) {
+      return r.key.value_or("<null>") + " " + std::to_string(v.at("window_start").to_number<std::int64_t>());
+    });
+  };
+  sluice::test::expected_rows minutes;
+  for (const auto& [start, n] : e.error_windows)
+    minutes["ERROR " + std::to_string(start)].value = {
+      {"window_start", start}, {"window_end", start + minute_ms}, {"status", "ERROR"}, {"count", n}};
+  // Each suspicious user-day: every row over the limit and at most its total, the last one its total.
+  auto daily_problem = [&](const sluice::test::actual_rows& actual) -> std::string {
+    for (const auto& [id, values] : actual)
+      if (!e.suspicious.contains({id.substr(0, id.find(' ')), std::stoll(id.substr(id.find(' ') + 1))}))
+        return "user-day " + id + " is not suspicious: " + std::to_string(values.size()) + " rows, the last " +
+               json::serialize(values.back());
+    for (const auto& [k, total] : e.suspicious) {
+      const auto it = actual.find(k.first + " " + std::to_string(k.second));
+      if (it == actual.end())
+        return "user " + k.first + " day " + std::to_string(k.second) + " missing";
+      for (const auto& v : it->second)
+        if (!(v.at("total_withdrawal").to_number<double>() > daily_limit &&
+              v.at("total_withdrawal").to_number<double>() <= total * (1 + 1e-12)))
+          return "user " + k.first + ": " + json::serialize(v) + " with a total of " + std::to_string(total);
+      if (!close_to(it->second.back().at("total_withdrawal").to_number<double>(), total))
+        return "user " + k.first + " ends at " + json::serialize(it->second.back()) + ", expected " +
+               std::to_string(total);
+    }
+    return "";
+  };
+
+  const auto out = sluice::test::settle_outputs(
+    client, {{t.error_alerts, minutes.size()}, {t.suspicious, e.suspicious.size()}},
+    [&](const auto& o) {
+      return check_rows(minutes, by_key_and_window(o.at(t.error_alerts))).missing == 0 &&
+             daily_problem(by_key_and_window(o.at(t.suspicious))).empty();
+    },
+    app);
+  const auto errors = check_rows(minutes, by_key_and_window(out.at(t.error_alerts)));
+  std::printf("%s: log_error_alerts %s\n", c.name.c_str(), errors.summary().c_str());
+  EXPECT_TRUE(errors.matches(c.kill_one)) << errors.summary() << "\n" << app.logs();
+  EXPECT_EQ(daily_problem(by_key_and_window(out.at(t.suspicious))), "");
+  EXPECT_EQ(app.stop(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(cases, ops_anomalies_event_time, testing::ValuesIn(sluice::test::event_time_cases()),
+                         [](const auto& info) { return info.param.name; });
 
 } // namespace

@@ -1,13 +1,16 @@
 // End-to-end test of the pizza-anomaly app (two child processes: the README trend pattern and the
 // deployed one) against the embedded broker hosted in the test process. Input: a fixed-seed
 // `sluice-gen pizza` run with prohibited-topping bursts and a pineapple trend, plus one late
-// "flush" order that moves stream time past every window. All four output topics are compared with
+// "flush" order that moves event time past every window. All four output topics are compared with
 // expectations computed here from the input read back from the broker: unnesting, the prohibited
 // set, counts per 5 s window and topping, and the trend patterns by a hand-written scan.
 
+#include "app_instances.hpp"
 #include "child_process.hpp"
 #include "embedded_broker.hpp"
+#include "event_time_cases.hpp"
 #include "kafka_test_client.hpp"
+#include "output_rows.hpp"
 #include "paths.hpp"
 #include "test_helpers.hpp"
 
@@ -17,6 +20,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <map>
@@ -39,6 +43,7 @@ using sluice::test::consume_options;
 using sluice::test::consumed_record;
 using sluice::test::kafka_test_client;
 using sluice::test::outgoing_record;
+using sluice::test::check_rows;
 
 constexpr std::int64_t window_ms = 5000;
 constexpr std::int64_t grace_ms = 5000;
@@ -53,20 +58,22 @@ std::string row(const json::object& key, const json::object& value) {
   return json::serialize(key) + " | " + json::serialize(value);
 }
 
+// The object `text` with the fields in `fields` order; throws if a field is missing or extra.
+json::object pick(const std::string& text, const std::vector<std::string>& fields) {
+  const auto parsed = json::parse(text);
+  const auto& o = parsed.as_object();
+  if (o.size() != fields.size())
+    throw std::invalid_argument("unexpected fields in " + text);
+  json::object out;
+  for (const auto& f : fields)
+    out[f] = o.at(f);
+  return out;
+}
+
 // Re-serializes a record's key and value with the fields in `key_fields` / `value_fields` order,
 // so expected and actual compare as strings; throws if a field is missing or extra.
 std::string canonical(const consumed_record& r, const std::vector<std::string>& key_fields,
                       const std::vector<std::string>& value_fields) {
-  auto pick = [](const std::string& text, const std::vector<std::string>& fields) {
-    const auto parsed = json::parse(text);
-    const auto& o = parsed.as_object();
-    if (o.size() != fields.size())
-      throw std::invalid_argument("unexpected fields in " + text);
-    json::object out;
-    for (const auto& f : fields)
-      out[f] = o.at(f);
-    return out;
-  };
   return row(pick(r.key.value_or("{}"), key_fields), pick(r.value.value_or("{}"), value_fields));
 }
 
@@ -126,12 +133,12 @@ std::vector<std::size_t> scan_deployed(const std::vector<std::int64_t>& c, std::
 expectations expected_from(const std::vector<consumed_record>& input) {
   expectations e;
   window_counts counts;
-  std::int64_t stream_time = 0;
+  std::int64_t event_time = 0; // the largest timestamp of the input
   for (const auto& r : input) {
     const auto parsed = json::parse(*r.value);
     const auto& order = parsed.as_object();
     const auto ts = r.timestamp_ms;
-    stream_time = std::max(stream_time, ts);
+    event_time = std::max(event_time, ts);
     std::int64_t bad = 0;
     std::string list;
     for (const auto& pizza : order.at("pizzas").as_array())
@@ -155,12 +162,12 @@ expectations expected_from(const std::vector<consumed_record>& input) {
                                            {"toppings", list},
                                            {"orderTimestamp", ts}}));
   }
-  // Windows close once stream time reaches end + grace (the flush order carries every prohibited
-  // topping, so every topping's task sees the last timestamp).
+  // Windows close once event time reaches end + grace; once all input is read and idle, event
+  // time is the largest timestamp of the input.
   std::map<std::string, std::vector<std::pair<std::int64_t, std::int64_t>>> closed; // topping -> (start, n)
   for (const auto& [k, n] : counts) {
     const auto& [topping, start] = k;
-    if (start + window_ms + grace_ms > stream_time)
+    if (start + window_ms + grace_ms > event_time)
       continue;
     closed[topping].push_back({start, n});
     if (n > 10)
@@ -221,16 +228,17 @@ std::unique_ptr<child_process> start_app(const std::string& bootstrap, const std
                              "--windows-topic", t.windows, "--trends-topic", t.trends, "--trend-pattern", pattern,
                              "--state-dir", state_dir.string(), "--commit-interval-ms", "200", "--set",
                              "kafka.consumer.session.timeout.ms=6000", "--set",
-                             "kafka.consumer.heartbeat.interval.ms=500"});
+                             "kafka.consumer.heartbeat.interval.ms=500"},
+    sluice::test::child_options{.env = sluice::test::app_environment()});
 }
 
 TEST(pizza_anomaly, all_four_outputs_match_the_input_for_both_trend_patterns) {
   constexpr std::size_t orders = 2000;
   sluice::embedded_broker broker;
   const auto in = unique_name("pizzas");
-  // One input partition: the orders reach the per-topping window tasks in event-time order, so no
-  // record is late and the expected windows are exact (internal topics get 4 partitions).
-  broker.create_topic(in, 1);
+  // Four input partitions, written before the app starts: the app reads them as a backlog, and the
+  // per-topping window tasks get each topping's rows from four input tasks, each at its own pace.
+  broker.create_topic(in, 4);
   const kafka_test_client client(broker.bootstrap_servers());
 
   // 200 ms of event time per order: ~25 orders per 5 s window; bursts make ex-2 fire, the
@@ -327,5 +335,77 @@ TEST(pizza_anomaly, describe_prints_the_topology_and_help_lists_the_flags) {
   for (const char* flag : {"--trend-pattern", "--input-topic", "--slack-webhook-url", "--bootstrap-servers"})
     EXPECT_NE(help.stdout_text().find(flag), std::string::npos) << flag;
 }
+
+// Event time on every way the input can arrive (backlog, live, several instances, a kill, an empty
+// partition, a partition far behind): ex-3 holds exactly the busy windows closed by the input and
+// ex-4 exactly the trends over all its closed windows.
+class pizza_anomaly_event_time : public testing::TestWithParam<sluice::test::event_time_case> {};
+
+// Expected rows ("key | value") keyed by their key.
+sluice::test::expected_rows keyed(const rows& expected) {
+  sluice::test::expected_rows out;
+  for (const auto& r : expected) {
+    const auto bar = r.find(" | ");
+    auto [it, fresh] = out.try_emplace(r.substr(0, bar), sluice::test::expected_row{json::parse(r.substr(bar + 3)), 0});
+    ++it->second.times;
+  }
+  return out;
+}
+
+// Output rows keyed by their key, re-serialized with the fields in `key_fields` order.
+sluice::test::actual_rows keyed(const std::vector<consumed_record>& records, const std::vector<std::string>& key_fields) {
+  return sluice::test::rows_of(records, [&](const consumed_record& r, const json::value&) {
+    return json::serialize(pick(r.key.value_or("{}"), key_fields));
+  });
+}
+
+TEST_P(pizza_anomaly_event_time, windows_and_trends_match_the_closed_windows_of_the_input) {
+  const auto& c = GetParam();
+  sluice::embedded_broker broker;
+  const kafka_test_client client(broker.bootstrap_servers());
+  const auto in = unique_name("pizzas");
+  const auto t = topics_for("pizza");
+  // 1513 orders 200 ms apart (302.4 s of event time, no window closes within 2 s of its end), with
+  // bursts and the pineapple cycle, as in the test above.
+  const auto records = sluice::test::generate("pizza", 42, 200,
+                                              {"--count", "1513", "--burst-rate", "0.02", "--trend-topping", "pineapple"});
+  sluice::test::app_instances app("pizza-anomaly",
+                                  {"--input-topic", in, "--filter-topic", t.filtered, "--agg-topic", t.aggregated,
+                                   "--windows-topic", t.windows, "--trends-topic", t.trends, "--trend-pattern", "readme"},
+                                  broker.bootstrap_servers(), c.instances);
+  ASSERT_EQ(sluice::test::run_case(c, broker, records, {{"", in}},
+                                   {"by-topping-repartition", "toppings-5s-store-changelog", "trends-store-changelog"}, app),
+            "");
+
+  const auto input = read_all(client, in);
+  ASSERT_EQ(input.size(), records.size());
+  const auto last = std::max_element(input.begin(), input.end(), [](const auto& a, const auto& b) {
+                      return a.timestamp_ms < b.timestamp_ms;
+                    })->timestamp_ms;
+  ASSERT_GE(std::min(last % window_ms, window_ms - last % window_ms), 2000) << "a window closes near the end";
+  const auto e = expected_from(input);
+  const auto windows = keyed(e.windows), trends = keyed(e.trends_readme);
+  ASSERT_GT(windows.size(), 100u);
+  ASSERT_GE(trends.size(), 5u);
+  const std::vector<std::string> window_key = {"topping", "window_start", "window_end"}, trend_key = {"topping", "trend_start"};
+
+  const auto out = sluice::test::settle_outputs(
+    client, {{t.windows, windows.size()}, {t.trends, trends.size()}},
+    [&](const auto& o) {
+      return check_rows(windows, keyed(o.at(t.windows), window_key)).missing == 0 &&
+             check_rows(trends, keyed(o.at(t.trends), trend_key)).missing == 0;
+    },
+    app);
+  const auto w = check_rows(windows, keyed(out.at(t.windows), window_key));
+  const auto tr = check_rows(trends, keyed(out.at(t.trends), trend_key));
+  std::printf("%s: windows %s\n%s: trends %s\n", c.name.c_str(), w.summary().c_str(), c.name.c_str(),
+              tr.summary().c_str());
+  EXPECT_TRUE(w.matches(c.kill_one)) << "windows: " << w.summary() << "\n" << app.logs();
+  EXPECT_TRUE(tr.matches(c.kill_one)) << "trends: " << tr.summary();
+  EXPECT_EQ(app.stop(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(cases, pizza_anomaly_event_time, testing::ValuesIn(sluice::test::event_time_cases()),
+                         [](const auto& info) { return info.param.name; });
 
 } // namespace

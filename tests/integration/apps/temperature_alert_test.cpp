@@ -4,9 +4,12 @@
 // window hopping by 1 s that a reading falls in, the machine's running mean in that window at that
 // reading (current emission), rounded to 2 decimals half-to-even on the exact mean, kept when >= 90.
 
+#include "app_instances.hpp"
 #include "child_process.hpp"
 #include "embedded_broker.hpp"
+#include "event_time_cases.hpp"
 #include "kafka_test_client.hpp"
+#include "output_rows.hpp"
 #include "paths.hpp"
 #include "test_helpers.hpp"
 
@@ -63,14 +66,18 @@ std::int64_t rounded_hundredths(std::int64_t sum, std::int64_t n) {
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-// The alerts the input must produce (a multiset: a window's mean can repeat).
-std::multiset<alert> expected_alerts(const std::vector<consumed_record>& input) {
+// One hopping window of one machine: (machine, window start).
+using window = std::pair<std::string, std::int64_t>;
+
+// The running mean of every hopping window after each of its readings, in hundredths, in reading
+// order: what current emission writes for the input.
+std::map<window, std::vector<std::int64_t>> window_means(const std::vector<consumed_record>& input) {
   struct acc {
     std::int64_t sum = 0, n = 0;
   };
-  std::map<std::pair<std::string, std::int64_t>, acc> windows; // (machine, start) -> running sum
+  std::map<window, acc> windows; // running sums
+  std::map<window, std::vector<std::int64_t>> means;
   // Per machine the readings are in one partition, in order; process them per partition in order.
-  std::multiset<alert> out;
   for (const auto& r : input) {
     const auto v = json::parse(*r.value).as_object();
     const std::string machine = *r.key;
@@ -81,11 +88,20 @@ std::multiset<alert> expected_alerts(const std::vector<consumed_record>& input) 
       auto& w = windows[{machine, start}];
       w.sum += temp;
       ++w.n;
-      const auto mean = rounded_hundredths(w.sum, w.n);
-      if (mean >= threshold_cents)
-        out.insert({machine, start, start + window_ms, mean});
+      means[{machine, start}].push_back(rounded_hundredths(w.sum, w.n));
     }
   }
+  return means;
+}
+
+// The alerts the input must produce (a multiset: a window's mean can repeat).
+std::multiset<alert> expected_alerts(const std::vector<consumed_record>& input,
+                                     std::int64_t threshold = threshold_cents) {
+  std::multiset<alert> out;
+  for (const auto& [w, means] : window_means(input))
+    for (const auto mean : means)
+      if (mean >= threshold)
+        out.insert({w.first, w.second, w.second + window_ms, mean});
   return out;
 }
 
@@ -133,7 +149,8 @@ TEST(temperature_alert, alerts_match_every_hopping_window_mean_of_the_input) {
                     {"--bootstrap-servers", broker.bootstrap_servers(), "--application-id", unique_name("temp-app"),
                      "--input-topic", in, "--output-topic", out, "--state-dir", state.path.string(),
                      "--commit-interval-ms", "200", "--set", "kafka.consumer.session.timeout.ms=6000", "--set",
-                     "kafka.consumer.heartbeat.interval.ms=500"});
+                     "kafka.consumer.heartbeat.interval.ms=500"},
+                    {.env = sluice::test::app_environment()});
   ASSERT_TRUE(wait_until(
     [&] { return client.consume(out, {.idle_timeout = 1s, .stop_at_end = true}).size() >= expected.size() || !app.running(); },
     40s))
@@ -185,5 +202,65 @@ TEST(temperature_alert, describe_prints_the_topology_and_help_lists_the_flags) {
   for (const char* flag : {"--input-topic", "--output-topic", "--threshold", "--slack-webhook-url", "--bootstrap-servers"})
     EXPECT_NE(help.stdout_text().find(flag), std::string::npos) << flag;
 }
+
+// Event time on every way the input can arrive (backlog, live, several instances, a kill, empty
+// partitions, a partition far behind). With threshold 0 every update is an alert: the output holds
+// the running mean of every window after each of its readings, each window's in reading order.
+class temperature_alert_event_time : public testing::TestWithParam<sluice::test::event_time_case> {};
+
+std::string identity(const alert& a) {
+  const auto& [machine, start, end, cents] = a;
+  return machine + " [" + std::to_string(start) + ", " + std::to_string(end) + ") " + std::to_string(cents);
+}
+
+TEST_P(temperature_alert_event_time, every_window_update_is_emitted_in_reading_order) {
+  const auto& c = GetParam();
+  sluice::embedded_broker broker;
+  const kafka_test_client client(broker.bootstrap_servers());
+  const auto in = unique_name("temperature-readings"), out = unique_name("alerts");
+  // About 770 readings 100 ms apart (machine 2 reaches 100 C), each machine's in one partition.
+  const auto records = sluice::test::generate("temperature", 11, 100, {"--count", "1500", "--overheat-bias", "0.05"});
+  sluice::test::app_instances app("temperature-alert", {"--input-topic", in, "--output-topic", out, "--threshold", "0"},
+                                  broker.bootstrap_servers(), c.instances);
+  ASSERT_EQ(sluice::test::run_case(c, broker, records, {{"", in}}, {"temperature-5s-store-changelog"}, app), "");
+
+  const auto input = read_all(client, in);
+  ASSERT_EQ(input.size(), records.size());
+  sluice::test::expected_rows expected;
+  for (const auto& a : expected_alerts(input, 0)) {
+    const auto& [machine, start, end, cents] = a;
+    auto [it, fresh] = expected.try_emplace(identity(a), sluice::test::expected_row{
+                                                           {{"machine_id", machine},
+                                                            {"window_start", start},
+                                                            {"window_end", end},
+                                                            {"average_temperature", static_cast<double>(cents) / 100}},
+                                                           0});
+    ++it->second.times;
+  }
+  const auto expected_count = 5 * input.size(); // five windows per reading
+  auto rows = [](const std::vector<consumed_record>& records) {
+    return sluice::test::rows_of(records, [](const consumed_record& r, const json::value&) { return identity(parse_alert(r)); });
+  };
+
+  const auto output = sluice::test::settle_outputs(
+    client, {{out, expected_count}},
+    [&](const auto& o) { return sluice::test::check_rows(expected, rows(o.at(out))).missing == 0; }, app);
+  const auto check = sluice::test::check_rows(expected, rows(output.at(out)));
+  std::printf("%s: alerts %s\n", c.name.c_str(), check.summary().c_str());
+  EXPECT_EQ(check.expected, expected_count);
+  EXPECT_TRUE(check.matches(c.kill_one)) << check.summary() << "\n" << app.logs();
+  if (!c.kill_one) { // without a replay, each window's updates come in the order of its readings
+    std::map<window, std::vector<std::int64_t>> actual;
+    for (const auto& r : output.at(out)) {
+      const auto& [machine, start, end, cents] = parse_alert(r);
+      actual[{machine, start}].push_back(cents);
+    }
+    EXPECT_TRUE(actual == window_means(input)) << "window updates out of reading order";
+  }
+  EXPECT_EQ(app.stop(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(cases, temperature_alert_event_time, testing::ValuesIn(sluice::test::event_time_cases()),
+                         [](const auto& info) { return info.param.name; });
 
 } // namespace

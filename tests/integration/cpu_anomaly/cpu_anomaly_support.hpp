@@ -4,6 +4,7 @@
 // app's output, end offsets of a topic, log parsing, and the command line of a cpu-anomaly child.
 
 #include "kafka_test_client.hpp"
+#include "offset_probe.hpp"
 
 #include <librdkafka/rdkafka.h>
 
@@ -63,28 +64,8 @@ comparison compare(const row_counts& expected, const row_counts& actual);
 // Total number of rows (with multiplicity).
 std::size_t total(const row_counts& rows);
 
-// Reads the end offsets (high watermarks) of a topic's partitions through one long-lived client.
-class offset_probe {
-public:
-  // A client for `bootstrap_servers`; throws std::runtime_error if it cannot be created.
-  explicit offset_probe(const std::string& bootstrap_servers);
-  // Destroys the client.
-  ~offset_probe();
-  offset_probe(const offset_probe&) = delete;
-  offset_probe& operator=(const offset_probe&) = delete;
-
-  // Sum of the high watermarks of `topic`'s partitions (creating it on the embedded broker if
-  // absent); -1 if they cannot be read right now (e.g. broker down; the client is then replaced,
-  // since a librdkafka client that saw the broker go down may not recover on its own).
-  std::int64_t end_offset_sum(const std::string& topic);
-
-private:
-  std::int64_t try_end_offset_sum(const std::string& topic);
-  void connect();
-
-  std::string bootstrap_servers_;
-  rd_kafka_t* rk_ = nullptr;
-};
+// End offsets of a topic, polled while waiting for output.
+using sluice::test::offset_probe;
 
 // Polls `condition` every `interval` until it is true (returns true) or `timeout` passes (false).
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
