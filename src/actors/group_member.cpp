@@ -237,6 +237,11 @@ void group_member_state::poll() {
     raw_record r;
     r.key = {static_cast<const char*>(m->key), m->key_len};
     r.value = {static_cast<const char*>(m->payload), m->len};
+    if (last->repartition)
+      if (auto o = decode_origin(r.value)) {
+        r.origin = o->first;
+        r.value = o->second;
+      }
     r.key_is_null = m->key == nullptr;
     r.value_is_null = m->payload == nullptr;
     r.meta.timestamp = rd_kafka_message_timestamp(m, nullptr);

@@ -43,8 +43,9 @@ input_clocks make_inputs(const topology& topo, const topology_node& n, int32_t p
   for (const auto& t : n.topics) {
     const bool announced = std::find(repartition.begin(), repartition.end(), t) != repartition.end();
     const auto i = inputs.add(t, partition, announced);
-    if (auto it = restored.find({t, partition}); it != restored.end() && !it->second.empty() &&
-                                                 !inputs.restore(i, it->second) && report)
+    if (auto it = restored.find({t, partition});
+        it != restored.end() && !it->second.empty() &&
+        !inputs.restore(i, std::string_view{it->second}.substr(0, it->second.find(' '))) && report)
       spdlog::warn("{}-{}: unreadable watermark state '{}' in the committed metadata; starting without it", t,
                    partition, it->second);
   }
@@ -81,11 +82,16 @@ struct operator_state : processor_context {
   event_clock clock;
   std::vector<event_clock> parent_clocks;    // by position in node->parents
   input_clocks inputs;                       // source nodes: one per topic read
+  std::vector<origin_filter> origins;        // source nodes: records already seen, by input
   size_t current_input = 0;                  // source nodes: the input of the batch in process()
   // Repartition sinks announce this node's clock to every partition of their topic.
   rd_kafka_topic_t* announce_topic = nullptr;
   int32_t announce_partitions = 0;
   int32_t writers = 0;                       // tasks writing the topic (this sub-topology's)
+  std::string origin_value;                  // a repartition record's value with its origin
+  std::map<const std::string*, int32_t> source_index; // source topic -> index in source_topics()
+  record_meta last_origin;                   // the previous record's, for ordinals
+  int32_t ordinal = 0;
   std::optional<event_clock> announced;
   bool announce_pending = false;
   int64_t last_announce_ms = 0;
@@ -136,8 +142,21 @@ struct operator_state : processor_context {
     const auto& restored = setup.restored_clocks;
     auto restored_of = [&](int id) { return restored.empty() ? event_clock{} : restored[static_cast<size_t>(id)]; };
     clock = restored_of(setup.node);
-    if (node->kind == node_kind::source)
+    if (node->kind == node_kind::source) {
       inputs = make_inputs(setup.topo, *node, setup.partition, setup.restored_inputs, true);
+      origins.resize(inputs.size());
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        auto [topic, partition] = inputs.name_of(i);
+        auto it = setup.restored_inputs.find({topic, partition});
+        if (it == setup.restored_inputs.end())
+          continue;
+        if (auto space = it->second.find(' '); space != std::string::npos &&
+                                               !origins[i].restore(std::string_view{it->second}.substr(space + 1)))
+          spdlog::warn("{}-{}: unreadable record positions in the committed metadata; records a restarted writer "
+                       "writes again may be counted twice",
+                       topic, partition);
+      }
+    }
     for (int p : node->parents)
       parent_clocks.push_back(restored_of(p));
     if (node->kind != node_kind::sink)
@@ -179,11 +198,16 @@ struct operator_state : processor_context {
     return static_cast<int>(topics.size() - 1);
   }
 
-  void produce(int topic, std::string_view key, std::string_view value, int64_t ts, bool key_is_null) override {
+  void produce(int topic, std::string_view key, std::string_view value, const record_meta& origin,
+               bool key_is_null) override {
     record_collector::outgoing r;
     r.key = key;
     r.value = value;
-    r.timestamp = ts;
+    r.timestamp = origin.timestamp;
+    if (announce_topic && topics[static_cast<size_t>(topic)] == announce_topic) {
+      encode_origin(origin_of(origin), value, origin_value);
+      r.value = origin_value;
+    }
     r.key_is_null = key_is_null;
     send(topics[static_cast<size_t>(topic)], r);
   }
@@ -270,7 +294,9 @@ struct operator_state : processor_context {
                          std::to_string(raw.partition) + ", which it does not read");
     current_input = *input;
     inputs.received(*input);
-    if (!raw.records.empty())
+    if (auto fresh = admitted(raw, origins[*input]))
+      proc->process(fresh, *this);
+    else if (!raw.records.empty())
       proc->process(b, *this);
     for (const auto& a : raw.announcements)
       inputs.announce(*input, a);
@@ -314,7 +340,8 @@ struct operator_state : processor_context {
       store->flush(); // its changelog records join this epoch
     for (size_t i = 0; i < inputs.size(); ++i) {
       auto [topic, partition] = inputs.name_of(i);
-      self->send(setup.task, input_state_atom::value, id, topic, partition, inputs.save(i));
+      self->send(setup.task, input_state_atom::value, id, topic, partition,
+                 inputs.save(i) + ' ' + origins[i].save());
     }
     if (announce_topic)
       announce(true); // a restarted reader hears every writer within a commit interval
@@ -368,6 +395,44 @@ private:
       closing->close(id);
     }
     markers_to_pass.clear();
+  }
+
+  // The source position of a record written to a repartition topic; records made from one
+  // source record are numbered in order.
+  record_origin origin_of(const record_meta& m) {
+    record_origin o;
+    if (!m.topic || m.offset < 0)
+      return o;
+    auto [it, fresh] = source_index.try_emplace(m.topic, -1);
+    if (fresh) {
+      const auto sources = setup.topo.source_topics();
+      if (auto at = std::find(sources.begin(), sources.end(), *m.topic); at != sources.end())
+        it->second = static_cast<int32_t>(at - sources.begin());
+    }
+    ordinal = m.topic == last_origin.topic && m.partition == last_origin.partition && m.offset == last_origin.offset
+                ? ordinal + 1
+                : 0;
+    last_origin = m;
+    return {it->second, m.partition, m.offset, ordinal};
+  }
+
+  // `raw` without the records `filter` has seen before (a restarted writer's repeats); null if
+  // none was dropped.
+  static std::shared_ptr<raw_batch> admitted(const raw_batch& raw, origin_filter& filter) {
+    size_t kept = 0;
+    std::vector<bool> keep(raw.records.size());
+    for (size_t i = 0; i < raw.records.size(); ++i)
+      kept += (keep[i] = filter.admit(raw.records[i].origin));
+    if (kept == raw.records.size())
+      return nullptr;
+    auto out = std::make_shared<raw_batch>(raw);
+    out->records.clear();
+    for (size_t i = 0; i < raw.records.size(); ++i)
+      if (keep[i])
+        out->records.push_back(raw.records[i]);
+    spdlog::info("{}-{}: dropped {} record(s) written again by a restarted writer", *raw.topic, raw.partition,
+                 raw.records.size() - kept);
+    return out;
   }
 
   // The clock moves to `c` (its watermark never back): processors hear of an advance, children

@@ -41,9 +41,11 @@ public:
   /// Returns a handle for producing to `topic`; call from `processor::init`.
   virtual int sink_topic(const std::string& topic) = 0;
 
-  /// Writes one record to a topic registered with `sink_topic`; the bytes are copied.
-  /// The record counts as processed only once the broker has acknowledged it.
-  virtual void produce(int topic, std::string_view key, std::string_view value, int64_t timestamp,
+  /// Writes one record to a topic registered with `sink_topic`, stamped `origin.timestamp`; the
+  /// bytes are copied. `origin` is the record it was made from (its source position lets readers
+  /// of a repartition topic drop what a restarted writer writes again). The record counts as
+  /// processed only once the broker has acknowledged it.
+  virtual void produce(int topic, std::string_view key, std::string_view value, const record_meta& origin,
                        bool key_is_null = false) = 0;
 
   /// Handles a record that could not be deserialized: dead-letters it or fails the task,

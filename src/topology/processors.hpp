@@ -239,7 +239,7 @@ public:
     for_each_record(records_of<K, V>(in), ctx, name_, [&](const record<K, V>& r) {
       keys_.serialize(r.key, key_buf_);
       values_.serialize(r.value, value_buf_);
-      ctx.produce(topic_, key_buf_, value_buf_, r.meta.timestamp);
+      ctx.produce(topic_, key_buf_, value_buf_, r.meta);
     });
   }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "topology/event_time.hpp"
+#include "topology/record_origin.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -50,6 +51,7 @@ struct raw_record {
   record_meta meta;
   bool key_is_null = false;
   bool value_is_null = false;
+  record_origin origin; ///< repartition topics: the writer's source position (the runtime strips it off the value)
 };
 
 /// A batch consumed from one source partition; `storage` keeps the records' bytes alive.

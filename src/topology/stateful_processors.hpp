@@ -223,7 +223,7 @@ private:
     if (late_topic_ < 0)
       return;
     values_.serialize(r.value, late_value_);
-    ctx.produce(late_topic_, key_buf_, late_value_, r.meta.timestamp);
+    ctx.produce(late_topic_, key_buf_, late_value_, r.meta);
   }
 
   // Final emission: every window that closed since the last call, ordered by start then key.

@@ -139,7 +139,8 @@ struct topology_test_driver::impl {
       self->sink_topics.push_back(self->topo.resolve_topic(topic));
       return static_cast<int>(self->sink_topics.size() - 1);
     }
-    void produce(int topic, std::string_view key, std::string_view value, int64_t ts, bool) override {
+    void produce(int topic, std::string_view key, std::string_view value, const record_meta& origin, bool) override {
+      const int64_t ts = origin.timestamp;
       const auto& name = self->sink_topics.at(static_cast<size_t>(topic));
       self->outputs[name].push_back({std::string{key}, std::string{value}, ts, {}});
       // Topics the topology reads itself (repartition topics) flow straight back in.

@@ -25,7 +25,7 @@ public:
 
   void forward(batch_ptr b, int) override { forwarded.push_back(std::move(b)); }
   int sink_topic(const std::string&) override { return 0; }
-  void produce(int, std::string_view, std::string_view, int64_t, bool) override {}
+  void produce(int, std::string_view, std::string_view, const record_meta&, bool) override {}
   void deserialization_failed(const raw_record& r, const std::exception& e) override {
     failed.emplace_back(r.meta.offset, e.what());
   }

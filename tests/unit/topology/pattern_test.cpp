@@ -308,7 +308,7 @@ public:
   explicit store_context(key_value_store& store) : store_(store) {}
   void forward(batch_ptr b, int) override { forwarded.push_back(std::move(b)); }
   int sink_topic(const std::string&) override { return 0; }
-  void produce(int, std::string_view, std::string_view, int64_t, bool) override {}
+  void produce(int, std::string_view, std::string_view, const record_meta&, bool) override {}
   void deserialization_failed(const raw_record&, const std::exception&) override {}
   void processing_failed(const record_meta&, std::string_view, const std::exception& e) override {
     failures.push_back(e.what());
