@@ -58,10 +58,11 @@ void kafka_streams::start() {
   d.system = std::make_unique<caf::actor_system>(*d.system_config);
   d.collector = std::make_unique<record_collector>(d.config);
   sigset_t pending;
-  ensure_internal_topics(d.collector->handle(), d.topo, [&] {
+  auto cluster = ensure_internal_topics(d.collector->handle(), d.topo, d.config, [&] {
     sigpending(&pending);
     return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM);
   });
+  d.collector->set_cluster(std::move(cluster), d.topo.repartition_topics());
   d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), &d.metrics);
   d.system->spawn([this](caf::event_based_actor* self) {
     self->monitor(impl_->member);
