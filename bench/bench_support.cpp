@@ -63,6 +63,43 @@ std::pair<std::int64_t, std::int64_t> watermark_sums(rd_kafka_t* rk, const std::
   return {lows, highs};
 }
 
+void assign_from_beginning(rd_kafka_t* rk, const std::string& topic, int partitions) {
+  auto* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  const auto err = rd_kafka_assign(rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  check(err, "assign " + topic);
+}
+
+void verify_by_consuming(const std::string& bootstrap, const std::string& topic, int partitions,
+                         std::int64_t expected) {
+  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
+                                                   {"group.id", "bench-verify"},
+                                                   {"enable.partition.eof", "true"}});
+  assign_from_beginning(rk, topic, partitions);
+  std::int64_t count = 0;
+  int eofs = 0;
+  const auto deadline = clock_type::now() + std::chrono::seconds(300);
+  while (eofs < partitions && clock_type::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 1000);
+    if (m == nullptr)
+      continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+      ++eofs; // once per partition as long as nothing new arrives, which holds: production is over
+    else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+      ++count;
+    else
+      std::fprintf(stderr, "verify: %s\n", rd_kafka_message_errstr(m));
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  if (count != expected)
+    throw std::runtime_error("input verification: read " + std::to_string(count) + " records of " + topic +
+                             ", produced " + std::to_string(expected));
+}
+
 void set_rtt(embedded_broker& broker, int rtt_ms) {
   for (int id = 1; rtt_ms > 0 && id <= broker.broker_count(); ++id)
     broker.set_rtt(id, std::chrono::milliseconds{rtt_ms});
@@ -95,11 +132,7 @@ bool bare_consume(const std::string& bootstrap, const std::string& topic, int pa
   rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
                                                    {"group.id", "bench-bare"},
                                                    {"enable.auto.commit", "false"}});
-  auto* list = rd_kafka_topic_partition_list_new(partitions);
-  for (int p = 0; p < partitions; ++p)
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  check(rd_kafka_assign(rk, list), "assign");
-  rd_kafka_topic_partition_list_destroy(list);
+  assign_from_beginning(rk, topic, partitions);
   std::int64_t count = 0;
   std::uint64_t checksum = 0;
   mark first;

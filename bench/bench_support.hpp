@@ -33,6 +33,14 @@ rd_kafka_t* make_client(rd_kafka_type_t type, const std::map<std::string, std::s
 /// Sums of the (low, high) watermarks of `topic`'s partitions 0..partitions-1.
 std::pair<std::int64_t, std::int64_t> watermark_sums(rd_kafka_t* rk, const std::string& topic, int partitions);
 
+/// Assigns partitions 0..partitions-1 of `topic` to consumer `rk`, each from its beginning.
+void assign_from_beginning(rd_kafka_t* rk, const std::string& topic, int partitions);
+
+/// Reads `topic` to its end from `bootstrap` and throws std::runtime_error unless it holds exactly
+/// `expected` records (the input of a bench, verified before any phase runs).
+void verify_by_consuming(const std::string& bootstrap, const std::string& topic, int partitions,
+                         std::int64_t expected);
+
 /// Adds `rtt_ms` of round-trip time to every broker of `broker` (0: none).
 void set_rtt(embedded_broker& broker, int rtt_ms);
 

@@ -130,35 +130,6 @@ expectation produce_input(const std::string& bootstrap, const options& o) {
   return e;
 }
 
-void verify_by_consuming(const std::string& bootstrap, const options& o) {
-  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
-                                                   {"group.id", "bench-verify"},
-                                                   {"enable.partition.eof", "true"}});
-  auto* list = rd_kafka_topic_partition_list_new(o.partitions);
-  for (int p = 0; p < o.partitions; ++p)
-    rd_kafka_topic_partition_list_add(list, o.input.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  check(rd_kafka_assign(rk, list), "assign");
-  rd_kafka_topic_partition_list_destroy(list);
-  std::int64_t count = 0;
-  int eofs = 0;
-  const auto deadline = clock_type::now() + 300s;
-  while (eofs < o.partitions && clock_type::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 1000);
-    if (m == nullptr)
-      continue;
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-      ++eofs;
-    else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-      ++count;
-    rd_kafka_message_destroy(m);
-  }
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  if (count != o.records)
-    throw std::runtime_error("input verification: read " + std::to_string(count) + " of " +
-                             std::to_string(o.records) + " records");
-}
-
 // Phase "bare": as sluice-bench-throughput's, the ceiling.
 int phase_bare(const options& o) {
   phase_result r;
@@ -349,7 +320,7 @@ int orchestrate(const options& o) {
     throw std::runtime_error("the broker dropped input (low watermarks sum " + std::to_string(low) + ", high " +
                              std::to_string(high) + "): use more partitions");
   t0 = clock_type::now();
-  verify_by_consuming(bootstrap, o);
+  verify_by_consuming(bootstrap, o.input, o.partitions, o.records);
   std::printf("verified: all %lld records read back (%.1f s)\n\n", static_cast<long long>(o.records),
               duration<double>(clock_type::now() - t0).count());
   set_rtt(broker, o.rtt_ms); // the phases see a broker with this round-trip time

@@ -109,40 +109,6 @@ std::int64_t produce_input(const std::string& bootstrap, const options& o) {
   return over;
 }
 
-// Reads `topic` completely; returns the number of records (for the input's verification).
-std::int64_t count_by_consuming(const std::string& bootstrap, const std::string& topic, int partitions,
-                                std::int64_t expected) {
-  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
-                                                   {"group.id", "bench-verify"},
-                                                   {"enable.partition.eof", "true"}});
-  auto* list = rd_kafka_topic_partition_list_new(partitions);
-  for (int p = 0; p < partitions; ++p)
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  check(rd_kafka_assign(rk, list), "assign");
-  rd_kafka_topic_partition_list_destroy(list);
-  std::int64_t count = 0;
-  int eofs = 0;
-  const auto deadline = clock_type::now() + seconds(300);
-  while (eofs < partitions && clock_type::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 1000);
-    if (m == nullptr)
-      continue;
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-      ++eofs; // once per partition as long as nothing new arrives, which holds: production is over
-    else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-      ++count;
-    else
-      std::fprintf(stderr, "verify: %s\n", rd_kafka_message_errstr(m));
-    rd_kafka_message_destroy(m);
-  }
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  if (count != expected)
-    throw std::runtime_error("input verification: read " + std::to_string(count) + " records of " + topic +
-                             ", produced " + std::to_string(expected));
-  return count;
-}
-
 // Phase "bare": assign all partitions from the beginning and read N records, touching each byte.
 int phase_bare(const options& o) {
   phase_result r;
@@ -207,7 +173,7 @@ int orchestrate(const options& o) {
     throw std::runtime_error("the broker dropped input (low watermarks sum " + std::to_string(low) +
                              ", high " + std::to_string(high) + "): use more partitions or compression");
   t0 = clock_type::now();
-  count_by_consuming(bootstrap, o.input, o.partitions, o.records);
+  verify_by_consuming(bootstrap, o.input, o.partitions, o.records);
   std::printf("verified: all %lld records read back (%.1f s)\n\n", static_cast<long long>(o.records),
               duration<double>(clock_type::now() - t0).count());
 
