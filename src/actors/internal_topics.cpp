@@ -244,8 +244,10 @@ void wait_until_visible(rd_kafka_t* rk, const std::vector<std::string>& names, c
       auto it = md.topics.find(t);
       return it != md.topics.end() && it->second > 0;
     });
-    if (all || std::chrono::steady_clock::now() > deadline || stopping())
+    if (all || std::chrono::steady_clock::now() > deadline)
       return;
+    if (stopping())
+      throw std::runtime_error("stopped while waiting for internal topics to show in metadata");
     std::this_thread::sleep_for(200ms);
   }
 }
@@ -507,6 +509,9 @@ cluster_info ensure_internal_topics(rd_kafka_t* client, const topology& topo, co
         missing.push_back(name);
     if (missing.empty())
       break;
+    if (round > 1)
+      spdlog::warn("internal topics {} do not show in metadata yet (being deleted?); creating them again",
+                   fmt::join(missing, ", "));
     if (!cluster.admin_api) {
       if (round > 3)
         throw std::runtime_error(fmt::format("internal topics {} are not auto-created by the cluster: create them",
