@@ -6,11 +6,14 @@
 //   warm cache   every key cached (TTL 60 s): the join never asks PostgreSQL
 //   cold cache   cache disabled (cache_max_rows 0): one `= ANY($1)` query per batch
 //   cold, batch 1  cache disabled, one record per batch: one query per record (the unbatched cost)
-// Prints records/s and queries/s per scenario. Not part of ctest.
+// Prints records/s, queries/s, and the bench process's CPU utilisation (user + system over wall
+// time, getrusage; PostgreSQL's own processes are not counted) and records per CPU-second, per
+// scenario. It uses no Kafka broker, so it has no --rtt-ms. Not part of ctest.
 //
 //   lookup_bench [--records N] [--batch N] [--hosts N]
 
 #include "batch_harness.hpp"
+#include "bench_support.hpp"
 #include "connectors/postgres/lookup_join.hpp"
 #include "pg_cluster.hpp"
 
@@ -40,6 +43,7 @@ struct figures {
   long records = 0;
   long joined = 0;
   double seconds = 0;
+  double cpu_seconds = 0;
   std::uint64_t queries = 0;
 };
 
@@ -79,11 +83,13 @@ figures run(const sluice::postgres_lookup_options& options, const std::vector<st
   const auto queries_before = source.metrics().lookup.queries;
   figures f;
   const auto t0 = clock_type::now();
+  const auto cpu0 = sluice::bench::cpu_seconds();
   for (const auto& b : batches) {
     feed(b);
     f.records += static_cast<long>(b->records.size());
   }
   f.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+  f.cpu_seconds = sluice::bench::cpu_seconds() - cpu0;
   for (const auto& out : ctx.forwarded)
     f.joined += static_cast<long>(static_cast<const batch_t&>(*out).records.size());
   f.queries = source.metrics().lookup.queries - queries_before;
@@ -91,9 +97,11 @@ figures run(const sluice::postgres_lookup_options& options, const std::vector<st
 }
 
 void print(const char* name, const figures& f) {
-  std::printf("%-22s records=%-8ld joined=%-8ld seconds=%-8.3f records/s=%-10.0f queries=%-7llu queries/s=%.0f\n",
+  std::printf("%-22s records=%-8ld joined=%-8ld seconds=%-8.3f records/s=%-10.0f queries=%-7llu queries/s=%-8.0f "
+              "cpu=%.0f%% records/cpu-s=%.0f\n",
               name, f.records, f.joined, f.seconds, f.records / f.seconds, static_cast<unsigned long long>(f.queries),
-              static_cast<double>(f.queries) / f.seconds);
+              static_cast<double>(f.queries) / f.seconds, 100 * f.cpu_seconds / f.seconds,
+              static_cast<double>(f.records) / f.cpu_seconds);
 }
 
 } // namespace

@@ -12,8 +12,11 @@
 //   restore   a fresh instance, same application.id, EMPTY state dir: every task restores its window
 //             store from the changelog; the runtime's "restored task X store Y: N records in S s" log
 //             lines are caught (a spdlog sink) until every task has reported.
-// It prints each run, the medians and the ratio stateful/bare.
+// Phases (a) and (b) report records/s, CPU utilisation (user + system over wall time, getrusage of
+// the child, first record to last) and records per CPU-second. --rtt-ms adds round-trip time to the
+// broker for the phases. It prints each run, the medians and the ratio stateful/bare.
 
+#include "bench_support.hpp"
 #include "embedded_broker.hpp"
 #include "sluice.hpp"
 
@@ -29,12 +32,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -63,49 +64,11 @@ struct options {
   std::vector<std::string> settings;     // --set key=value for the streams phases
   int threads = 0;
   std::int64_t timeout_s = 600;
+  int rtt_ms = 0; // round-trip time the broker adds during the phases
   std::string phase, bootstrap, input = "readings_bench", output, application_id;
 };
 
-long vm_hwm_kib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.starts_with("VmHWM:"))
-      return std::stol(line.substr(6));
-  return -1;
-}
-
-void check(rd_kafka_resp_err_t err, const std::string& what) {
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    throw std::runtime_error(what + ": " + rd_kafka_err2str(err));
-}
-
-rd_kafka_t* make_client(rd_kafka_type_t type, const std::map<std::string, std::string>& settings) {
-  char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  for (const auto& [k, v] : settings)
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      throw std::runtime_error(k + "=" + v + ": " + errstr);
-    }
-  rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(errstr);
-  }
-  return rk;
-}
-
-std::pair<std::int64_t, std::int64_t> watermark_sums(rd_kafka_t* rk, const std::string& topic, int partitions) {
-  std::int64_t lows = 0, highs = 0;
-  for (int p = 0; p < partitions; ++p) {
-    std::int64_t low = 0, high = 0;
-    check(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10000), "watermarks of " + topic);
-    lows += low;
-    highs += high;
-  }
-  return {lows, highs};
-}
+using namespace sluice::bench;
 
 // What the input implies: (key, window) pairs in all, and those closed by their partition's final
 // stream time (window end <= the largest event time of the partition: what emit_final emits).
@@ -167,74 +130,12 @@ expectation produce_input(const std::string& bootstrap, const options& o) {
   return e;
 }
 
-void verify_by_consuming(const std::string& bootstrap, const options& o) {
-  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
-                                                   {"group.id", "bench-verify"},
-                                                   {"enable.partition.eof", "true"}});
-  auto* list = rd_kafka_topic_partition_list_new(o.partitions);
-  for (int p = 0; p < o.partitions; ++p)
-    rd_kafka_topic_partition_list_add(list, o.input.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  check(rd_kafka_assign(rk, list), "assign");
-  rd_kafka_topic_partition_list_destroy(list);
-  std::int64_t count = 0;
-  int eofs = 0;
-  const auto deadline = clock_type::now() + 300s;
-  while (eofs < o.partitions && clock_type::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 1000);
-    if (m == nullptr)
-      continue;
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-      ++eofs;
-    else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-      ++count;
-    rd_kafka_message_destroy(m);
-  }
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  if (count != o.records)
-    throw std::runtime_error("input verification: read " + std::to_string(count) + " of " +
-                             std::to_string(o.records) + " records");
-}
-
 // Phase "bare": as sluice-bench-throughput's, the ceiling.
 int phase_bare(const options& o) {
-  const auto t_start = clock_type::now();
-  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", o.bootstrap},
-                                                   {"group.id", "bench-bare"},
-                                                   {"enable.auto.commit", "false"}});
-  auto* list = rd_kafka_topic_partition_list_new(o.partitions);
-  for (int p = 0; p < o.partitions; ++p)
-    rd_kafka_topic_partition_list_add(list, o.input.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  check(rd_kafka_assign(rk, list), "assign");
-  rd_kafka_topic_partition_list_destroy(list);
-  std::int64_t count = 0;
-  std::uint64_t checksum = 0;
-  clock_type::time_point t_first{};
-  const auto deadline = t_start + seconds(o.timeout_s);
-  while (count < o.records && clock_type::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
-    if (m == nullptr)
-      continue;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (count++ == 0)
-        t_first = clock_type::now();
-      const auto* p = static_cast<const unsigned char*>(m->payload);
-      for (size_t i = 0; i < m->len; ++i)
-        checksum = checksum * 31 + p[i];
-    }
-    rd_kafka_message_destroy(m);
-  }
-  const auto t_end = clock_type::now();
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  if (count < o.records) {
-    std::fprintf(stderr, "bare: only %lld of %lld records\n", static_cast<long long>(count),
-                 static_cast<long long>(o.records));
+  phase_result r;
+  if (!bare_consume(o.bootstrap, o.input, o.partitions, o.records, seconds(o.timeout_s), r))
     return 1;
-  }
-  std::printf("result records=%lld seconds=%.6f wall_seconds=%.6f rss_kib=%ld checksum=%llu\n",
-              static_cast<long long>(count), duration<double>(t_end - t_first).count(),
-              duration<double>(t_end - t_start).count(), vm_hwm_kib(), static_cast<unsigned long long>(checksum));
+  print_result(r);
   return 0;
 }
 
@@ -278,20 +179,20 @@ std::filesystem::path fresh_state_dir() {
 
 // Phase "stateful": the aggregation in this process until N records went through.
 int phase_stateful(const options& o) {
-  const auto t_start = clock_type::now();
+  const mark start;
   const auto state_dir = fresh_state_dir();
   const auto config = make_config(o, state_dir);
   sluice::setup_logging(config.log_level);
   sluice::kafka_streams streams{build_topology(o), config};
   streams.start();
-  clock_type::time_point t_first{};
-  const auto deadline = t_start + seconds(o.timeout_s);
+  std::optional<mark> first;
+  const auto deadline = start.at + seconds(o.timeout_s);
   while (streams.records_processed() < o.records && clock_type::now() < deadline && !streams.failed()) {
-    if (t_first == clock_type::time_point{} && streams.records_consumed() > 0)
-      t_first = clock_type::now();
+    if (!first && streams.records_consumed() > 0)
+      first.emplace();
     std::this_thread::sleep_for(2ms);
   }
-  const auto t_end = clock_type::now();
+  const mark last;
   const auto processed = streams.records_processed();
   const auto failure = streams.failure();
   streams.close(); // final commit: outputs and changelog records acknowledged before it returns
@@ -302,8 +203,7 @@ int phase_stateful(const options& o) {
                  static_cast<long long>(o.records), failure.empty() ? "" : ": ", failure.c_str());
     return 1;
   }
-  std::printf("result records=%lld seconds=%.6f wall_seconds=%.6f rss_kib=%ld\n", static_cast<long long>(processed),
-              duration<double>(t_end - t_first).count(), duration<double>(t_end - t_start).count(), vm_hwm_kib());
+  print_result(measured(processed, start, first.value_or(start), last));
   return 0;
 }
 
@@ -353,7 +253,8 @@ private:
 // Phase "restore": same application.id, empty state dir; waits until every task (one per partition)
 // reported its store restored, then closes. The committed offsets are at the end: nothing to process.
 int phase_restore(const options& o) {
-  const auto t_start = clock_type::now();
+  const mark start;
+  const auto t_start = start.at;
   const auto state_dir = fresh_state_dir();
   auto config = make_config(o, state_dir);
   config.log_level = "info";
@@ -388,50 +289,16 @@ int phase_restore(const options& o) {
   }
   std::sort(rates.begin(), rates.end());
   const auto assigned = sink->assigned().value_or(t_start);
-  std::printf("result records=%lld seconds=%.6f wall_seconds=%.6f rss_kib=%ld from_assigned_seconds=%.6f "
-              "stores=%zu store_median_rate=%.0f\n",
-              static_cast<long long>(total), duration<double>(last - first).count(),
-              duration<double>(last - t_start).count(), vm_hwm_kib(), duration<double>(last - assigned).count(),
-              stores.size(), rates[rates.size() / 2]);
+  phase_result r;
+  r.records = total;
+  r.seconds = duration<double>(last - first).count();
+  r.wall_seconds = duration<double>(last - t_start).count();
+  r.cpu_seconds = cpu_seconds() - start.cpu; // the whole phase: restores run on their own threads
+  r.rss_kib = vm_hwm_kib();
+  print_result(r, {{"from_assigned_seconds", duration<double>(last - assigned).count()},
+                   {"stores", static_cast<double>(stores.size())},
+                   {"store_median_rate", rates[rates.size() / 2]}});
   return 0;
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s)
-    q += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
-  return q + "'";
-}
-
-// Runs this binary with `args` and returns the fields of its "result ..." line; throws if it fails.
-std::map<std::string, double> run_child(const std::vector<std::string>& args) {
-  std::string command = quote(std::filesystem::read_symlink("/proc/self/exe").string());
-  for (const auto& a : args)
-    command += " " + quote(a);
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr)
-    throw std::runtime_error("cannot run " + command);
-  std::string out;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr)
-    out += buffer;
-  const int status = pclose(pipe);
-  const auto at = out.find("result ");
-  if (status != 0 || at == std::string::npos)
-    throw std::runtime_error("phase failed (status " + std::to_string(status) + "): " + command + "\n" + out);
-  std::map<std::string, double> fields;
-  std::istringstream line(out.substr(at + 7, out.find('\n', at) - at - 7));
-  std::string item;
-  while (line >> item)
-    if (const auto eq = item.find('='); eq != std::string::npos)
-      fields[item.substr(0, eq)] = std::stod(item.substr(eq + 1));
-  return fields;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const auto n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int orchestrate(const options& o) {
@@ -453,9 +320,12 @@ int orchestrate(const options& o) {
     throw std::runtime_error("the broker dropped input (low watermarks sum " + std::to_string(low) + ", high " +
                              std::to_string(high) + "): use more partitions");
   t0 = clock_type::now();
-  verify_by_consuming(bootstrap, o);
+  verify_by_consuming(bootstrap, o.input, o.partitions, o.records);
   std::printf("verified: all %lld records read back (%.1f s)\n\n", static_cast<long long>(o.records),
               duration<double>(clock_type::now() - t0).count());
+  set_rtt(broker, o.rtt_ms); // the phases see a broker with this round-trip time
+  if (o.rtt_ms > 0)
+    std::printf("round-trip time %d ms on every broker from now on\n\n", o.rtt_ms);
   std::fflush(stdout);
 
   std::vector<std::string> common = {"--bootstrap-servers", bootstrap, "--records", std::to_string(o.records),
@@ -469,12 +339,14 @@ int orchestrate(const options& o) {
     args.insert(args.end(), {"--phase", "bare"});
     auto r = run_child(args);
     const double bare = r["records"] / r["seconds"];
-    std::printf("run %d bare:     %9.0f records/s (%9.0f incl. start)  VmHWM %6.1f MiB\n", run, bare,
+    std::printf("run %d bare:     %s (%9.0f incl. start)  VmHWM %6.1f MiB\n", run, rate_text(r).c_str(),
                 r["records"] / r["wall_seconds"], r["rss_kib"] / 1024);
     std::fflush(stdout);
     figures["bare"].push_back(bare);
     figures["bare_wall"].push_back(r["records"] / r["wall_seconds"]);
     figures["bare_rss"].push_back(r["rss_kib"] / 1024);
+    figures["bare_cpu"].push_back(r["cpu_seconds"] / r["seconds"]);
+    figures["bare_per_cpu"].push_back(r["records"] / r["cpu_seconds"]);
 
     // A fresh application: its output topic and changelog (P partitions: the embedded broker would
     // auto-create it with 4) created empty.
@@ -488,8 +360,8 @@ int orchestrate(const options& o) {
     r = run_child(args);
     const double stateful = r["records"] / r["seconds"];
     const auto out_high = watermark_sums(probe, out, o.partitions).second; // offsets count every record
-    std::printf("run %d stateful: %9.0f records/s (%9.0f incl. start)  VmHWM %6.1f MiB  output %lld/%lld %s\n", run,
-                stateful, r["records"] / r["wall_seconds"], r["rss_kib"] / 1024, static_cast<long long>(out_high),
+    std::printf("run %d stateful: %s (%9.0f incl. start)  VmHWM %6.1f MiB  output %lld/%lld %s\n", run,
+                rate_text(r).c_str(), r["records"] / r["wall_seconds"], r["rss_kib"] / 1024, static_cast<long long>(out_high),
                 static_cast<long long>(expected.closed), out_high == expected.closed ? "ok" : "MISMATCH");
     std::fflush(stdout);
     if (out_high != expected.closed)
@@ -498,6 +370,8 @@ int orchestrate(const options& o) {
     figures["stateful"].push_back(stateful);
     figures["stateful_wall"].push_back(r["records"] / r["wall_seconds"]);
     figures["stateful_rss"].push_back(r["rss_kib"] / 1024);
+    figures["stateful_cpu"].push_back(r["cpu_seconds"] / r["seconds"]);
+    figures["stateful_per_cpu"].push_back(r["records"] / r["cpu_seconds"]);
 
     const auto [cl_low, cl_high] = watermark_sums(probe, changelog, o.partitions);
     args = common;
@@ -505,11 +379,12 @@ int orchestrate(const options& o) {
     r = run_child(args);
     const double restore = r["records"] / r["seconds"];
     std::printf("run %d restore:  %9.0f records/s (%9.0f from assignment, %9.0f incl. start; per store median "
-                "%.0f)  %lld records in %d stores (changelog %lld..%lld) %s  VmHWM %6.1f MiB\n",
+                "%.0f)  %lld records in %d stores (changelog %lld..%lld) %s  CPU %.1f s  VmHWM %6.1f MiB\n",
                 run, restore, r["records"] / r["from_assigned_seconds"], r["records"] / r["wall_seconds"],
                 r["store_median_rate"], static_cast<long long>(r["records"]), static_cast<int>(r["stores"]),
                 static_cast<long long>(cl_low), static_cast<long long>(cl_high),
-                static_cast<std::int64_t>(r["records"]) == cl_high - cl_low ? "ok" : "MISMATCH", r["rss_kib"] / 1024);
+                static_cast<std::int64_t>(r["records"]) == cl_high - cl_low ? "ok" : "MISMATCH", r["cpu_seconds"],
+                r["rss_kib"] / 1024);
     std::fflush(stdout);
     if (static_cast<std::int64_t>(r["records"]) != cl_high - cl_low)
       throw std::runtime_error("restored " + std::to_string(static_cast<std::int64_t>(r["records"])) +
@@ -520,11 +395,13 @@ int orchestrate(const options& o) {
   }
   rd_kafka_destroy(probe);
   const auto m = [&](const char* name) { return median(figures[name]); };
-  std::printf("\nmedian of %d:\n", o.repeat);
-  std::printf("  (a) bare consumer:            %9.0f records/s (%9.0f incl. start)  VmHWM %6.1f MiB\n", m("bare"),
-              m("bare_wall"), m("bare_rss"));
-  std::printf("  (b) 30 s avg+max per key:     %9.0f records/s (%9.0f incl. start)  VmHWM %6.1f MiB\n",
-              m("stateful"), m("stateful_wall"), m("stateful_rss"));
+  std::printf("\nmedian of %d (round-trip time %d ms):\n", o.repeat, o.rtt_ms);
+  std::printf("  (a) bare consumer:            %9.0f records/s (%9.0f incl. start)  CPU %4.0f %%  %9.0f records/CPU-s  "
+              "VmHWM %6.1f MiB\n",
+              m("bare"), m("bare_wall"), 100 * m("bare_cpu"), m("bare_per_cpu"), m("bare_rss"));
+  std::printf("  (b) 30 s avg+max per key:     %9.0f records/s (%9.0f incl. start)  CPU %4.0f %%  %9.0f records/CPU-s  "
+              "VmHWM %6.1f MiB\n",
+              m("stateful"), m("stateful_wall"), 100 * m("stateful_cpu"), m("stateful_per_cpu"), m("stateful_rss"));
   std::printf("  ratio (b)/(a): %.2f\n", m("stateful") / m("bare"));
   std::printf("  (c) restore from changelog:   %9.0f records/s (%9.0f from assignment, %9.0f incl. start)\n",
               m("restore"), m("restore_assigned"), m("restore_wall"));
@@ -554,6 +431,9 @@ int main(int argc, char** argv) {
   cli.add_option("--set", o.settings, "key=value streams setting for the stateful and restore phases (repeatable)");
   cli.add_option("--threads", o.threads, "num.stream.threads (0 = one per core)")->capture_default_str();
   cli.add_option("--timeout-s", o.timeout_s, "a phase that takes longer fails")->capture_default_str();
+  cli.add_option("--rtt-ms", o.rtt_ms, "round-trip time the embedded broker adds to every response during the phases")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
   auto* internal = cli.add_option_group("internal", "used when the bench re-executes itself for one phase");
   internal->add_option("--phase", o.phase)->check(CLI::IsMember({"bare", "stateful", "restore"}));
   internal->add_option("--bootstrap-servers", o.bootstrap);

@@ -8,8 +8,12 @@
 //   streams  sluice::kafka_streams runs the cpu-anomaly topology with a fresh application.id until
 //            records_processed() reaches N; the parent then checks the output topic's record count
 //            against the count computed while generating the input.
-// It prints each run and the medians, and the ratio streams/bare.
+// Every phase reports records/s, CPU utilisation (user + system over wall time, getrusage of the
+// child, first record to last) and records per CPU-second. --rtt-ms adds round-trip time to the
+// broker for the phases (not for producing the input). It prints each run, the medians and the
+// ratio streams/bare.
 
+#include "bench_support.hpp"
 #include "cpu_anomaly.hpp"
 #include "embedded_broker.hpp"
 #include "sluice.hpp"
@@ -24,10 +28,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
+#include <optional>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -55,52 +58,10 @@ struct options {
   std::string application_id;
   int threads = 0;        // streams: num.stream.threads (0 = one per core)
   std::int64_t timeout_s = 300;
+  int rtt_ms = 0;         // round-trip time the broker adds during the phases
 };
 
-// The calling process's peak resident set size in KiB (VmHWM), or -1.
-long vm_hwm_kib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.starts_with("VmHWM:"))
-      return std::stol(line.substr(6));
-  return -1;
-}
-
-// Throws std::runtime_error with `what` and librdkafka's message if `err` is set.
-void check(rd_kafka_resp_err_t err, const std::string& what) {
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    throw std::runtime_error(what + ": " + rd_kafka_err2str(err));
-}
-
-// A client of `type` with `settings`; throws on a bad setting.
-rd_kafka_t* make_client(rd_kafka_type_t type, const std::map<std::string, std::string>& settings) {
-  char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  for (const auto& [k, v] : settings)
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      throw std::runtime_error(k + "=" + v + ": " + errstr);
-    }
-  rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(errstr);
-  }
-  return rk;
-}
-
-// Sum of the (low, high) watermarks of `topic`'s partitions 0..partitions-1.
-std::pair<std::int64_t, std::int64_t> watermark_sums(rd_kafka_t* rk, const std::string& topic, int partitions) {
-  std::int64_t lows = 0, highs = 0;
-  for (int p = 0; p < partitions; ++p) {
-    std::int64_t low = 0, high = 0;
-    check(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10000), "watermarks of " + topic);
-    lows += low;
-    highs += high;
-  }
-  return {lows, highs};
-}
+using namespace sluice::bench;
 
 // Produces `o.records` cpu readings like sluice-gen's cpu scenario; returns how many have usage > 80.
 std::int64_t produce_input(const std::string& bootstrap, const options& o) {
@@ -148,87 +109,18 @@ std::int64_t produce_input(const std::string& bootstrap, const options& o) {
   return over;
 }
 
-// Reads `topic` completely; returns the number of records (for the input's verification).
-std::int64_t count_by_consuming(const std::string& bootstrap, const std::string& topic, int partitions,
-                                std::int64_t expected) {
-  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
-                                                   {"group.id", "bench-verify"},
-                                                   {"enable.partition.eof", "true"}});
-  auto* list = rd_kafka_topic_partition_list_new(partitions);
-  for (int p = 0; p < partitions; ++p)
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  check(rd_kafka_assign(rk, list), "assign");
-  rd_kafka_topic_partition_list_destroy(list);
-  std::int64_t count = 0;
-  int eofs = 0;
-  const auto deadline = clock_type::now() + seconds(300);
-  while (eofs < partitions && clock_type::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 1000);
-    if (m == nullptr)
-      continue;
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-      ++eofs; // once per partition as long as nothing new arrives, which holds: production is over
-    else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-      ++count;
-    else
-      std::fprintf(stderr, "verify: %s\n", rd_kafka_message_errstr(m));
-    rd_kafka_message_destroy(m);
-  }
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  if (count != expected)
-    throw std::runtime_error("input verification: read " + std::to_string(count) + " records of " + topic +
-                             ", produced " + std::to_string(expected));
-  return count;
-}
-
 // Phase "bare": assign all partitions from the beginning and read N records, touching each byte.
 int phase_bare(const options& o) {
-  const auto t_start = clock_type::now();
-  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", o.bootstrap},
-                                                   {"group.id", "bench-bare"},
-                                                   {"enable.auto.commit", "false"}});
-  auto* list = rd_kafka_topic_partition_list_new(o.partitions);
-  for (int p = 0; p < o.partitions; ++p)
-    rd_kafka_topic_partition_list_add(list, o.input.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  check(rd_kafka_assign(rk, list), "assign");
-  rd_kafka_topic_partition_list_destroy(list);
-  std::int64_t count = 0, bytes = 0;
-  std::uint64_t checksum = 0;
-  clock_type::time_point t_first{};
-  const auto deadline = t_start + seconds(o.timeout_s);
-  while (count < o.records && clock_type::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
-    if (m == nullptr)
-      continue;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (count++ == 0)
-        t_first = clock_type::now();
-      const auto* p = static_cast<const unsigned char*>(m->payload);
-      for (size_t i = 0; i < m->len; ++i) // touch every byte, as a parser would
-        checksum = checksum * 31 + p[i];
-      bytes += static_cast<std::int64_t>(m->len);
-    }
-    rd_kafka_message_destroy(m);
-  }
-  const auto t_end = clock_type::now();
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  if (count < o.records) {
-    std::fprintf(stderr, "bare: only %lld of %lld records within %llds\n", static_cast<long long>(count),
-                 static_cast<long long>(o.records), static_cast<long long>(o.timeout_s));
+  phase_result r;
+  if (!bare_consume(o.bootstrap, o.input, o.partitions, o.records, seconds(o.timeout_s), r))
     return 1;
-  }
-  std::printf("result records=%lld seconds=%.6f wall_seconds=%.6f rss_kib=%ld bytes=%lld checksum=%llu\n",
-              static_cast<long long>(count), duration<double>(t_end - t_first).count(),
-              duration<double>(t_end - t_start).count(), vm_hwm_kib(), static_cast<long long>(bytes),
-              static_cast<unsigned long long>(checksum));
+  print_result(r);
   return 0;
 }
 
 // Phase "streams": the cpu-anomaly topology in this process until N records went through.
 int phase_streams(const options& o) {
-  const auto t_start = clock_type::now();
+  const mark start;
   const auto state_dir = std::filesystem::temp_directory_path() / ("sluice-bench-" + std::to_string(getpid()));
   sluice::streams_config config;
   config.application_id = o.application_id;
@@ -241,14 +133,14 @@ int phase_streams(const options& o) {
   sluice::apps::build_cpu_anomaly(builder, {o.input, o.output}, {.aggregate = false}); // the filter alone
   sluice::kafka_streams streams{builder.build(), config};
   streams.start();
-  clock_type::time_point t_first{};
-  const auto deadline = t_start + seconds(o.timeout_s);
+  std::optional<mark> first;
+  const auto deadline = start.at + seconds(o.timeout_s);
   while (streams.records_processed() < o.records && clock_type::now() < deadline && !streams.failed()) {
-    if (t_first == clock_type::time_point{} && streams.records_consumed() > 0)
-      t_first = clock_type::now();
+    if (!first && streams.records_consumed() > 0)
+      first.emplace();
     std::this_thread::sleep_for(milliseconds(2));
   }
-  const auto t_end = clock_type::now();
+  const mark last;
   const auto processed = streams.records_processed();
   const auto failure = streams.failure();
   streams.close(); // final commit; outputs are acknowledged before it returns
@@ -260,54 +152,8 @@ int phase_streams(const options& o) {
                  static_cast<long long>(o.timeout_s), failure.empty() ? "" : ": ", failure.c_str());
     return 1;
   }
-  std::printf("result records=%lld seconds=%.6f wall_seconds=%.6f rss_kib=%ld\n", static_cast<long long>(processed),
-              duration<double>(t_end - t_first).count(), duration<double>(t_end - t_start).count(), vm_hwm_kib());
+  print_result(measured(processed, start, first.value_or(start), last));
   return 0;
-}
-
-// One phase run's figures, parsed from the child's "result ..." line.
-struct run_result {
-  double records_per_s = 0;      // from the first record to the last
-  double wall_records_per_s = 0; // from the child's start (includes connecting / joining the group)
-  long rss_kib = 0;
-};
-
-// Path of this executable, for re-executing it.
-std::string self_path() {
-  return std::filesystem::read_symlink("/proc/self/exe").string();
-}
-
-// Runs `args` (this binary with --phase ...) and parses its result line; throws if it fails.
-run_result run_child(const std::vector<std::string>& args) {
-  std::string command = self_path();
-  for (const auto& a : args)
-    command += " '" + a + "'";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr)
-    throw std::runtime_error("cannot run " + command);
-  std::string out;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr)
-    out += buffer;
-  const int status = pclose(pipe);
-  const auto at = out.find("result ");
-  if (status != 0 || at == std::string::npos)
-    throw std::runtime_error("phase failed (status " + std::to_string(status) + "): " + command + "\n" + out);
-  std::map<std::string, std::string> fields;
-  std::istringstream line(out.substr(at + 7, out.find('\n', at) - at - 7));
-  std::string item;
-  while (line >> item)
-    if (const auto eq = item.find('='); eq != std::string::npos)
-      fields[item.substr(0, eq)] = item.substr(eq + 1);
-  const double records = std::stod(fields.at("records"));
-  return {records / std::stod(fields.at("seconds")), records / std::stod(fields.at("wall_seconds")),
-          std::stol(fields.at("rss_kib"))};
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const auto n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 int orchestrate(const options& o) {
@@ -327,24 +173,33 @@ int orchestrate(const options& o) {
     throw std::runtime_error("the broker dropped input (low watermarks sum " + std::to_string(low) +
                              ", high " + std::to_string(high) + "): use more partitions or compression");
   t0 = clock_type::now();
-  count_by_consuming(bootstrap, o.input, o.partitions, o.records);
+  verify_by_consuming(bootstrap, o.input, o.partitions, o.records);
   std::printf("verified: all %lld records read back (%.1f s)\n\n", static_cast<long long>(o.records),
               duration<double>(clock_type::now() - t0).count());
+
+  set_rtt(broker, o.rtt_ms); // the phases see a broker with this round-trip time
+  if (o.rtt_ms > 0)
+    std::printf("round-trip time %d ms on every broker from now on\n\n", o.rtt_ms);
 
   const std::vector<std::string> common = {"--bootstrap-servers", bootstrap, "--records", std::to_string(o.records),
                                            "--partitions", std::to_string(o.partitions), "--input", o.input,
                                            "--timeout-s", std::to_string(o.timeout_s)};
-  std::vector<double> bare_rate, bare_wall, streams_rate, streams_wall, bare_rss, streams_rss;
+  std::map<std::string, std::vector<double>> figures; // "<phase> <figure>" -> one value per run
+  auto keep = [&](const std::string& phase, const std::map<std::string, double>& r) {
+    figures[phase + " rate"].push_back(r.at("records") / r.at("seconds"));
+    figures[phase + " wall"].push_back(r.at("records") / r.at("wall_seconds"));
+    figures[phase + " cpu"].push_back(r.at("cpu_seconds") / r.at("seconds"));
+    figures[phase + " per_cpu"].push_back(r.at("records") / r.at("cpu_seconds"));
+    figures[phase + " rss"].push_back(r.at("rss_kib") / 1024);
+  };
   for (int run = 1; run <= o.repeat; ++run) {
     auto args = common;
     args.insert(args.end(), {"--phase", "bare"});
     const auto bare = run_child(args);
-    std::printf("run %d bare:    %9.0f records/s (%9.0f incl. start)  VmHWM %6.1f MiB\n", run, bare.records_per_s,
-                bare.wall_records_per_s, bare.rss_kib / 1024.0);
+    std::printf("run %d bare:    %s (%9.0f incl. start)  VmHWM %6.1f MiB\n", run, rate_text(bare).c_str(),
+                bare.at("records") / bare.at("wall_seconds"), bare.at("rss_kib") / 1024);
     std::fflush(stdout);
-    bare_rate.push_back(bare.records_per_s);
-    bare_wall.push_back(bare.wall_records_per_s);
-    bare_rss.push_back(static_cast<double>(bare.rss_kib));
+    keep("bare", bare);
 
     const auto out = o.input + "-out-" + std::to_string(run);
     broker.create_topic(out, o.partitions);
@@ -353,12 +208,11 @@ int orchestrate(const options& o) {
                              "bench-" + std::to_string(getpid()) + "-" + std::to_string(run), "--threads",
                              std::to_string(o.threads)});
     const auto streams = run_child(args);
-    const auto [out_low, out_high] = watermark_sums(probe, out, o.partitions);
-    (void)out_low; // the broker may drop old output segments; offsets still count every record
-    std::printf("run %d streams: %9.0f records/s (%9.0f incl. start)  VmHWM %6.1f MiB  output %lld/%lld %s\n", run,
-                streams.records_per_s, streams.wall_records_per_s, streams.rss_kib / 1024.0,
-                static_cast<long long>(out_high), static_cast<long long>(expected_output),
-                out_high == expected_output ? "ok" : "MISMATCH");
+    const auto out_high = watermark_sums(probe, out, o.partitions).second; // offsets count every record
+    std::printf("run %d streams: %s (%9.0f incl. start)  VmHWM %6.1f MiB  output %lld/%lld %s\n", run,
+                rate_text(streams).c_str(), streams.at("records") / streams.at("wall_seconds"),
+                streams.at("rss_kib") / 1024, static_cast<long long>(out_high),
+                static_cast<long long>(expected_output), out_high == expected_output ? "ok" : "MISMATCH");
     std::fflush(stdout);
     if (out_high != expected_output) {
       rd_kafka_destroy(probe);
@@ -366,18 +220,19 @@ int orchestrate(const options& o) {
                    static_cast<long long>(expected_output));
       return 1;
     }
-    streams_rate.push_back(streams.records_per_s);
-    streams_wall.push_back(streams.wall_records_per_s);
-    streams_rss.push_back(static_cast<double>(streams.rss_kib));
+    keep("streams", streams);
   }
   rd_kafka_destroy(probe);
-  const double a = median(bare_rate), b = median(streams_rate);
-  std::printf("\nmedian of %d:\n", o.repeat);
-  std::printf("  (a) bare consumer:        %9.0f records/s (%9.0f incl. start)  VmHWM %6.1f MiB\n", a,
-              median(bare_wall), median(bare_rss) / 1024.0);
-  std::printf("  (b) cpu-anomaly (sluice): %9.0f records/s (%9.0f incl. start)  VmHWM %6.1f MiB\n", b,
-              median(streams_wall), median(streams_rss) / 1024.0);
-  std::printf("  ratio (b)/(a): %.2f\n", b / a);
+  auto m = [&](const std::string& name) { return median(figures.at(name)); };
+  std::printf("\nmedian of %d (round-trip time %d ms):\n", o.repeat, o.rtt_ms);
+  for (const auto& [phase, label] : {std::pair{"bare", "(a) bare consumer:       "},
+                                     std::pair{"streams", "(b) cpu-anomaly (sluice):"}})
+    std::printf("  %s %9.0f records/s (%9.0f incl. start)  CPU %4.0f %%  %9.0f records/CPU-s  VmHWM %6.1f MiB\n",
+                label, m(std::string{phase} + " rate"), m(std::string{phase} + " wall"),
+                100 * m(std::string{phase} + " cpu"), m(std::string{phase} + " per_cpu"),
+                m(std::string{phase} + " rss"));
+  std::printf("  ratio (b)/(a): %.2f records/s, %.2f records/CPU-s\n", m("streams rate") / m("bare rate"),
+              m("streams per_cpu") / m("bare per_cpu"));
   return 0;
 }
 
@@ -398,6 +253,9 @@ int main(int argc, char** argv) {
   cli.add_option("--seed", o.seed, "random seed of the input")->capture_default_str();
   cli.add_option("--threads", o.threads, "num.stream.threads for the streams phase (0 = one per core)")->capture_default_str();
   cli.add_option("--timeout-s", o.timeout_s, "a phase that takes longer fails")->capture_default_str();
+  cli.add_option("--rtt-ms", o.rtt_ms, "round-trip time the embedded broker adds to every response during the phases")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
   auto* internal = cli.add_option_group("internal", "used when the bench re-executes itself for one phase");
   internal->add_option("--phase", o.phase)->check(CLI::IsMember({"bare", "streams"}));
   internal->add_option("--bootstrap-servers", o.bootstrap);

@@ -70,4 +70,16 @@ void embedded_broker::clear_request_errors(std::int16_t api_key) {
   rd_kafka_mock_clear_request_errors(cluster_, api_key);
 }
 
+void embedded_broker::push_broker_request_errors(int broker_id, std::int16_t api_key,
+                                                 const std::vector<rd_kafka_resp_err_t>& errors) {
+  for (auto e : errors) // one at a time: the call takes (error, rtt) pairs as varargs
+    check(rd_kafka_mock_broker_push_request_error_rtts(cluster_, broker_id, api_key, 1, e, 0),
+          "push_broker_request_errors " + std::to_string(broker_id));
+}
+
+void embedded_broker::set_partition_leader(const std::string& topic, int partition, int broker_id) {
+  check(rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker_id),
+        "set_partition_leader " + topic + "-" + std::to_string(partition));
+}
+
 } // namespace sluice

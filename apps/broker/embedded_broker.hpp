@@ -54,6 +54,14 @@ public:
   // Drops the errors still queued by push_request_errors() for this ApiKey.
   void clear_request_errors(std::int16_t api_key);
 
+  // Makes the next errors.size() requests with this ApiKey that broker `broker_id` receives fail
+  // with these errors, in order (before any push_request_errors() ones). Throws for an unknown id.
+  void push_broker_request_errors(int broker_id, std::int16_t api_key, const std::vector<rd_kafka_resp_err_t>& errors);
+
+  // Makes broker `broker_id` the leader of `topic`'s `partition` (creating the topic if needed,
+  // with 4 partitions). Throws for an unknown id.
+  void set_partition_leader(const std::string& topic, int partition, int broker_id);
+
 private:
   int broker_count_;
   rd_kafka_t* host_ = nullptr;                     // producer handle that hosts the cluster

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -30,7 +31,9 @@ Limits, know them before you trust it:
   - no log compaction, no time-based retention;
   - topics auto-create with 4 partitions on first use (use --topic for other counts);
   - the Admin API (CreateTopics, DeleteTopics, DescribeConfigs, ...) is not supported;
-  - transactions are not real (no markers, no fencing; read_committed sees aborted data).
+  - transactions are not real (no markers, no fencing; read_committed sees aborted data);
+  - it answers in microseconds where a real cluster takes milliseconds: --rtt-ms adds round-trip
+    time to every broker's responses, to see latency effects before they reach users.
 )";
 
 struct topic_spec {
@@ -62,6 +65,7 @@ int main(int argc, char** argv) {
   CLI::App app{description, "sluice-broker"};
   int port = 9092;
   int brokers = 1;
+  int rtt_ms = 0;
   std::vector<std::string> topics;
   app.add_option("--port", port,
                  "port of broker 1; broker i listens on port+i-1; 0 = ephemeral ports")
@@ -70,6 +74,9 @@ int main(int argc, char** argv) {
   app.add_option("--brokers", brokers, "number of brokers (ids 1..N)")
       ->capture_default_str()
       ->check(CLI::Range(1, 32));
+  app.add_option("--rtt-ms", rtt_ms, "round-trip time each broker adds to its responses, in ms")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 60000));
   app.add_option("--topic", topics, "pre-create topic NAME with PARTITIONS partitions (repeatable)")
       ->type_name("NAME:PARTITIONS");
   CLI11_PARSE(app, argc, argv);
@@ -111,10 +118,14 @@ int main(int argc, char** argv) {
     sluice::port_pinning::disarm();
     for (const auto& spec : specs)
       broker->create_topic(spec.name, spec.partitions);
+    for (int id = 1; rtt_ms > 0 && id <= brokers; ++id)
+      broker->set_rtt(id, std::chrono::milliseconds{rtt_ms});
     std::printf("bootstrap.servers=%s\n", broker->bootstrap_servers().c_str());
     std::fflush(stdout);
-    std::fprintf(stderr, "sluice-broker: %d broker(s) on %s, %zu topic(s) pre-created; SIGINT/SIGTERM stops\n",
-                 brokers, broker->bootstrap_servers().c_str(), specs.size());
+    std::fprintf(stderr,
+                 "sluice-broker: %d broker(s) on %s, %zu topic(s) pre-created, round-trip time %d ms; SIGINT/SIGTERM "
+                 "stops\n",
+                 brokers, broker->bootstrap_servers().c_str(), specs.size(), rtt_ms);
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
     std::fprintf(stderr, "sluice-broker: %s received, stopping\n", strsignal(signal_number));

@@ -114,8 +114,11 @@ void on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition
   static_cast<group_member_state*>(opaque)->rebalance(err, parts);
 }
 
-void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*, void* opaque) {
-  static_cast<group_member_state*>(opaque)->committed(err);
+void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+  auto* st = static_cast<group_member_state*>(opaque);
+  if (!err)
+    st->collector->committed(offsets); // purges consumed repartition records
+  st->committed(err);
 }
 
 void on_consumer_error(rd_kafka_t*, int err, const char* reason, void*) {
@@ -137,10 +140,6 @@ void group_member_state::start() {
                                  {"enable.auto.commit", "false"},
                                  {"enable.auto.offset.store", "false"},
                                  {"auto.offset.reset", "earliest"},
-                                 // range: co-partitioned topics' partitions land together, and on
-                                 // librdkafka 2.0.2's mock cluster cooperative-sticky loses
-                                 // partitions on every join (and asserts at close); see operations.md
-                                 {"partition.assignment.strategy", "range"},
                                  // End of partition tells a task its input is caught up (idleness).
                                  {"enable.partition.eof", "true"},
                                  // Drain promptly: below this many queued messages librdkafka keeps
@@ -148,6 +147,11 @@ void group_member_state::start() {
                                  {"queued.min.messages", "200000"},
                                  {"queued.max.messages.kbytes", "131072"},
                                });
+    // Assignor (cooperative-sticky on real clusters), group timeouts, static membership.
+    const auto group = consumer_group_settings(collector->cluster(), topo, *config);
+    apply_kafka_settings(conf, group.settings);
+    if (!group.note.empty())
+      spdlog::info("{}", group.note);
     if (config->guarantee == processing_guarantee::exactly_once)
       apply_kafka_settings(conf, {{"isolation.level", "read_committed"}});
     apply_kafka_settings(conf, config->kafka_common);

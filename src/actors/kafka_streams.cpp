@@ -52,6 +52,7 @@ struct kafka_streams::impl {
   std::unique_ptr<caf::actor_system> system;
   std::unique_ptr<record_collector> collector;
   caf::actor member;
+  caf::actor watcher; // sees the member go down; without a handle it would end at once, unreachable
   mutable std::mutex mutex;
   std::string failure;
   bool stopped = false;
@@ -80,20 +81,23 @@ void kafka_streams::start() {
   d.system = std::make_unique<caf::actor_system>(*d.system_config);
   d.collector = std::make_unique<record_collector>(d.config);
   sigset_t pending;
-  ensure_internal_topics(d.collector->handle(), d.topo, [&] {
+  auto cluster = ensure_internal_topics(d.collector->handle(), d.topo, d.config, [&] {
     sigpending(&pending);
     return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM);
   });
+  d.collector->set_cluster(std::move(cluster), d.topo.repartition_topics());
   d.partitions = partition_counts(d.collector->handle(), d.topo);
   d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), &d.metrics, &d.partitions);
-  d.system->spawn([this](caf::event_based_actor* self) {
+  d.watcher = d.system->spawn([this](caf::event_based_actor* self) -> caf::behavior {
     self->monitor(impl_->member);
-    self->set_down_handler([this](caf::down_msg& m) {
+    self->set_down_handler([this, self](caf::down_msg& m) {
       std::lock_guard lock{impl_->mutex};
       impl_->stopped = true;
       if (m.reason)
         impl_->failure = to_string(m.reason);
+      self->quit();
     });
+    return {[](shutdown_atom) {}}; // alive (with a behavior and a handle) until the member is down
   });
 }
 
@@ -104,6 +108,7 @@ void kafka_streams::close() {
   caf::anon_send(d.member, shutdown_atom::value);
   d.system->await_all_actors_done();
   d.member = nullptr;
+  d.watcher = nullptr;
   d.collector.reset(); // flushes what is still queued
   d.system.reset();
   d.system_config.reset();

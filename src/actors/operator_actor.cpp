@@ -115,13 +115,13 @@ struct operator_state : processor_context {
     if (auto it = setup.stores->by_node.find(setup.node); it != setup.stores->by_node.end()) {
       store = &it->second;
       changelog = setup.collector->topic(store->changelog_topic);
-      store->changelog->sink = [this](std::string_view key, std::optional<std::string_view> value, int64_t ts) {
+      store->changelog->sink = [this](std::string_view key, std::optional<std::string_view> value, int64_t) {
         store->written_since_checkpoint = true;
         record_collector::outgoing r;
         r.key = key;
         r.value = value.value_or(std::string_view{});
         r.value_is_null = !value;
-        r.timestamp = ts;
+        r.timestamp = 0; // now, not the event time: retention.ms counts from the write (operations.md)
         r.partition = setup.partition;
         send(changelog, r);
       };
@@ -495,12 +495,8 @@ private:
 
   void send(rd_kafka_topic_t* topic, const record_collector::outgoing& r) {
     if (refused.empty()) {
-      auto err = setup.collector->send(topic, r, epoch);
-      if (!err)
+      if (!setup.collector->send(topic, r, epoch)) // throws production_error if it cannot be delivered
         return;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        throw stream_error("task " + setup.task_id + ": cannot produce to " + rd_kafka_topic_name(topic) + ": " +
-                           rd_kafka_err2str(err));
       self->delayed_send(self, std::chrono::milliseconds(5), retry_atom::value);
     }
     refused.push_back({topic, std::string{r.key}, std::string{r.value}, r});

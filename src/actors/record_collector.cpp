@@ -1,5 +1,6 @@
 #include "actors/record_collector.hpp"
 
+#include "actors/internal_topics.hpp"
 #include "actors/messages.hpp"
 
 #include <caf/send.hpp>
@@ -39,20 +40,49 @@ void apply_kafka_settings(rd_kafka_conf_t* conf, const std::map<std::string, std
       throw std::runtime_error("librdkafka setting '" + k + "': " + err);
 }
 
-namespace {
+bool skips_production_failure(rd_kafka_resp_err_t error, exception_handler handler, bool changelog) {
+  if (handler != exception_handler::log_and_continue || changelog)
+    return false;
+  switch (error) {
+  case RD_KAFKA_RESP_ERR__FATAL: // the idempotent producer cannot go on
+  case RD_KAFKA_RESP_ERR__FENCED:
+  case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
+  case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
+  case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
+  case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+  case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+  case RD_KAFKA_RESP_ERR__SSL:
+  case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+  case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+  case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+  case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+  case RD_KAFKA_RESP_ERR__DESTROY: // shutting down: the record is not lost, it is reprocessed
+    return false;
+  default: // e.g. MSG_SIZE_TOO_LARGE, INVALID_RECORD, _MSG_TIMED_OUT, _UNKNOWN_TOPIC: this record only
+    return true;
+  }
+}
 
-void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+void record_collector::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* epoch = static_cast<delivery_epoch*>(m->_private);
   if (!epoch)
     return;
-  if (m->err) {
-    std::string what = std::string{rd_kafka_err2str(m->err)} + " (topic " + rd_kafka_topic_name(m->rkt) + ")";
+  if (!m->err) {
+    epoch->delivered(nullptr, m->rkt, m->offset);
+    return;
+  }
+  const auto* self = static_cast<const record_collector*>(opaque);
+  std::string what = std::string{rd_kafka_err2str(m->err)} + " (topic " + rd_kafka_topic_name(m->rkt) + ")";
+  if (skips_production_failure(m->err, self->production_handler_, epoch->tracks(m->rkt))) {
+    spdlog::warn("delivery failed: {}; record skipped (default.production.exception.handler=log_and_continue)", what);
+    epoch->delivered(nullptr);
+  } else {
     spdlog::error("delivery failed: {}", what);
     epoch->delivered(what.c_str());
-  } else {
-    epoch->delivered(nullptr, m->rkt, m->offset);
   }
 }
+
+namespace {
 
 void on_error(rd_kafka_t*, int err, const char* reason, void*) {
   auto code = static_cast<rd_kafka_resp_err_t>(err);
@@ -64,7 +94,8 @@ void on_error(rd_kafka_t*, int err, const char* reason, void*) {
 
 } // namespace
 
-record_collector::record_collector(const streams_config& config) {
+record_collector::record_collector(const streams_config& config)
+  : production_handler_(config.production_handler), purge_interval_ms_(config.repartition_purge_interval_ms) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   try {
     apply_kafka_settings(conf, {
@@ -82,6 +113,7 @@ record_collector::record_collector(const streams_config& config) {
     rd_kafka_conf_destroy(conf);
     throw;
   }
+  rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
   rd_kafka_conf_set_error_cb(conf, on_error);
   char err[512];
@@ -97,6 +129,7 @@ record_collector::record_collector(const streams_config& config) {
 }
 
 record_collector::~record_collector() {
+  purger_.reset();
   if (rd_kafka_flush(producer_, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR)
     spdlog::warn("producer: {} records not delivered at shutdown", rd_kafka_outq_len(producer_));
   stop_ = true;
@@ -122,9 +155,34 @@ rd_kafka_resp_err_t record_collector::send(rd_kafka_topic_t* topic, const outgoi
     RD_KAFKA_V_KEY(r.key_is_null ? nullptr : r.key.data(), r.key_is_null ? 0 : r.key.size()),
     RD_KAFKA_V_VALUE(r.value_is_null ? nullptr : const_cast<char*>(r.value.data()), r.value_is_null ? 0 : r.value.size()),
     RD_KAFKA_V_TIMESTAMP(r.timestamp), RD_KAFKA_V_HEADERS(r.headers), RD_KAFKA_V_OPAQUE(epoch), RD_KAFKA_V_END);
-  if (err && epoch)
-    epoch->delivered(nullptr); // not enqueued: take it back
-  return err;
+  if (!err || err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+    if (err && epoch)
+      epoch->delivered(nullptr); // not enqueued: take it back, the caller tries again
+    return err;
+  }
+  const bool changelog = epoch && epoch->tracks(topic);
+  if (epoch)
+    epoch->delivered(nullptr);
+  const auto what = std::string{"cannot produce to "} + rd_kafka_topic_name(topic) + ": " + rd_kafka_err2str(err);
+  if (!skips_production_failure(err, production_handler_, changelog))
+    throw production_error(what);
+  spdlog::warn("{}; record skipped (default.production.exception.handler=log_and_continue)", what);
+  if (r.headers)
+    rd_kafka_headers_destroy(r.headers); // librdkafka did not take them
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+void record_collector::set_cluster(cluster_info cluster, const std::vector<std::string>& repartition_topics) {
+  cluster_ = std::move(cluster);
+  if (cluster_.admin_api && !repartition_topics.empty())
+    purger_ = std::make_unique<repartition_purger>(
+      producer_, std::set<std::string>{repartition_topics.begin(), repartition_topics.end()},
+      std::chrono::milliseconds{purge_interval_ms_});
+}
+
+void record_collector::committed(const rd_kafka_topic_partition_list_t* offsets) {
+  if (purger_)
+    purger_->committed(offsets);
 }
 
 } // namespace sluice

@@ -1,6 +1,7 @@
 // The instance's one Kafka producer, shared by all tasks, with delivery tracking per commit epoch.
 #pragma once
 
+#include "actors/cluster.hpp"
 #include "actors/streams_config.hpp"
 #include "topology/processor.hpp"
 
@@ -11,16 +12,20 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace sluice {
+
+class repartition_purger;
 
 /// The records one operator produced between two commit markers. When the marker has passed
 /// (`close`) and the broker acknowledged them all, `owner` receives (epoch_acked_atom, marker,
 /// highest acknowledged offset of the tracked topic or -1);
-/// on a failed delivery it receives (delivery_failed_atom, reason).
+/// on a failed delivery the production handler did not skip it receives (delivery_failed_atom, reason).
 class delivery_epoch {
 public:
   /// `tracked`: a topic whose highest acknowledged offset the epoch reports (a changelog), or null.
@@ -36,6 +41,9 @@ public:
   /// Counts one delivery report of a record written to `topic` at `offset`; may delete `this`.
   void delivered(const char* error, const rd_kafka_topic_t* topic = nullptr, int64_t offset = -1);
 
+  /// True if `topic` is the tracked one (the operator's changelog).
+  bool tracks(const rd_kafka_topic_t* topic) const { return topic && topic == tracked_; }
+
 private:
   void release();
   std::atomic<int64_t> pending_{1}; // in-flight records, +1 until closed
@@ -44,6 +52,12 @@ private:
   std::atomic<int64_t> tracked_offset_{-1};
   uint64_t marker_ = 0;
 };
+
+/// True if a record the producer failed to deliver with `error` is skipped (logged, counted as
+/// done) rather than failing its task: under `default.production.exception.handler=log_and_continue`,
+/// except for changelog records (a skipped one would make restored state differ) and for errors
+/// no record can get past (fatal producer state, authentication, authorization, invalid topic).
+bool skips_production_failure(rd_kafka_resp_err_t error, exception_handler handler, bool changelog);
 
 /// Wraps the producer: creates it from the config, serves delivery reports on its own thread.
 class record_collector {
@@ -71,13 +85,33 @@ public:
   };
 
   /// Enqueues `r` to `topic`, counting it in `epoch`. Returns RD_KAFKA_RESP_ERR__QUEUE_FULL when
-  /// the local queue is full (nothing was taken; try again later).
+  /// the local queue is full (nothing was taken; try again later), else no error. A record the
+  /// producer refuses at once is skipped as the production handler says, or throws production_error
+  /// (`r.headers` then stay the caller's).
   rd_kafka_resp_err_t send(rd_kafka_topic_t* topic, const outgoing& r, delivery_epoch* epoch);
 
-  /// The raw handle (for metadata queries).
+  /// The raw handle (for metadata and Admin API requests).
   rd_kafka_t* handle() const { return producer_; }
 
+  /// Records what the cluster supports (before the group member starts); on a cluster with the
+  /// Admin API, consumed records of `repartition_topics` are purged after commits from then on.
+  void set_cluster(cluster_info cluster, const std::vector<std::string>& repartition_topics);
+
+  /// What the cluster supports, as set by `set_cluster`.
+  const cluster_info& cluster() const { return cluster_; }
+
+  /// Offsets the group just committed: purges the repartition records below them (see
+  /// repartition_purger). Thread-safe; does not block.
+  void committed(const rd_kafka_topic_partition_list_t* offsets);
+
 private:
+  /// librdkafka's delivery report callback (opaque: the collector).
+  static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
+
+  exception_handler production_handler_;
+  int64_t purge_interval_ms_;
+  cluster_info cluster_;
+  std::unique_ptr<repartition_purger> purger_;
   rd_kafka_t* producer_ = nullptr;
   std::mutex topics_mutex_;
   std::map<std::string, rd_kafka_topic_t*> topics_;

@@ -63,6 +63,16 @@ const std::vector<config_key>& config_keys() {
        "log_and_continue (bad record to <application.id>-dlq) or log_and_fail"},
       {"default.processing.exception.handler", handler_name(d.processing_handler),
        "log_and_continue (failed record to <application.id>-dlq) or log_and_fail"},
+      {"default.production.exception.handler", handler_name(d.production_handler),
+       "log_and_fail (an output the broker refuses stops the task) or log_and_continue (skip it)"},
+      {"replication.factor", std::to_string(d.replication_factor),
+       "replication factor of internal topics sluice creates (-1 = the broker's default.replication.factor)"},
+      {"windowstore.changelog.additional.retention.ms", std::to_string(d.windowstore_changelog_additional_retention_ms),
+       "window changelogs keep records this much longer than their store keeps windows"},
+      {"repartition.purge.interval.ms", std::to_string(d.repartition_purge_interval_ms),
+       "how often consumed repartition records are deleted"},
+      {"group.instance.id", d.group_instance_id,
+       "static membership (brokers 2.3+): unique per instance; empty = dynamic membership"},
       {"cache.max.bytes.buffering", std::to_string(d.cache_max_bytes_buffering),
        "bytes of updates each key-value store coalesces between commits (0 = write through)"},
       {"buffered.records.per.partition", std::to_string(d.buffered_records_per_partition),
@@ -92,6 +102,16 @@ std::string streams_config::get(const std::string& key) const {
     return handler_name(deserialization_handler);
   if (key == "default.processing.exception.handler")
     return handler_name(processing_handler);
+  if (key == "default.production.exception.handler")
+    return handler_name(production_handler);
+  if (key == "replication.factor")
+    return std::to_string(replication_factor);
+  if (key == "windowstore.changelog.additional.retention.ms")
+    return std::to_string(windowstore_changelog_additional_retention_ms);
+  if (key == "repartition.purge.interval.ms")
+    return std::to_string(repartition_purge_interval_ms);
+  if (key == "group.instance.id")
+    return group_instance_id;
   if (key == "cache.max.bytes.buffering")
     return std::to_string(cache_max_bytes_buffering);
   if (key == "buffered.records.per.partition")
@@ -105,7 +125,7 @@ std::string streams_config::get(const std::string& key) const {
   if (key == "log.level")
     return log_level;
   for (auto [prefix, map] : {std::pair{"kafka.consumer.", &kafka_consumer}, std::pair{"kafka.producer.", &kafka_producer},
-                             std::pair{"kafka.", &kafka_common}})
+                             std::pair{"kafka.", &kafka_common}, std::pair{"topic.", &topic_configs}})
     if (key.starts_with(prefix))
       return map->at(key.substr(std::string_view{prefix}.size()));
   throw std::out_of_range("unknown configuration key '" + key + "'");
@@ -133,6 +153,18 @@ void streams_config::set(const std::string& key, const std::string& value) {
     deserialization_handler = parse_exception_handler(value);
   } else if (key == "default.processing.exception.handler") {
     processing_handler = parse_exception_handler(value);
+  } else if (key == "default.production.exception.handler") {
+    production_handler = parse_exception_handler(value);
+  } else if (key == "replication.factor") {
+    replication_factor = parse_int(key, value, -1);
+    if (replication_factor == 0)
+      throw std::invalid_argument("replication.factor must be -1 (the broker's default) or at least 1, got 0");
+  } else if (key == "windowstore.changelog.additional.retention.ms") {
+    windowstore_changelog_additional_retention_ms = parse_int(key, value, 0);
+  } else if (key == "repartition.purge.interval.ms") {
+    repartition_purge_interval_ms = parse_int(key, value, 1);
+  } else if (key == "group.instance.id") {
+    group_instance_id = value;
   } else if (key == "cache.max.bytes.buffering") {
     cache_max_bytes_buffering = parse_int(key, value, 0);
   } else if (key == "buffered.records.per.partition") {
@@ -154,8 +186,11 @@ void streams_config::set(const std::string& key, const std::string& value) {
     kafka_producer[key.substr(15)] = value;
   } else if (key.starts_with("kafka.") && key.size() > 6) {
     kafka_common[key.substr(6)] = value;
+  } else if (key.starts_with("topic.") && key.size() > 6) {
+    topic_configs[key.substr(6)] = value;
   } else {
-    throw std::invalid_argument("unknown configuration key '" + key + "' (see --help; librdkafka settings take a kafka. prefix)");
+    throw std::invalid_argument("unknown configuration key '" + key +
+                                "' (see --help; librdkafka settings take a kafka. prefix, internal topic configs topic.)");
   }
 }
 
@@ -183,10 +218,10 @@ void streams_config::load_environment() {
   for (const auto& k : config_keys())
     if (const char* v = std::getenv(env_name(k.name).c_str()))
       set(k.name, v);
-  // kafka.* keys: SLUICE_KAFKA_SESSION_TIMEOUT_MS -> kafka.session.timeout.ms
+  // kafka.* and topic.* keys: SLUICE_KAFKA_SESSION_TIMEOUT_MS -> kafka.session.timeout.ms
   for (char** e = environ; e && *e; ++e) {
     std::string entry = *e;
-    if (!entry.starts_with("SLUICE_KAFKA_"))
+    if (!entry.starts_with("SLUICE_KAFKA_") && !entry.starts_with("SLUICE_TOPIC_"))
       continue;
     auto eq = entry.find('=');
     std::string key = entry.substr(7, eq - 7);

@@ -4,7 +4,8 @@
 // environment variables (`SLUICE_` + the key upper-cased with `.` and `-` as `_`, e.g.
 // SLUICE_APPLICATION_ID, SLUICE_KAFKA_SESSION_TIMEOUT_MS), then command-line flags (`--application-id`,
 // or `--set key=value` for any key). Keys starting with `kafka.` pass through to librdkafka
-// (both consumer and producer; `kafka.consumer.` / `kafka.producer.` for one of them).
+// (both consumer and producer; `kafka.consumer.` / `kafka.producer.` for one of them); keys starting
+// with `topic.` are topic configs of the internal topics sluice creates.
 #pragma once
 
 #include "topology/errors.hpp"
@@ -35,6 +36,20 @@ struct streams_config {
   exception_handler deserialization_handler = exception_handler::log_and_continue;
   /// `default.processing.exception.handler`: a throwing operator dead-letters the record by default.
   exception_handler processing_handler = exception_handler::log_and_continue;
+  /// `default.production.exception.handler`: an output the broker refuses fails the task by default
+  /// (log_and_continue skips it); never dead-lettered: the input record was fine.
+  exception_handler production_handler = exception_handler::log_and_fail;
+  /// `replication.factor`: of the internal topics sluice creates; -1 = the broker's
+  /// default.replication.factor (brokers before 2.4 get that value, read from the broker).
+  int64_t replication_factor = -1;
+  /// `windowstore.changelog.additional.retention.ms`: a window changelog keeps records this much
+  /// longer than its store keeps windows (clock drift, restores that take a while).
+  int64_t windowstore_changelog_additional_retention_ms = 24 * 60 * 60 * 1000;
+  /// `repartition.purge.interval.ms`: how often consumed repartition records are deleted (DeleteRecords).
+  int64_t repartition_purge_interval_ms = 30000;
+  /// `group.instance.id`: static membership (brokers 2.3+): a restart within session.timeout.ms keeps
+  /// this instance's partitions without a rebalance. Unique per instance; "" = dynamic membership.
+  std::string group_instance_id;
   /// `cache.max.bytes.buffering`: per key-value store, bytes of updates coalesced between commits.
   int64_t cache_max_bytes_buffering = 10 * 1024 * 1024;
   /// `buffered.records.per.partition`: records in flight per partition before it is paused.
@@ -50,6 +65,9 @@ struct streams_config {
   std::string log_level = "info";
   /// `kafka.*`, `kafka.consumer.*`, `kafka.producer.*` with the prefix removed.
   std::map<std::string, std::string> kafka_common, kafka_consumer, kafka_producer;
+  /// `topic.*` with the prefix removed: topic configs of every internal topic sluice creates
+  /// (`topic.min.insync.replicas=2`), over sluice's own per-kind settings.
+  std::map<std::string, std::string> topic_configs;
 
   /// The value of `key` (any known key or a kafka.* key) as a string; throws std::out_of_range.
   std::string get(const std::string& key) const;

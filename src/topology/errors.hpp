@@ -6,9 +6,9 @@
 
 namespace sluice {
 
-/// What happens to a record that fails to deserialize or to process.
+/// What happens to a record that fails to deserialize, to process or to be produced.
 enum class exception_handler {
-  log_and_continue, ///< log it, write it to the dead-letter topic, go on (default)
+  log_and_continue, ///< log it and go on (bad input: written to the dead-letter topic; an output: skipped)
   log_and_fail,     ///< log it and stop the task with a `stream_error`
 };
 
@@ -18,6 +18,12 @@ exception_handler parse_exception_handler(const std::string& name);
 /// A fatal processing error: the task stops (e.g. `log_and_fail` on a bad record).
 class stream_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+/// A record the producer could not deliver, under `default.production.exception.handler=log_and_fail`
+/// (or an error no handler may skip): the task stops. Never a bad input record, so never dead-lettered.
+class production_error : public stream_error {
+  using stream_error::stream_error;
 };
 
 /// The dead-letter topic of an application: "<application.id>-dlq".

@@ -5,6 +5,7 @@
 
 #include "state/key_value_store.hpp"
 #include "state/window_store.hpp"
+#include "topology/errors.hpp"
 #include "topology/event_time.hpp"
 #include "topology/record.hpp"
 
@@ -105,12 +106,15 @@ public:
   virtual void advance(int64_t /*watermark*/, processor_context&) {}
 };
 
-/// Applies `fn` to each record of `in`, reporting a throwing record to `ctx` and going on.
+/// Applies `fn` to each record of `in`, reporting a throwing record to `ctx` and going on;
+/// a `production_error` (an output that could not be written) is no bad record: it propagates.
 template <class Batch, class F>
 void for_each_record(Batch& in, processor_context& ctx, std::string_view node, F&& fn) {
   for (auto& r : in.records) {
     try {
       fn(r);
+    } catch (const production_error&) {
+      throw;
     } catch (const std::exception& e) {
       ctx.processing_failed(r.meta, node, e);
     }

@@ -358,7 +358,7 @@ TEST_P(cpu_anomaly_event_time, every_closed_window_is_emitted_once_with_its_aver
     app);
   const auto windows = check_rows(expected, rows_of(out.at(agg), window_identity));
   std::printf("%s: cpu_agg_stats %s\n", c.name.c_str(), windows.summary().c_str());
-  EXPECT_TRUE(windows.matches(c.kill_one)) << windows.summary() << "\n" << app.logs();
+  EXPECT_TRUE(windows.matches(c.may_repeat())) << windows.summary() << "\n" << app.logs();
   EXPECT_EQ(app.stop(), "");
 }
 

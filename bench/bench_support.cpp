@@ -1,0 +1,215 @@
+#include "bench_support.hpp"
+
+#include "embedded_broker.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace sluice::bench {
+
+using clock_type = std::chrono::steady_clock;
+
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
+long vm_hwm_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.starts_with("VmHWM:"))
+      return std::stol(line.substr(6));
+  return -1;
+}
+
+void check(rd_kafka_resp_err_t err, const std::string& what) {
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    throw std::runtime_error(what + ": " + rd_kafka_err2str(err));
+}
+
+rd_kafka_t* make_client(rd_kafka_type_t type, const std::map<std::string, std::string>& settings) {
+  char errstr[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  for (const auto& [k, v] : settings)
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      throw std::runtime_error(k + "=" + v + ": " + errstr);
+    }
+  rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(errstr);
+  }
+  return rk;
+}
+
+std::pair<std::int64_t, std::int64_t> watermark_sums(rd_kafka_t* rk, const std::string& topic, int partitions) {
+  std::int64_t lows = 0, highs = 0;
+  for (int p = 0; p < partitions; ++p) {
+    std::int64_t low = 0, high = 0;
+    check(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10000), "watermarks of " + topic);
+    lows += low;
+    highs += high;
+  }
+  return {lows, highs};
+}
+
+void assign_from_beginning(rd_kafka_t* rk, const std::string& topic, int partitions) {
+  auto* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  const auto err = rd_kafka_assign(rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  check(err, "assign " + topic);
+}
+
+void verify_by_consuming(const std::string& bootstrap, const std::string& topic, int partitions,
+                         std::int64_t expected) {
+  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
+                                                   {"group.id", "bench-verify"},
+                                                   {"enable.partition.eof", "true"}});
+  assign_from_beginning(rk, topic, partitions);
+  std::int64_t count = 0;
+  int eofs = 0;
+  const auto deadline = clock_type::now() + std::chrono::seconds(300);
+  while (eofs < partitions && clock_type::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 1000);
+    if (m == nullptr)
+      continue;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+      ++eofs; // once per partition as long as nothing new arrives, which holds: production is over
+    else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+      ++count;
+    else
+      std::fprintf(stderr, "verify: %s\n", rd_kafka_message_errstr(m));
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  if (count != expected)
+    throw std::runtime_error("input verification: read " + std::to_string(count) + " records of " + topic +
+                             ", produced " + std::to_string(expected));
+}
+
+void set_rtt(embedded_broker& broker, int rtt_ms) {
+  for (int id = 1; rtt_ms > 0 && id <= broker.broker_count(); ++id)
+    broker.set_rtt(id, std::chrono::milliseconds{rtt_ms});
+}
+
+void print_result(const phase_result& r, const std::map<std::string, double>& extra) {
+  std::printf("result records=%lld seconds=%.6f wall_seconds=%.6f cpu_seconds=%.6f rss_kib=%ld",
+              static_cast<long long>(r.records), r.seconds, r.wall_seconds, r.cpu_seconds, r.rss_kib);
+  if (r.checksum)
+    std::printf(" checksum=%llu", static_cast<unsigned long long>(r.checksum));
+  for (const auto& [k, v] : extra)
+    std::printf(" %s=%.6f", k.c_str(), v);
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+phase_result measured(std::int64_t records, const mark& start, const mark& first, const mark& last) {
+  phase_result r;
+  r.records = records;
+  r.seconds = std::chrono::duration<double>(last.at - first.at).count();
+  r.wall_seconds = std::chrono::duration<double>(last.at - start.at).count();
+  r.cpu_seconds = last.cpu - first.cpu;
+  r.rss_kib = vm_hwm_kib();
+  return r;
+}
+
+bool bare_consume(const std::string& bootstrap, const std::string& topic, int partitions, std::int64_t records,
+                  std::chrono::seconds timeout, phase_result& out) {
+  const mark start;
+  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
+                                                   {"group.id", "bench-bare"},
+                                                   {"enable.auto.commit", "false"}});
+  assign_from_beginning(rk, topic, partitions);
+  std::int64_t count = 0;
+  std::uint64_t checksum = 0;
+  mark first;
+  const auto deadline = start.at + timeout;
+  while (count < records && clock_type::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
+    if (m == nullptr)
+      continue;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (count++ == 0)
+        first = mark{};
+      const auto* p = static_cast<const unsigned char*>(m->payload);
+      for (size_t i = 0; i < m->len; ++i) // touch every byte, as a parser would
+        checksum = checksum * 31 + p[i];
+    }
+    rd_kafka_message_destroy(m);
+  }
+  const mark last;
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  if (count < records) {
+    std::fprintf(stderr, "bare: only %lld of %lld records within %llds\n", static_cast<long long>(count),
+                 static_cast<long long>(records), static_cast<long long>(timeout.count()));
+    return false;
+  }
+  out = measured(count, start, first, last);
+  out.checksum = checksum;
+  return true;
+}
+
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s)
+    q += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
+  return q + "'";
+}
+
+} // namespace
+
+std::map<std::string, double> run_child(const std::vector<std::string>& args) {
+  std::string command = quote(std::filesystem::read_symlink("/proc/self/exe").string());
+  for (const auto& a : args)
+    command += " " + quote(a);
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr)
+    throw std::runtime_error("cannot run " + command);
+  std::string out;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr)
+    out += buffer;
+  const int status = pclose(pipe);
+  const auto at = out.find("result ");
+  if (status != 0 || at == std::string::npos)
+    throw std::runtime_error("phase failed (status " + std::to_string(status) + "): " + command + "\n" + out);
+  std::map<std::string, double> fields;
+  std::istringstream line(out.substr(at + 7, out.find('\n', at) - at - 7));
+  std::string item;
+  while (line >> item)
+    if (const auto eq = item.find('='); eq != std::string::npos)
+      fields[item.substr(0, eq)] = std::stod(item.substr(eq + 1));
+  return fields;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const auto n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+std::string rate_text(const std::map<std::string, double>& r) {
+  char text[160];
+  std::snprintf(text, sizeof(text), "%9.0f records/s  CPU %4.0f %%  %9.0f records/CPU-s",
+                r.at("records") / r.at("seconds"), 100 * r.at("cpu_seconds") / r.at("seconds"),
+                r.at("records") / r.at("cpu_seconds"));
+  return text;
+}
+
+} // namespace sluice::bench

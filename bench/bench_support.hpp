@@ -1,0 +1,84 @@
+// Scaffolding shared by the benchmarks: librdkafka clients, the bare-consumer ceiling phase,
+// re-executing the bench for one phase in a child process, and the figures every bench prints
+// (records/s, CPU utilisation, records per CPU-second, peak RSS).
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sluice {
+class embedded_broker;
+}
+
+namespace sluice::bench {
+
+/// This process's user + system CPU time so far, in seconds (getrusage RUSAGE_SELF).
+double cpu_seconds();
+
+/// This process's peak resident set size in KiB (VmHWM), or -1.
+long vm_hwm_kib();
+
+/// Throws std::runtime_error with `what` and librdkafka's message if `err` is set.
+void check(rd_kafka_resp_err_t err, const std::string& what);
+
+/// A client of `type` with `settings`; throws on a bad setting.
+rd_kafka_t* make_client(rd_kafka_type_t type, const std::map<std::string, std::string>& settings);
+
+/// Sums of the (low, high) watermarks of `topic`'s partitions 0..partitions-1.
+std::pair<std::int64_t, std::int64_t> watermark_sums(rd_kafka_t* rk, const std::string& topic, int partitions);
+
+/// Assigns partitions 0..partitions-1 of `topic` to consumer `rk`, each from its beginning.
+void assign_from_beginning(rd_kafka_t* rk, const std::string& topic, int partitions);
+
+/// Reads `topic` to its end from `bootstrap` and throws std::runtime_error unless it holds exactly
+/// `expected` records (the input of a bench, verified before any phase runs).
+void verify_by_consuming(const std::string& bootstrap, const std::string& topic, int partitions,
+                         std::int64_t expected);
+
+/// Adds `rtt_ms` of round-trip time to every broker of `broker` (0: none).
+void set_rtt(embedded_broker& broker, int rtt_ms);
+
+/// What a measured phase reports on its "result ..." line.
+struct phase_result {
+  std::int64_t records = 0;
+  double seconds = 0;      ///< first record to last
+  double wall_seconds = 0; ///< phase start to last record (connecting, group join included)
+  double cpu_seconds = 0;  ///< user + system CPU of the phase's process over `seconds`
+  long rss_kib = 0;        ///< peak RSS of the phase's process
+  std::uint64_t checksum = 0; ///< bare phase: over every payload byte read (printed, so the reads count)
+};
+
+/// Prints `r` as the "result key=value ..." line `run_child` parses, with `extra` fields appended.
+void print_result(const phase_result& r, const std::map<std::string, double>& extra = {});
+
+/// A steady clock reading together with the process's CPU time, taken at the same moment.
+struct mark {
+  std::chrono::steady_clock::time_point at = std::chrono::steady_clock::now();
+  double cpu = cpu_seconds();
+};
+
+/// The phase figures between `first` (first record) and `last`, started at `start`.
+phase_result measured(std::int64_t records, const mark& start, const mark& first, const mark& last);
+
+/// The bare-consumer ceiling: a librdkafka consumer assigned partitions 0..partitions-1 of `topic`
+/// from the beginning reads `records` records, touching every payload byte (default settings).
+/// Returns false (saying why on stderr) if fewer arrive within `timeout`.
+bool bare_consume(const std::string& bootstrap, const std::string& topic, int partitions, std::int64_t records,
+                  std::chrono::seconds timeout, phase_result& out);
+
+/// Runs this executable with `args`, returns the fields of its "result ..." line; throws if it fails.
+std::map<std::string, double> run_child(const std::vector<std::string>& args);
+
+/// The median of `v` (not empty).
+double median(std::vector<double> v);
+
+/// "  1234567 records/s  CPU  93 %  1327000 records/CPU-s" for the fields of a result line.
+std::string rate_text(const std::map<std::string, double>& result);
+
+} // namespace sluice::bench
