@@ -1,7 +1,7 @@
 #include "topology/event_time.hpp"
 
 #include <algorithm>
-#include <charconv>
+#include "topology/text_fields.hpp"
 
 namespace sluice {
 
@@ -22,22 +22,8 @@ event_clock combine(std::span<const event_clock> inputs) {
 
 namespace {
 
-/// Parses a decimal int64 that fills `text` exactly.
-std::optional<int64_t> parse_int(std::string_view text) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size())
-    return std::nullopt;
-  return v;
-}
-
-/// Splits off the text before the next `sep` (all of `text` if none).
-std::string_view take(std::string_view& text, char sep) {
-  auto at = text.find(sep);
-  auto head = text.substr(0, at);
-  text = at == std::string_view::npos ? std::string_view{} : text.substr(at + 1);
-  return head;
-}
+using detail::parse_int;
+using detail::take;
 
 void append_watermark(std::string& out, int64_t wm) {
   if (wm == no_watermark)

@@ -1,10 +1,13 @@
 #include "topology/record_origin.hpp"
 
-#include <charconv>
+#include "topology/text_fields.hpp"
 
 namespace sluice {
 
 namespace {
+
+using detail::parse_int;
+using detail::take;
 
 // Two bytes no JSON text starts with, then the fields as unsigned LEB128 varints (offset + 1,
 // so that -1 is 0).
@@ -30,21 +33,6 @@ bool get_varint(std::string_view& in, uint64_t& v) {
       return true;
   }
   return false;
-}
-
-std::optional<int64_t> parse_int(std::string_view text) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size())
-    return std::nullopt;
-  return v;
-}
-
-std::string_view take(std::string_view& text, char sep) {
-  auto at = text.find(sep);
-  auto head = text.substr(0, at);
-  text = at == std::string_view::npos ? std::string_view{} : text.substr(at + 1);
-  return head;
 }
 
 } // namespace
