@@ -6,12 +6,20 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <vector>
 
 namespace sluice {
@@ -38,12 +46,94 @@ struct consumed_messages {
   }
 };
 
+/// An eventfd the group member waits on: librdkafka signals it when a queue it reads gets
+/// something, and returned credit signals it too (after its message is in the mailbox).
+struct wakeup {
+  int fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  static constexpr uint64_t one = 1; // what librdkafka writes (an eventfd takes 8 bytes)
+  wakeup() {
+    if (fd < 0)
+      throw std::runtime_error(std::string{"cannot create an eventfd: "} + std::strerror(errno));
+  }
+  ~wakeup() { ::close(fd); }
+  void signal() const { [[maybe_unused]] auto n = ::write(fd, &one, sizeof one); }
+  /// Waits until signalled or `timeout_ms` passed, and resets.
+  void wait(int timeout_ms) const {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) > 0) {
+      uint64_t n;
+      [[maybe_unused]] auto r = ::read(fd, &n, sizeof n);
+    }
+  }
+  void attach(rd_kafka_queue_t* q) const { rd_kafka_queue_io_event_enable(q, fd, &one, sizeof one); }
+  static void detach(rd_kafka_queue_t* q) { rd_kafka_queue_io_event_enable(q, -1, nullptr, 0); }
+};
+
 /// Returns a batch's credit to the group member when the last batch derived from it is gone.
 struct credit_token {
   caf::actor member;
+  std::shared_ptr<const wakeup> wake;
   uint64_t slot;
   int64_t records;
-  ~credit_token() { caf::anon_send(member, credit_atom::value, slot, records); }
+  int64_t bytes;
+  ~credit_token() {
+    caf::anon_send(member, credit_atom::value, slot, records, bytes);
+    wake->signal();
+  }
+};
+
+/// Restarts librdkafka's fetching of a partition whose queue had filled up. librdkafka (2.0.2)
+/// stops fetching a partition whose queue reached `queued.max.messages.kbytes` and decides again
+/// only when its broker thread wakes up: on a response, a request, or about once a second. When
+/// every partition of a broker is full there is no response to wait for, so a drained queue would
+/// stay unfetched for up to a second; a ListOffsets request to the partition's leader wakes it
+/// (its answer also tells the partition's end). The requests are sent from this thread, one at a
+/// time; a partition asked for again while its request is pending is asked for once.
+class fetch_waker {
+public:
+  explicit fetch_waker(rd_kafka_t* consumer) : consumer_(consumer), thread_([this] { run(); }) {}
+  ~fetch_waker() {
+    {
+      std::lock_guard lock{mutex_};
+      stop_ = true;
+    }
+    wanted_.notify_one();
+    thread_.join();
+  }
+  /// Asks for `topic`-`partition`'s leader to be woken up; does not block.
+  void wake(const std::string& topic, int32_t partition) {
+    {
+      std::lock_guard lock{mutex_};
+      if (!pending_.emplace(topic, partition).second)
+        return;
+      queue_.emplace_back(topic, partition);
+    }
+    wanted_.notify_one();
+  }
+
+private:
+  void run() {
+    std::unique_lock lock{mutex_};
+    while (true) {
+      wanted_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (stop_)
+        return;
+      auto next = queue_.front();
+      queue_.pop_front();
+      lock.unlock();
+      int64_t low = 0, high = 0; // not needed: the request is what counts
+      rd_kafka_query_watermark_offsets(consumer_, next.first.c_str(), next.second, &low, &high, 5000);
+      lock.lock();
+      pending_.erase(next);
+    }
+  }
+  rd_kafka_t* consumer_;
+  std::mutex mutex_;
+  std::condition_variable wanted_;
+  std::deque<std::pair<std::string, int32_t>> queue_;
+  std::set<std::pair<std::string, int32_t>> pending_;
+  bool stop_ = false;
+  std::thread thread_; // last: starts once the rest is ready
 };
 
 /// One assigned source partition.
@@ -52,8 +142,9 @@ struct partition_slot {
   int32_t partition = 0;
   std::string task;          // task name
   bool repartition = false;  // an internal topic: watermark announcements come with the records
-  int64_t in_flight = 0;     // records handed out whose credit has not come back
-  bool paused = false;
+  rd_kafka_queue_t* queue = nullptr; // the partition's own fetch queue (not forwarded to the consumer's)
+  int64_t in_flight_bytes = 0; // bytes handed out whose credit has not come back
+  bool held = false;           // over its share: not read until half of it came back
   std::shared_ptr<raw_batch> pending; // batch being filled in this poll round
   std::shared_ptr<consumed_messages> pending_messages;
   const std::string* topic_name = nullptr; // stable pointer for record_meta
@@ -69,7 +160,9 @@ struct group_member_state {
   group_metrics* metrics = nullptr;
   const std::map<std::string, int32_t>* partitions = nullptr;
   rd_kafka_t* consumer = nullptr;
-  rd_kafka_queue_t* queue = nullptr;
+  rd_kafka_queue_t* queue = nullptr; // the consumer's queue: rebalances and errors
+  std::shared_ptr<const wakeup> wake = std::make_shared<const wakeup>();
+  std::unique_ptr<fetch_waker> waker;
   std::set<std::string> topic_names;                        // stable storage for record_meta::topic
   std::map<uint64_t, partition_slot> slots;                 // by slot id
   std::map<std::pair<std::string, int32_t>, uint64_t> slot_of;
@@ -85,15 +178,24 @@ struct group_member_state {
   std::map<std::pair<std::string, int32_t>, int64_t> committed_offsets;
 
   ~group_member_state() {
-    if (queue)
+    waker.reset();
+    for (auto& [id, s] : slots)
+      release_queue(s);
+    if (queue) {
+      wakeup::detach(queue);
       rd_kafka_queue_destroy(queue);
+    }
     if (consumer)
       rd_kafka_destroy(consumer);
   }
 
   void start();
-  void poll();
-  void on_credit(uint64_t slot, int64_t records);
+  /// Takes what is ready: events from the consumer's queue, records from every partition within
+  /// its share. Returns the number of records and events taken.
+  size_t poll();
+  /// Waits for something to take: a queue that got something, or returned credit.
+  void wait() const { wake->wait(10); }
+  void on_credit(uint64_t slot, int64_t records, int64_t bytes);
   void commit_all();
   void committed(rd_kafka_resp_err_t err);
   void shutdown(caf::error reason);
@@ -104,7 +206,9 @@ private:
   void revoke(rd_kafka_topic_partition_list_t* parts, bool lost);
   bool commit_sync(const std::set<std::string>& task_names);
   void commit_offsets(const source_offsets& offsets, bool async);
-  void set_paused(partition_slot& s, bool paused);
+  void take(ssize_t n, std::vector<uint64_t>& touched);
+  int64_t share() const;
+  static void release_queue(partition_slot& s);
   raw_batch& pending(partition_slot& s, uint64_t id, std::vector<uint64_t>& touched);
   void dispatch(partition_slot& s, uint64_t id);
   committed_metadata fetch_committed(rd_kafka_topic_partition_list_t* parts);
@@ -142,10 +246,11 @@ void group_member_state::start() {
                                  {"auto.offset.reset", "earliest"},
                                  // End of partition tells a task its input is caught up (idleness).
                                  {"enable.partition.eof", "true"},
-                                 // Drain promptly: below this many queued messages librdkafka keeps
-                                 // fetching; above it fetches back off for ~1 s (see DESIGN.md §7a).
-                                 {"queued.min.messages", "200000"},
-                                 {"queued.max.messages.kbytes", "131072"},
+                                 // Each partition has its own queue (see poll): librdkafka fetches a
+                                 // partition until its queue holds this much (one fetch response,
+                                 // `max.partition.fetch.bytes`), bounded by bytes, not by a count.
+                                 {"queued.max.messages.kbytes", "1024"},
+                                 {"queued.min.messages", "1000000"},
                                });
     // Assignor (cooperative-sticky on real clusters), group timeouts, static membership.
     const auto group = consumer_group_settings(collector->cluster(), topo, *config);
@@ -172,6 +277,8 @@ void group_member_state::start() {
   }
   rd_kafka_poll_set_consumer(consumer);
   queue = rd_kafka_queue_get_consumer(consumer);
+  wake->attach(queue);
+  waker = std::make_unique<fetch_waker>(consumer);
   auto topics = topo.source_topics();
   auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(topics.size()));
   for (const auto& t : topics)
@@ -185,8 +292,28 @@ void group_member_state::start() {
                fmt::join(topics, ", "));
 }
 
-void group_member_state::poll() {
-  auto n = rd_kafka_consume_batch_queue(queue, 20, buffer.data(), buffer.size());
+size_t group_member_state::poll() {
+  std::vector<uint64_t> touched;
+  // Events first: a rebalance callback runs in here and may change the slots.
+  auto n = rd_kafka_consume_batch_queue(queue, 0, buffer.data(), buffer.size());
+  size_t taken = n > 0 ? static_cast<size_t>(n) : 0;
+  take(n, touched);
+  for (auto& [id, s] : slots) {
+    if (s.held || !s.queue)
+      continue;
+    n = rd_kafka_consume_batch_queue(s.queue, 0, buffer.data(), buffer.size());
+    taken += n > 0 ? static_cast<size_t>(n) : 0;
+    take(n, touched);
+    if (s.pending)
+      dispatch(s, id);
+  }
+  for (auto id : touched)
+    if (auto it = slots.find(id); it != slots.end() && it->second.pending)
+      dispatch(it->second, id);
+  return taken;
+}
+
+void group_member_state::take(ssize_t n, std::vector<uint64_t>& touched) {
   if (n < 0) {
     spdlog::error("consume failed: {}", rd_kafka_err2str(rd_kafka_last_error()));
     return;
@@ -195,7 +322,6 @@ void group_member_state::poll() {
   rd_kafka_topic_t* last_rkt = nullptr;
   int32_t last_partition = -1;
   uint64_t last_id = 0;
-  std::vector<uint64_t> touched;
   for (ssize_t i = 0; i < n; ++i) {
     auto* m = buffer[static_cast<size_t>(i)];
     if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -253,11 +379,9 @@ void group_member_state::poll() {
     r.meta.partition = m->partition;
     r.meta.topic = last->topic_name;
     batch.records.push_back(r);
+    batch.bytes += static_cast<int64_t>(m->len + m->key_len);
     last->pending_messages->messages.push_back(m);
   }
-  for (auto id : touched)
-    if (auto it = slots.find(id); it != slots.end() && it->second.pending)
-      dispatch(it->second, id);
 }
 
 raw_batch& group_member_state::pending(partition_slot& s, uint64_t id, std::vector<uint64_t>& touched) {
@@ -272,38 +396,46 @@ raw_batch& group_member_state::pending(partition_slot& s, uint64_t id, std::vect
 }
 
 void group_member_state::dispatch(partition_slot& s, uint64_t id) {
+  // What a record costs besides its bytes: librdkafka's message and sluice's record, roughly.
+  constexpr int64_t record_overhead = 256;
   auto b = std::move(s.pending);
   const auto count = static_cast<int64_t>(b->records.size());
-  auto token = std::make_shared<credit_token>(caf::actor_cast<caf::actor>(self), id, count);
+  const auto bytes = b->bytes + count * record_overhead;
+  auto token = std::make_shared<credit_token>(caf::actor_cast<caf::actor>(self), wake, id, count, bytes);
   b->storage = std::move(s.pending_messages);
   b->credit = std::move(token);
-  s.in_flight += count;
+  s.in_flight_bytes += bytes;
   metrics->records_consumed += count;
   self->send(tasks.at(s.task), batch_atom::value, batch_ptr{std::move(b)});
-  if (s.in_flight >= config->buffered_records_per_partition && !s.paused)
-    set_paused(s, true);
+  if (s.in_flight_bytes >= share())
+    s.held = true; // its records wait in librdkafka's queue, which stops fetching once full
 }
 
-void group_member_state::on_credit(uint64_t slot, int64_t records) {
+int64_t group_member_state::share() const {
+  constexpr int64_t at_least = 64 * 1024;
+  return std::max(at_least, config->input_buffer_max_bytes / std::max<int64_t>(1, static_cast<int64_t>(slots.size())));
+}
+
+void group_member_state::on_credit(uint64_t slot, int64_t records, int64_t bytes) {
   metrics->records_processed += records;
   auto it = slots.find(slot);
   if (it == slots.end())
     return;
   auto& s = it->second;
-  s.in_flight -= records;
-  if (s.paused && s.in_flight <= config->buffered_records_per_partition / 2)
-    set_paused(s, false);
+  s.in_flight_bytes -= bytes;
+  if (s.held && s.in_flight_bytes < share() / 2) {
+    s.held = false;
+    if (s.queue && rd_kafka_queue_length(s.queue) > 0)
+      waker->wake(s.topic, s.partition); // its queue may have filled up while held
+  }
 }
 
-void group_member_state::set_paused(partition_slot& s, bool paused) {
-  auto* list = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(list, s.topic.c_str(), s.partition);
-  auto err = paused ? rd_kafka_pause_partitions(consumer, list) : rd_kafka_resume_partitions(consumer, list);
-  rd_kafka_topic_partition_list_destroy(list);
-  if (err)
-    spdlog::warn("cannot {} {}-{}: {}", paused ? "pause" : "resume", s.topic, s.partition, rd_kafka_err2str(err));
-  else
-    s.paused = paused;
+void group_member_state::release_queue(partition_slot& s) {
+  if (!s.queue)
+    return;
+  wakeup::detach(s.queue);
+  rd_kafka_queue_destroy(s.queue);
+  s.queue = nullptr;
 }
 
 void group_member_state::commit_offsets(const source_offsets& offsets, bool async) {
@@ -461,6 +593,13 @@ void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
     s.task = tname;
     s.repartition = std::find(repartition.begin(), repartition.end(), topic) != repartition.end();
     s.topic_name = &*topic_names.insert(topic).first;
+    // Its own queue, split off before the assignment starts fetching (librdkafka then leaves it
+    // alone): its records are read only while it has credit, the rest wait in librdkafka.
+    s.queue = rd_kafka_queue_get_partition(consumer, topic.c_str(), p.partition);
+    if (s.queue) {
+      rd_kafka_queue_forward(s.queue, nullptr);
+      wake->attach(s.queue);
+    }
     slots.emplace(id, std::move(s));
     slot_of[{topic, p.partition}] = id;
     committed_offsets.erase({topic, p.partition});
@@ -493,6 +632,7 @@ void group_member_state::revoke(rd_kafka_topic_partition_list_t* parts, bool los
     auto& s = slots.at(it->second);
     if (auto t = tasks.find(s.task); t != tasks.end())
       self->send(t->second, revoke_atom::value, s.topic, s.partition);
+    release_queue(s);
     slots.erase(it->second);
     slot_of.erase(it);
   }
@@ -562,10 +702,11 @@ caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* sel
     [=](poll_atom) {
       if (self->state.closing)
         return;
-      self->state.poll();
+      if (self->state.poll() == 0)
+        self->state.wait(); // blocks this (detached) actor's thread only; messages wait at most 10 ms
       self->send(self, poll_atom::value);
     },
-    [=](credit_atom, uint64_t slot, int64_t records) { self->state.on_credit(slot, records); },
+    [=](credit_atom, uint64_t slot, int64_t records, int64_t bytes) { self->state.on_credit(slot, records, bytes); },
     [=](commit_atom) {
       if (self->state.closing)
         return;

@@ -1,5 +1,5 @@
 // The group member: the instance's consumer in group `application.id`. Runs detached (it blocks in
-// librdkafka), hands consumed batches to tasks, pauses partitions without credit, commits.
+// librdkafka), hands consumed batches to tasks while their partitions have credit, commits.
 #pragma once
 
 #include "actors/record_collector.hpp"

@@ -49,7 +49,7 @@ using source_offsets = std::vector<source_offset>;
 //   (resume_atom, shared_ptr<task_stores>)   the stores are restored: start the operators
 // group member (one per instance, detached)
 //   (poll_atom)                        consume a round of records and hand them to tasks
-//   (credit_atom, uint64_t slot, int64_t records)   records of a partition's batch are done
+//   (credit_atom, uint64_t slot, int64_t records, int64_t bytes)   a partition's batch is done
 //   (commit_atom)                      commit every task's offsets (timer)
 //   (shutdown_atom)                    commit, leave the group, stop
 using batch_atom = caf::atom_constant<caf::atom("batch")>;

@@ -75,8 +75,8 @@ const std::vector<config_key>& config_keys() {
        "static membership (brokers 2.3+): unique per instance; empty = dynamic membership"},
       {"cache.max.bytes.buffering", std::to_string(d.cache_max_bytes_buffering),
        "bytes of updates each key-value store coalesces between commits (0 = write through)"},
-      {"buffered.records.per.partition", std::to_string(d.buffered_records_per_partition),
-       "records in flight per partition before fetching it pauses"},
+      {"input.buffer.max.bytes", std::to_string(d.input_buffer_max_bytes),
+       "bytes of consumed records in flight inside the instance, shared equally by its partitions"},
       {"max.batch.records", std::to_string(d.max_batch_records), "most records handed to a task at once"},
       {"idle.timeout.ms", std::to_string(d.idle_timeout_ms),
        "an input partition caught up and silent this long stops holding the watermark back (-1 = never)"},
@@ -114,8 +114,8 @@ std::string streams_config::get(const std::string& key) const {
     return group_instance_id;
   if (key == "cache.max.bytes.buffering")
     return std::to_string(cache_max_bytes_buffering);
-  if (key == "buffered.records.per.partition")
-    return std::to_string(buffered_records_per_partition);
+  if (key == "input.buffer.max.bytes")
+    return std::to_string(input_buffer_max_bytes);
   if (key == "max.batch.records")
     return std::to_string(max_batch_records);
   if (key == "idle.timeout.ms")
@@ -167,8 +167,8 @@ void streams_config::set(const std::string& key, const std::string& value) {
     group_instance_id = value;
   } else if (key == "cache.max.bytes.buffering") {
     cache_max_bytes_buffering = parse_int(key, value, 0);
-  } else if (key == "buffered.records.per.partition") {
-    buffered_records_per_partition = parse_int(key, value, 1);
+  } else if (key == "input.buffer.max.bytes") {
+    input_buffer_max_bytes = parse_int(key, value, 1);
   } else if (key == "max.batch.records") {
     max_batch_records = parse_int(key, value, 1);
   } else if (key == "idle.timeout.ms") {

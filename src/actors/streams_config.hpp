@@ -52,8 +52,9 @@ struct streams_config {
   std::string group_instance_id;
   /// `cache.max.bytes.buffering`: per key-value store, bytes of updates coalesced between commits.
   int64_t cache_max_bytes_buffering = 10 * 1024 * 1024;
-  /// `buffered.records.per.partition`: records in flight per partition before it is paused.
-  int64_t buffered_records_per_partition = 20000;
+  /// `input.buffer.max.bytes`: bytes of consumed records handed to tasks and not yet processed, for
+  /// the whole instance (key + value + 256 of bookkeeping each); each assigned partition gets an equal share.
+  int64_t input_buffer_max_bytes = 16 * 1024 * 1024;
   /// `max.batch.records`: most records handed to a task at once; larger batches amortise messaging.
   int64_t max_batch_records = 2000;
   /// `idle.timeout.ms`: an input partition caught up and silent this long stops holding the

@@ -59,6 +59,7 @@ struct raw_batch final : batch {
   const std::string* topic = nullptr;  ///< the source topic (owned by the runtime)
   int32_t partition = -1;              ///<
   int64_t next_offset = -1;            ///< the position after the batch (records and announcements)
+  int64_t bytes = 0;                   ///< key and value bytes of the records (flow control)
   std::vector<raw_record> records;     ///< the data records, in offset order
   /// Watermark announcements read among the records (repartition topics); they apply after them.
   std::vector<watermark_announcement> announcements;

@@ -406,7 +406,7 @@ TEST(cpu_anomaly, help_lists_every_configuration_key_with_its_default) {
       {"processing.guarantee", "at_least_once"},
       {"default.deserialization.exception.handler", "log_and_continue"},
       {"default.processing.exception.handler", "log_and_continue"},
-      {"buffered.records.per.partition", "20000"},
+      {"input.buffer.max.bytes", "16777216"},
       {"max.batch.records", "2000"},
       {"num.stream.threads", "0"},
       {"log.level", "info"},
