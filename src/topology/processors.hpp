@@ -1,6 +1,7 @@
 // The stateless processors behind the stream DSL. Internal: included by stream.hpp.
 #pragma once
 
+#include "topology/json_arena.hpp"
 #include "topology/processor.hpp"
 #include "topology/serdes.hpp"
 
@@ -29,6 +30,31 @@ decltype(auto) call_kv(F& f, const K& k, const V& v) {
     return f(v);
 }
 
+/// True if serde `S` can allocate its values from a given storage (JSON).
+template <class S>
+constexpr bool takes_storage = requires(S& s, std::string_view bytes, boost::json::storage_ptr sp) {
+  s.deserialize(bytes, sp);
+};
+
+/// Deserializes `bytes` with `s`, allocating from `storage` if the serde can.
+template <class S>
+typename S::value_type deserialize_with(S& s, std::string_view bytes, const boost::json::storage_ptr& storage) {
+  if constexpr (takes_storage<S>)
+    return s.deserialize(bytes, storage);
+  else
+    return s.deserialize(bytes);
+}
+
+/// Where the values of a consumed batch are allocated: one arena for the whole batch (no heap
+/// allocation per record) when a serde can use it, the default heap otherwise.
+template <class KS, class VS>
+boost::json::storage_ptr storage_for(const raw_batch& raw) {
+  if constexpr (takes_storage<KS> || takes_storage<VS>)
+    return make_json_arena(static_cast<size_t>(raw.bytes));
+  else
+    return {};
+}
+
 /// Deserializes consumed bytes into typed records; event time is the record's timestamp.
 template <class KS, class VS>
 class source_processor final : public processor {
@@ -38,9 +64,11 @@ public:
   void process(const batch_ptr& in, processor_context& ctx) override {
     const auto& raw = static_cast<const raw_batch&>(*in);
     auto out = make_batch_like<K, V>(raw, raw.records.size());
+    const auto storage = storage_for<KS, VS>(raw);
     for (const auto& r : raw.records) {
       try {
-        out->records.push_back({keys_.deserialize(r.key), values_.deserialize(r.value), r.meta});
+        out->records.push_back(
+          {deserialize_with(keys_, r.key, storage), deserialize_with(values_, r.value, storage), r.meta});
         ctx.observe_event_time(r.meta.timestamp);
       } catch (const std::exception& e) {
         ctx.deserialization_failed(r, e);

@@ -23,10 +23,12 @@ void int64::serialize(int64_t v, std::string& out) {
     out[static_cast<size_t>(i)] = static_cast<char>(u & 0xff);
 }
 
-boost::json::value json::deserialize(std::string_view in) {
+boost::json::value json::deserialize(std::string_view in) { return deserialize(in, {}); }
+
+boost::json::value json::deserialize(std::string_view in, boost::json::storage_ptr storage) {
   if (in.empty())
-    return nullptr;
-  return parse_json(in); // default storage: values may be copied and changed on other threads
+    return boost::json::value(nullptr, std::move(storage));
+  return parse_json(in, std::move(storage));
 }
 
 namespace {

@@ -48,6 +48,8 @@ struct int64 {
 struct json {
   using value_type = boost::json::value;
   boost::json::value deserialize(std::string_view in);
+  /// As `deserialize(in)`, allocating from `storage` (source operators pass their batch's json_arena).
+  boost::json::value deserialize(std::string_view in, boost::json::storage_ptr storage);
   void serialize(const boost::json::value& v, std::string& out);
 };
 

@@ -65,22 +65,24 @@ public:
   void process(const batch_ptr& in, processor_context& ctx) override {
     const auto& raw = static_cast<const raw_batch&>(*in);
     auto out = make_batch_like<K, V>(raw, raw.records.size());
+    const auto storage = storage_for<KS, VS>(raw);
     for (const auto& r : raw.records) {
-      record<K, V> rec;
       try {
-        rec = {keys_.deserialize(r.key), values_.deserialize(r.value), r.meta};
+        out->records.push_back(
+          {deserialize_with(keys_, r.key, storage), deserialize_with(values_, r.value, storage), r.meta});
       } catch (const std::exception& e) {
         ctx.deserialization_failed(r, e);
         continue;
       }
+      auto& rec = out->records.back();
       try {
         rec.meta.timestamp = event_time(options_, rec.value, r.meta);
       } catch (const std::exception& e) {
         ctx.processing_failed(r.meta, name_, e);
+        out->records.pop_back();
         continue;
       }
       ctx.observe_event_time(rec.meta.timestamp);
-      out->records.push_back(std::move(rec));
     }
     if (!out->records.empty())
       ctx.forward(std::move(out));

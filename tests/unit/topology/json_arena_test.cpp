@@ -1,0 +1,160 @@
+// The values parsed from a consumed batch live in one json_arena: parsing a batch allocates a few
+// blocks, not one or more per record, and the values stay correct when copied on several threads.
+#include "topology/json_arena.hpp"
+#include "topology/stream.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <thread>
+#include <vector>
+
+// GCC 12 flags free() on memory from the replaced operator new below as mismatched; both sides
+// of the pair are ours and use malloc/free, so the warning is a false positive here.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+namespace {
+std::atomic<bool> counting{false};
+std::atomic<std::size_t> allocations{0};
+} // namespace
+
+void* operator new(std::size_t n) {
+  if (counting.load(std::memory_order_relaxed))
+    allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n))
+    return p;
+  throw std::bad_alloc{};
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace json = boost::json;
+using namespace sluice;
+
+namespace {
+
+template <class F>
+std::size_t count_allocations(F&& f) {
+  allocations = 0;
+  counting = true;
+  f();
+  counting = false;
+  return allocations.load();
+}
+
+// Just enough context to run a source processor: keeps what it forwards.
+class forward_context final : public processor_context {
+public:
+  void forward(batch_ptr b, int) override { forwarded.push_back(std::move(b)); }
+  int sink_topic(const std::string&) override { return 0; }
+  void produce(int, std::string_view, std::string_view, const record_meta&, bool) override {}
+  void deserialization_failed(const raw_record&, const std::exception&) override { ++bad; }
+  void processing_failed(const record_meta&, std::string_view, const std::exception&) override { ++bad; }
+  const std::string& task_id() const override { return task_; }
+  int64_t watermark() const override { return no_watermark; }
+  void observe_event_time(int64_t) override {}
+  void late_record(const record_meta&, std::string_view) override {}
+  key_value_store& key_value_state() override { throw std::logic_error("no store"); }
+  window_store& window_state() override { throw std::logic_error("no store"); }
+  resume_callback defer() override { throw std::logic_error("no defer"); }
+
+  std::vector<batch_ptr> forwarded;
+  int bad = 0;
+
+private:
+  std::string task_{"0_0"};
+};
+
+// `n` cpu readings as the generator writes them (long host names: not in a string's inline buffer).
+struct readings {
+  std::vector<std::string> keys, values;
+  explicit readings(int n) {
+    for (int i = 0; i < n; ++i) {
+      keys.push_back("{\"hostname\":\"host-with-a-long-name-" + std::to_string(i % 50) + "\"}");
+      values.push_back("{\"occurred_at\":" + std::to_string(1700000000000 + i) +
+                       ",\"hostname\":\"host-with-a-long-name-" + std::to_string(i % 50) +
+                       "\",\"cpu\":\"cpu-number-" + std::to_string(i % 8) + "\",\"usage\":" +
+                       std::to_string(50 + (i % 50)) + ".123456789012}");
+    }
+  }
+  std::shared_ptr<raw_batch> batch() const {
+    auto b = std::make_shared<raw_batch>();
+    for (size_t i = 0; i < keys.size(); ++i) {
+      b->records.push_back({keys[i], values[i], {int64_t(i), int64_t(i), 0, nullptr}});
+      b->bytes += static_cast<int64_t>(keys[i].size() + values[i].size());
+    }
+    return b;
+  }
+};
+
+using json_source = detail::source_processor<serdes::json, serdes::json>;
+
+TEST(json_arena, a_parsed_batch_allocates_a_few_blocks_not_one_per_record) {
+  const readings input{1000};
+  auto raw = input.batch();
+  json_source source;
+  forward_context ctx;
+  const auto n = count_allocations([&] { source.process(raw, ctx); });
+  ASSERT_EQ(ctx.forwarded.size(), 1u);
+  const auto& out = static_cast<const record_batch<json::value, json::value>&>(*ctx.forwarded[0]);
+  ASSERT_EQ(out.records.size(), 1000u);
+  EXPECT_EQ(ctx.bad, 0);
+  // The batch's vector, the arena and its blocks (each twice the last, up to 1 MiB).
+  EXPECT_LT(n, 20u) << "allocations for 1000 records";
+  // The same parse on the default heap: several per record (object tables, keys, long strings).
+  const auto heap = count_allocations([&] {
+    for (const auto& v : input.values)
+      (void)serdes::json{}.deserialize(v);
+  });
+  EXPECT_GT(heap, 3000u);
+  // And the values are what the text says.
+  EXPECT_EQ(out.records[7].value.at("occurred_at").as_int64(), 1700000000007);
+  EXPECT_EQ(out.records[7].value.at("hostname").as_string(), "host-with-a-long-name-7");
+  EXPECT_EQ(out.records[7].value.at("usage").as_double(), 57.123456789012);
+  EXPECT_EQ(out.records[7].key.at("hostname").as_string(), "host-with-a-long-name-7");
+}
+
+TEST(json_arena, values_outlive_the_batch_and_copy_correctly_on_several_threads_at_once) {
+  const readings input{2000};
+  json_source source;
+  forward_context ctx;
+  source.process(input.batch(), ctx); // the raw batch is gone: the values keep their arena alive
+  const auto batch = ctx.forwarded.at(0);
+  const auto& records = static_cast<const record_batch<json::value, json::value>&>(*batch).records;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<json::value>> copies(4);
+  for (auto& mine : copies)
+    threads.emplace_back([&records, &mine] {
+      for (int round = 0; round < 5; ++round)
+        for (const auto& r : records)
+          mine.push_back(r.value); // a copy allocates from the source's arena
+    });
+  for (auto& t : threads)
+    t.join();
+  for (const auto& mine : copies) {
+    ASSERT_EQ(mine.size(), 5 * records.size());
+    for (size_t i = 0; i < mine.size(); ++i)
+      ASSERT_EQ(mine[i], records[i % records.size()].value) << i;
+  }
+}
+
+TEST(json_arena, allocations_are_aligned_and_disjoint) {
+  json_arena arena{256};
+  std::vector<std::pair<unsigned char*, std::size_t>> blocks;
+  for (std::size_t i = 0; i < 5000; ++i) {
+    const std::size_t size = 1 + (i * 37) % 3000, align = std::size_t{1} << (i % 5);
+    auto* p = static_cast<unsigned char*>(arena.allocate(size, align));
+    ASSERT_EQ(reinterpret_cast<std::uintptr_t>(p) % align, 0u);
+    std::fill(p, p + size, static_cast<unsigned char>(i));
+    blocks.emplace_back(p, size);
+  }
+  for (std::size_t i = 0; i < blocks.size(); ++i)
+    for (std::size_t j = 0; j < blocks[i].second; ++j)
+      ASSERT_EQ(blocks[i].first[j], static_cast<unsigned char>(i)) << "block " << i << " was overwritten";
+}
+
+} // namespace
