@@ -82,9 +82,13 @@ caching_store::caching_store(std::unique_ptr<key_value_store> inner, caching_sto
       budget_(options_.budget ? options_.budget
                               : std::make_shared<cache_budget>(options_.max_bytes)) {
   assert(inner_);
+  budget_->join();
 }
 
-caching_store::~caching_store() { budget_->release(bytes_); }
+caching_store::~caching_store() {
+  budget_->release(bytes_);
+  budget_->leave();
+}
 
 void caching_store::forward(std::string_view key, const entry& e) {
   std::optional<std::string_view> value;
@@ -158,7 +162,7 @@ result<void> caching_store::cache_write(std::string_view key,
 }
 
 result<void> caching_store::evict_if_needed() {
-  while (budget_->exceeded() && !lru_.empty()) {
+  while (!lru_.empty() && budget_->must_evict(bytes_)) {
     auto victim = lru_.front();
     if (victim->second.dirty) {
       const entry& e = victim->second;
@@ -243,6 +247,8 @@ result<void> caching_store::flush() {
     while (!lru_.empty())
       erase(lru_.front());
   written_since_flush_ = false;
+  if (auto r = evict_if_needed(); !r)  // above its fair share of a full budget: shrink (all clean)
+    return r;
   return inner_->flush();
 }
 

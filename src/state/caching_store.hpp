@@ -6,8 +6,9 @@
 // stores), writes are coalesced per key in an LRU cache: reads see cached values, flush() writes
 // all dirty entries to the inner store in one batch, then forwards each dirty entry once to the
 // changelog writer and to the flush listener (the downstream "emit on flush"). While the budget
-// is exceeded, this cache's least recently used entries are evicted; a dirty victim is flushed
-// (inner store, changelog, listener) on its own first. A cache written nothing between two
+// is exceeded and this cache holds more than its fair share (cache_budget), its least recently
+// used entries are evicted (after writes and at flush); a dirty victim is flushed (inner store,
+// changelog, listener) on its own first. A cache written nothing between two
 // flushes is idle and empties itself at the second (its bytes go back to busy stores).
 // With a budget of 0 every write goes straight through: inner store, changelog, listener.
 

@@ -7,9 +7,13 @@ namespace sluice {
 
 window_cache::window_cache(std::shared_ptr<cache_budget> budget) : budget_(std::move(budget)) {
   assert(budget_);
+  budget_->join();
 }
 
-window_cache::~window_cache() { clear(); }
+window_cache::~window_cache() {
+  clear();
+  budget_->leave();
+}
 
 void window_cache::charge(cached_window& w) noexcept {
   const std::size_t now = entry_overhead_bytes + w.key.size() + w.value.size();

@@ -68,10 +68,10 @@ class window_cache {
   /// Bookkeeping bytes charged per window on top of its key and value.
   static constexpr std::size_t entry_overhead_bytes = sizeof(cached_window);
 
-  /// A cache charging budget (must not be null).
+  /// A cache charging budget (must not be null), counted among its caches.
   explicit window_cache(std::shared_ptr<cache_budget> budget);
-  /// Drops every entry (dirty ones are lost: the runtime flushes before closing) and releases
-  /// their bytes.
+  /// Drops every entry (dirty ones are lost: the runtime flushes before closing), releases
+  /// their bytes and leaves the budget.
   ~window_cache();
   window_cache(const window_cache&) = delete;
   window_cache& operator=(const window_cache&) = delete;
@@ -92,8 +92,8 @@ class window_cache {
   /// Marks every dirty window as written to the store.
   void mark_all_clean() noexcept;
 
-  /// True while the shared budget is exceeded and this cache has something to evict.
-  bool must_evict() const noexcept { return budget_->exceeded() && !lru_.empty(); }
+  /// True while this cache must evict (cache_budget::must_evict) and has something to evict.
+  bool must_evict() const noexcept { return !lru_.empty() && budget_->must_evict(bytes_); }
   /// The least recently used window; requires a non-empty cache.
   cached_window& eviction_candidate() noexcept { return lru_.front(); }
 

@@ -481,6 +481,8 @@ result<void> window_store::flush() {
     if (!written_since_flush_)
       cache_->clear();  // idle since the last flush: give the budget to busy stores
     written_since_flush_ = false;
+    if (auto r = evict_if_needed(); !r)  // above its fair share of a full budget: shrink (all clean)
+      return r;
   }
   return storage_->flush();
 }

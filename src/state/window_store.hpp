@@ -31,8 +31,9 @@
 // enabled budget: put/remove go to a write-back window_cache that coalesces updates per (key,
 // window start). Reads see it merged with the storage (a cached value or tombstone shadows the
 // stored window). flush() writes every dirty window to the storage in one batch (with the
-// stream time) and logs each once; when the shared budget is exceeded the least recently used
-// windows are evicted, a dirty one written and logged on its own first. So a window updated n
+// stream time) and logs each once; when the shared budget is exceeded, a cache above its fair
+// share (cache_budget) evicts its least recently used windows, a dirty one written and logged on
+// its own first. So a window updated n
 // times between two flushes costs one storage write and one changelog record, not n. Expired
 // windows leave the cache too (dirty ones unwritten: nothing can read them any more). A cache
 // that saw no write between two flushes is idle and empties itself at the second, so an idle

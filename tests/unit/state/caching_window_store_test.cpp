@@ -289,7 +289,9 @@ TEST(caching_window_store, restore_to_the_last_flush_gives_the_state_of_that_flu
             expected_all(at_flush, 0, 200'000));
 }
 
-TEST(caching_window_store, stores_sharing_a_budget_evict_their_own_windows_and_idle_ones_release) {
+TEST(caching_window_store, stores_sharing_a_budget_get_a_fair_share_and_idle_ones_release) {
+  // Windows of key "a"/"b" with value "v" charge overhead + 2 bytes: the budget holds 20 of
+  // them, the fair share of each of the two stores 10.
   auto budget = std::make_shared<cache_budget>(20 * (window_cache::entry_overhead_bytes + 8));
   auto open = [&](recording_changelog& log) {
     window_store_options o;
@@ -300,29 +302,35 @@ TEST(caching_window_store, stores_sharing_a_budget_evict_their_own_windows_and_i
   recording_changelog log_a, log_b;
   auto a = open(log_a);
   auto b = open(log_b);
-  for (int i = 0; i < 15; ++i)
+  EXPECT_EQ(budget->fair_share(), budget->max_bytes() / 2);
+  for (int i = 0; i < 15; ++i)  // a alone: uses more than its share of the free budget
     ASSERT_OK(a->put("a", i, "v", 0));
-  EXPECT_EQ(budget->used_bytes(), a->cache()->bytes());
-  for (int i = 0; i < 15; ++i)
+  for (int i = 0; i < 15; ++i)  // b may still grow to its share; beyond it, it evicts its own
     ASSERT_OK(b->put("b", i, "v", 0));
-  EXPECT_EQ(budget->used_bytes(), a->cache()->bytes() + b->cache()->bytes());
-  EXPECT_LE(budget->used_bytes(), budget->max_bytes());
-  EXPECT_EQ(a->cache()->size(), 15u);  // b evicted its own windows, not a's
-  EXPECT_EQ(log_a.records.size(), 0u);
-  EXPECT_EQ(log_b.records.size(), 10u);  // b's first ten, evicted dirty
-  // a flushes twice without a write in between: idle, it empties its cache.
-  ASSERT_OK(a->flush());
   EXPECT_EQ(a->cache()->size(), 15u);
+  EXPECT_EQ(b->cache()->size(), 10u);
+  EXPECT_EQ(log_b.records.size(), 5u);  // b's five oldest, evicted dirty
+  EXPECT_EQ(budget->used_bytes(), a->cache()->bytes() + b->cache()->bytes());
+  EXPECT_TRUE(budget->exceeded());  // until a writes or flushes
+  // At its flush (a commit) a gives back what it holds above its share of the full budget.
+  ASSERT_OK(a->flush());
+  EXPECT_EQ(log_a.records.size(), 15u);
+  EXPECT_EQ(a->cache()->size(), 10u);
+  EXPECT_FALSE(budget->exceeded());
+  // a flushes again without a write in between: idle, it empties its cache.
   ASSERT_OK(a->flush());
   EXPECT_EQ(a->cache()->size(), 0u);
   EXPECT_EQ(budget->used_bytes(), b->cache()->bytes());
-  std::string v;
-  auto found = a->fetch_into("a", 3, v);  // still there, from the storage
-  ASSERT_OK(found);
-  EXPECT_TRUE(*found);
+  for (int i = 0; i < 15; ++i) {  // every window is still there, from the storage
+    std::string v;
+    auto found = a->fetch_into("a", i, v);
+    ASSERT_OK(found);
+    EXPECT_TRUE(*found) << i;
+  }
   b.reset();
   a.reset();
   EXPECT_EQ(budget->used_bytes(), 0u);
+  EXPECT_EQ(budget->fair_share(), budget->max_bytes());
 }
 
 TEST(caching_window_store, stores_on_different_threads_share_a_budget) {
