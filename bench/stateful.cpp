@@ -360,9 +360,14 @@ int orchestrate(const options& o) {
     r = run_child(args);
     const double stateful = r["records"] / r["seconds"];
     const auto out_high = watermark_sums(probe, out, o.partitions).second; // offsets count every record
-    std::printf("run %d stateful: %s (%9.0f incl. start)  VmHWM %6.1f MiB  output %lld/%lld %s\n", run,
-                rate_text(r).c_str(), r["records"] / r["wall_seconds"], r["rss_kib"] / 1024, static_cast<long long>(out_high),
-                static_cast<long long>(expected.closed), out_high == expected.closed ? "ok" : "MISMATCH");
+    // Store traffic: changelog records written per input record (high watermarks count every record).
+    const auto [cl_low, cl_high] = watermark_sums(probe, changelog, o.partitions);
+    const double changelog_per_record = static_cast<double>(cl_high) / static_cast<double>(o.records);
+    std::printf("run %d stateful: %s (%9.0f incl. start)  VmHWM %6.1f MiB  output %lld/%lld %s  changelog %lld "
+                "records (%.3f per input record)\n",
+                run, rate_text(r).c_str(), r["records"] / r["wall_seconds"], r["rss_kib"] / 1024,
+                static_cast<long long>(out_high), static_cast<long long>(expected.closed),
+                out_high == expected.closed ? "ok" : "MISMATCH", static_cast<long long>(cl_high), changelog_per_record);
     std::fflush(stdout);
     if (out_high != expected.closed)
       throw std::runtime_error("output count mismatch: " + std::to_string(out_high) + " rows written, " +
@@ -372,8 +377,8 @@ int orchestrate(const options& o) {
     figures["stateful_rss"].push_back(r["rss_kib"] / 1024);
     figures["stateful_cpu"].push_back(r["cpu_seconds"] / r["seconds"]);
     figures["stateful_per_cpu"].push_back(r["records"] / r["cpu_seconds"]);
+    figures["changelog_per_record"].push_back(changelog_per_record);
 
-    const auto [cl_low, cl_high] = watermark_sums(probe, changelog, o.partitions);
     args = common;
     args.insert(args.end(), {"--phase", "restore", "--output", out, "--application-id", app});
     r = run_child(args);
@@ -403,6 +408,7 @@ int orchestrate(const options& o) {
               "VmHWM %6.1f MiB\n",
               m("stateful"), m("stateful_wall"), 100 * m("stateful_cpu"), m("stateful_per_cpu"), m("stateful_rss"));
   std::printf("  ratio (b)/(a): %.2f\n", m("stateful") / m("bare"));
+  std::printf("  changelog records per input record: %.3f\n", m("changelog_per_record"));
   std::printf("  (c) restore from changelog:   %9.0f records/s (%9.0f from assignment, %9.0f incl. start)\n",
               m("restore"), m("restore_assigned"), m("restore_wall"));
   return 0;

@@ -50,7 +50,8 @@ struct streams_config {
   /// `group.instance.id`: static membership (brokers 2.3+): a restart within session.timeout.ms keeps
   /// this instance's partitions without a rebalance. Unique per instance; "" = dynamic membership.
   std::string group_instance_id;
-  /// `cache.max.bytes.buffering`: per key-value store, bytes of updates coalesced between commits.
+  /// `cache.max.bytes.buffering`: per instance (all stores' caches share it), bytes of store updates
+  /// coalesced between commits; 0 = write through.
   int64_t cache_max_bytes_buffering = 10 * 1024 * 1024;
   /// `input.buffer.max.bytes`: bytes of consumed records handed to tasks and not yet processed, for
   /// the whole instance (key + value + 256 of bookkeeping each); each assigned partition gets an equal share.

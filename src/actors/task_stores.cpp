@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -198,6 +199,22 @@ void compensate(changelog_reader& reader, node_store& ns, int32_t partition, int
 
 } // namespace
 
+std::shared_ptr<cache_budget> instance_cache_budget(const streams_config& config) {
+  // Keyed by the config's address: each instance owns its config for as long as its tasks run,
+  // and the group member hands tasks nothing else that is per instance.
+  static std::mutex mutex;
+  static std::map<const streams_config*, std::weak_ptr<cache_budget>> budgets;
+  std::lock_guard lock{mutex};
+  std::erase_if(budgets, [](const auto& b) { return b.second.expired(); });
+  auto& weak = budgets[&config];
+  auto budget = weak.lock();
+  if (!budget) {
+    budget = std::make_shared<cache_budget>(static_cast<size_t>(config.cache_max_bytes_buffering));
+    weak = budget;
+  }
+  return budget;
+}
+
 std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopology, int32_t partition,
                                               const streams_config& config,
                                               const std::optional<std::map<std::string, int64_t>>& committed,
@@ -233,6 +250,7 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
   const auto marker = stores->lock->directory() / running_marker;
   const bool crashed = std::filesystem::exists(marker);
   changelog_reader reader{config};
+  const auto budget = instance_cache_budget(config);
   for (int id : stateful) {
     const auto& spec = *topo.nodes()[static_cast<size_t>(id)].store;
     auto& ns = stores->by_node[id];
@@ -271,6 +289,7 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
       options.retention_ms = spec.retention_ms;
       options.changelog = ns.changelog.get();
       options.time_from_puts = false; // the operator's watermark drives retention
+      options.cache = budget;
       ns.windows = check(window_store::open(std::move(opened.store), options), "cannot open " + what);
       reader.read(ns.changelog_topic, partition, from, end, stop, what,
                   [&](const std::vector<changelog_record>& rs, int64_t last) {
@@ -278,7 +297,7 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
                   });
     } else {
       caching_store_options options;
-      options.max_bytes = static_cast<size_t>(config.cache_max_bytes_buffering);
+      options.budget = budget;
       options.changelog = ns.changelog.get();
       ns.key_value = std::make_unique<caching_store>(std::move(opened.store), options);
       reader.read(ns.changelog_topic, partition, from, end, stop, what,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/streams_config.hpp"
+#include "state/cache_budget.hpp"
 #include "state/changelog_writer.hpp"
 #include "state/key_value_store.hpp"
 #include "state/state_directory.hpp"
@@ -31,7 +32,8 @@ public:
   }
 };
 
-/// The store of one node: key-value (cached, logged) or window (logged).
+/// The store of one node: key-value or window, both cached (write-back, flushed at each commit
+/// marker) and logged.
 struct node_store {
   std::string changelog_topic;
   std::unique_ptr<changelog_producer> changelog = std::make_unique<changelog_producer>();
@@ -60,6 +62,10 @@ struct task_stores {
   std::map<int, node_store> by_node;
   ~task_stores();
 };
+
+/// The budget (`cache.max.bytes.buffering`) shared by the caching stores of every task of the
+/// instance configured by `config`; thread-safe.
+std::shared_ptr<cache_budget> instance_cache_budget(const streams_config& config);
 
 /// Opens and restores every store of task (`subtopology`, `partition`). `committed`: each store's
 /// last changelog offset as of the last commit (-1 or absent: none), or nullopt when the commit

@@ -77,11 +77,18 @@ class merged_iterator final : public kv_iterator {
 }  // namespace
 
 caching_store::caching_store(std::unique_ptr<key_value_store> inner, caching_store_options options)
-    : inner_(std::move(inner)), options_(std::move(options)) {
+    : inner_(std::move(inner)),
+      options_(std::move(options)),
+      budget_(options_.budget ? options_.budget
+                              : std::make_shared<cache_budget>(options_.max_bytes)) {
   assert(inner_);
+  budget_->join();
 }
 
-caching_store::~caching_store() = default;
+caching_store::~caching_store() {
+  budget_->release(bytes_);
+  budget_->leave();
+}
 
 void caching_store::forward(std::string_view key, const entry& e) {
   std::optional<std::string_view> value;
@@ -116,12 +123,12 @@ caching_store::cache_map::iterator caching_store::insert_or_touch(std::string_vi
   }
   it = cache_.emplace_hint(it, std::string{key}, entry{});
   it->second.lru = lru_.insert(lru_.end(), it);
-  bytes_ += key.size() + entry_overhead_bytes;
+  charge(key.size() + entry_overhead_bytes);
   return it;
 }
 
 void caching_store::erase(cache_map::iterator it) {
-  bytes_ -= it->first.size() + entry_overhead_bytes + it->second.value.size();
+  release(it->first.size() + entry_overhead_bytes + it->second.value.size());
   lru_.erase(it->second.lru);
   if (it->second.dirty)
     dirty_.erase(it->second.dirty_pos);
@@ -133,7 +140,8 @@ result<void> caching_store::cache_write(std::string_view key,
                                         std::int64_t timestamp_ms) {
   auto it = insert_or_touch(key);
   entry& e = it->second;
-  bytes_ -= e.value.size();
+  const std::size_t old_size = e.value.size();
+  written_since_flush_ = true;
   if (value) {
     e.value.assign(*value);  // reuses capacity when a key is updated repeatedly
     e.tombstone = false;
@@ -141,7 +149,10 @@ result<void> caching_store::cache_write(std::string_view key,
     e.value.clear();
     e.tombstone = true;
   }
-  bytes_ += e.value.size();
+  if (e.value.size() > old_size)  // an unchanged size (the usual update) touches no shared counter
+    charge(e.value.size() - old_size);
+  else if (e.value.size() < old_size)
+    release(old_size - e.value.size());
   e.timestamp_ms = timestamp_ms;
   if (!e.dirty) {
     e.dirty = true;
@@ -151,7 +162,7 @@ result<void> caching_store::cache_write(std::string_view key,
 }
 
 result<void> caching_store::evict_if_needed() {
-  while (bytes_ > options_.max_bytes && !lru_.empty()) {
+  while (!lru_.empty() && budget_->must_evict(bytes_)) {
     auto victim = lru_.front();
     if (victim->second.dirty) {
       const entry& e = victim->second;
@@ -169,7 +180,7 @@ result<void> caching_store::evict_if_needed() {
 }
 
 result<bool> caching_store::get_into(std::string_view key, std::string& value) {
-  if (options_.max_bytes == 0)
+  if (!caching())
     return inner_->get_into(key, value);
   if (auto it = cache_.find(key); it != cache_.end()) {
     lru_.splice(lru_.end(), lru_, it->second.lru);
@@ -184,7 +195,7 @@ result<bool> caching_store::get_into(std::string_view key, std::string& value) {
   auto it = insert_or_touch(key);
   if (*found) {
     it->second.value.assign(value);
-    bytes_ += value.size();
+    charge(value.size());
   } else {
     it->second.tombstone = true;  // cache the absence: repeated misses skip the inner store
   }
@@ -197,7 +208,7 @@ result<void> caching_store::put(std::string_view key, std::string_view value,
                                 std::int64_t timestamp_ms) {
   if (flushing_)
     return reentrant_write(name());
-  if (options_.max_bytes == 0)
+  if (!caching())
     return write_through(key, value, timestamp_ms);
   return cache_write(key, value, timestamp_ms);
 }
@@ -205,7 +216,7 @@ result<void> caching_store::put(std::string_view key, std::string_view value,
 result<void> caching_store::remove(std::string_view key, std::int64_t timestamp_ms) {
   if (flushing_)
     return reentrant_write(name());
-  if (options_.max_bytes == 0)
+  if (!caching())
     return write_through(key, std::nullopt, timestamp_ms);
   return cache_write(key, std::nullopt, timestamp_ms);
 }
@@ -232,6 +243,12 @@ result<void> caching_store::flush() {
     dirty_.clear();
     batch_.clear();
   }
+  if (!written_since_flush_)  // idle since the last flush: give the budget to busy stores
+    while (!lru_.empty())
+      erase(lru_.front());
+  written_since_flush_ = false;
+  if (auto r = evict_if_needed(); !r)  // above its fair share of a full budget: shrink (all clean)
+    return r;
   return inner_->flush();
 }
 
@@ -247,7 +264,7 @@ result<void> caching_store::write(const store_batch& batch) {
 
 std::unique_ptr<kv_iterator> caching_store::scan(const scan_bounds& bounds) {
   auto inner = inner_->scan(bounds);
-  if (options_.max_bytes == 0)
+  if (!caching())
     return inner;
   auto begin = cache_.lower_bound(bounds.from);
   auto end = cache_.end();

@@ -2,12 +2,15 @@
 // caching_store: the changelogging and caching layer over a key_value_store (Kafka Streams'
 // CachingKeyValueStore + ChangeLoggingKeyValueBytesStore in one decorator).
 //
-// With max_bytes > 0, writes are coalesced per key in an LRU cache: reads see cached values,
-// flush() writes all dirty entries to the inner store in one batch, then forwards each dirty
-// entry once to the changelog writer and to the flush listener (the downstream "emit on flush").
-// When the cache exceeds max_bytes, least recently used entries are evicted; a dirty victim is
-// flushed (inner store, changelog, listener) on its own first.
-// With max_bytes == 0 every write goes straight through: inner store, changelog, listener.
+// With a budget (cache_budget: max_bytes of its own, or one shared by the instance's caching
+// stores), writes are coalesced per key in an LRU cache: reads see cached values, flush() writes
+// all dirty entries to the inner store in one batch, then forwards each dirty entry once to the
+// changelog writer and to the flush listener (the downstream "emit on flush"). While the budget
+// is exceeded and this cache holds more than its fair share (cache_budget), its least recently
+// used entries are evicted (after writes and at flush); a dirty victim is flushed (inner store,
+// changelog, listener) on its own first. A cache written nothing between two
+// flushes is idle and empties itself at the second (its bytes go back to busy stores).
+// With a budget of 0 every write goes straight through: inner store, changelog, listener.
 
 #include <cstddef>
 #include <functional>
@@ -16,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "state/cache_budget.hpp"
 #include "state/changelog_writer.hpp"
 #include "state/key_value_store.hpp"
 
@@ -29,8 +33,10 @@ using flush_listener = std::function<void(std::string_view key,
 /// Options of a caching_store.
 struct caching_store_options {
   /// 10 MiB (Kafka Streams' cache.max.bytes.buffering default): byte budget of this store's
-  /// cache (keys + values + per-entry bookkeeping). 0 disables caching (write-through).
+  /// cache (keys + values + per-entry bookkeeping) when `budget` is null. 0 disables caching.
   std::size_t max_bytes = 10 * 1024 * 1024;
+  /// A budget shared with other caching stores (then max_bytes is ignored); nullptr: its own.
+  std::shared_ptr<cache_budget> budget;
   /// nullptr: changes are not logged (in-memory or test stores). Not owned; must outlive us.
   changelog_writer* changelog = nullptr;
   /// Empty: flushed entries are not forwarded downstream.
@@ -45,7 +51,8 @@ class caching_store final : public key_value_store {
 
   /// Wraps inner (must not be null).
   caching_store(std::unique_ptr<key_value_store> inner, caching_store_options options);
-  /// Does not flush: unflushed dirty entries are dropped (the runtime flushes on commit/close).
+  /// Does not flush: unflushed dirty entries are dropped (the runtime flushes on commit/close);
+  /// releases the cache's bytes from the budget.
   ~caching_store() override;
 
   const std::string& name() const override { return inner_->name(); }
@@ -68,7 +75,7 @@ class caching_store final : public key_value_store {
   result<void> flush() override;
   std::optional<changelog_offset> checkpoint() const override { return inner_->checkpoint(); }
 
-  /// Bytes currently charged to the cache.
+  /// Bytes this cache currently charges to its budget.
   std::size_t cached_bytes() const noexcept { return bytes_; }
   /// Number of cached entries (clean and dirty).
   std::size_t cached_entries() const noexcept { return cache_.size(); }
@@ -98,14 +105,25 @@ class caching_store final : public key_value_store {
   void erase(cache_map::iterator it);
   result<void> evict_if_needed();
   void forward(std::string_view key, const entry& e);
+  bool caching() const noexcept { return budget_->enabled(); }
+  void charge(std::size_t n) noexcept {
+    bytes_ += n;
+    budget_->charge(n);
+  }
+  void release(std::size_t n) noexcept {
+    bytes_ -= n;
+    budget_->release(n);
+  }
 
   std::unique_ptr<key_value_store> inner_;
   caching_store_options options_;
+  std::shared_ptr<cache_budget> budget_;
   cache_map cache_;
   order_list lru_;    // front = least recently used
   order_list dirty_;  // front = oldest dirty entry
   std::size_t bytes_ = 0;
   bool flushing_ = false;
+  bool written_since_flush_ = false;
   store_batch batch_;  // reused by flush()
 };
 

@@ -147,10 +147,89 @@ class all_window_iterator final : public window_iterator {
   bool valid_ = false;
 };
 
+// A stored iterator merged with the cached windows [begin, end), both ordered by start then key
+// (a per-key fetch has one key: start order). A cached window shadows the stored one with the
+// same start and key; a cached tombstone hides it.
+template <class CacheIter>
+class merged_window_iterator final : public window_iterator {
+ public:
+  merged_window_iterator(CacheIter begin, CacheIter end, std::unique_ptr<window_iterator> stored)
+      : cache_(begin), cache_end_(end), stored_(std::move(stored)) {
+    settle();
+  }
+  bool valid() const override { return current_ != source::none; }
+  void next() override {
+    if (current_ == source::cache)
+      ++cache_;
+    else
+      stored_->next();
+    settle();
+  }
+  std::string_view key() const override {
+    return current_ == source::cache ? std::string_view{cache_->key} : stored_->key();
+  }
+  std::int64_t window_start() const override {
+    return current_ == source::cache ? cache_->start : stored_->window_start();
+  }
+  std::string_view value() const override {
+    return current_ == source::cache ? std::string_view{cache_->value} : stored_->value();
+  }
+  std::optional<state_error> status() const override { return stored_->status(); }
+
+ private:
+  enum class source { none, cache, stored };
+
+  void settle() {
+    for (;;) {
+      const bool c = cache_ != cache_end_;
+      const bool s = stored_->valid();
+      if (!c && !s) {
+        current_ = source::none;
+        return;
+      }
+      bool cache_first = !s;
+      if (c && s) {
+        const auto cached = std::pair{cache_->start, std::string_view{cache_->key}};
+        const auto stored = std::pair{stored_->window_start(), stored_->key()};
+        if (cached == stored) {  // shadowed by the cache
+          stored_->next();
+          continue;
+        }
+        cache_first = cached < stored;
+      }
+      if (cache_first) {
+        if (cache_->tombstone) {
+          ++cache_;
+          continue;
+        }
+        current_ = source::cache;
+        return;
+      }
+      current_ = source::stored;
+      return;
+    }
+  }
+
+  CacheIter cache_;
+  CacheIter cache_end_;
+  std::unique_ptr<window_iterator> stored_;
+  source current_ = source::none;
+};
+
+template <class CacheIter>
+std::unique_ptr<window_iterator> merged(std::pair<CacheIter, CacheIter> cached,
+                                        std::unique_ptr<window_iterator> stored) {
+  return std::make_unique<merged_window_iterator<CacheIter>>(cached.first, cached.second,
+                                                             std::move(stored));
+}
+
 }  // namespace
 
 window_store::window_store(std::unique_ptr<key_value_store> storage, window_store_options options)
-    : storage_(std::move(storage)), options_(options) {}
+    : storage_(std::move(storage)), options_(options) {
+  if (options_.cache && options_.cache->enabled())
+    cache_ = std::make_unique<window_cache>(options_.cache);
+}
 
 result<std::unique_ptr<window_store>> window_store::open(std::unique_ptr<key_value_store> storage,
                                                          window_store_options options) {
@@ -211,6 +290,43 @@ void window_store::add_remove(store_batch& batch, std::string_view key, std::int
   batch.remove(key_buffer2_);
 }
 
+void window_store::log(std::string_view key, std::int64_t start,
+                       std::optional<std::string_view> value, std::int64_t timestamp_ms) {
+  if (!options_.changelog)
+    return;
+  encode_changelog_key(key, start, key_buffer_);
+  options_.changelog->append(key_buffer_, value, timestamp_ms);
+}
+
+result<void> window_store::write_through(std::string_view key, std::int64_t start,
+                                         std::optional<std::string_view> value,
+                                         std::int64_t timestamp_ms) {
+  batch_.clear();
+  if (value)
+    add_put(batch_, key, start, *value);
+  else
+    add_remove(batch_, key, start);
+  if (auto r = storage_->write(batch_); !r)
+    return r;
+  log(key, start, value, timestamp_ms);
+  return ok();
+}
+
+result<void> window_store::evict_if_needed() {
+  while (cache_->must_evict()) {
+    auto& victim = cache_->eviction_candidate();
+    if (victim.dirty) {
+      std::optional<std::string_view> value;
+      if (!victim.tombstone)
+        value = victim.value;
+      if (auto r = write_through(victim.key, victim.start, value, victim.timestamp_ms); !r)
+        return r;  // stays cached and dirty; a later flush retries
+    }
+    cache_->erase(victim);
+  }
+  return ok();
+}
+
 result<void> window_store::put(std::string_view key, std::int64_t window_start,
                                std::string_view value, std::int64_t timestamp_ms) {
   observe(window_start);
@@ -218,34 +334,38 @@ result<void> window_store::put(std::string_view key, std::int64_t window_start,
     ++dropped_expired_;
     return ok();
   }
-  batch_.clear();
-  add_put(batch_, key, window_start, value);
-  if (auto r = storage_->write(batch_); !r)
+  if (cache_) {
+    cache_->write(key, window_start, value, timestamp_ms);
+    written_since_flush_ = true;
+    if (auto r = evict_if_needed(); !r)
+      return r;
+  } else if (auto r = write_through(key, window_start, value, timestamp_ms); !r) {
     return r;
-  if (options_.changelog) {
-    encode_changelog_key(key, window_start, key_buffer_);
-    options_.changelog->append(key_buffer_, value, timestamp_ms);
   }
   return maybe_purge();
 }
 
 result<void> window_store::remove(std::string_view key, std::int64_t window_start,
                                   std::int64_t timestamp_ms) {
-  batch_.clear();
-  add_remove(batch_, key, window_start);
-  if (auto r = storage_->write(batch_); !r)
-    return r;
-  if (options_.changelog) {
-    encode_changelog_key(key, window_start, key_buffer_);
-    options_.changelog->append(key_buffer_, std::nullopt, timestamp_ms);
-  }
-  return ok();
+  if (!cache_)
+    return write_through(key, window_start, std::nullopt, timestamp_ms);
+  cache_->write(key, window_start, std::nullopt, timestamp_ms);
+  written_since_flush_ = true;
+  return evict_if_needed();
 }
 
 result<bool> window_store::fetch_into(std::string_view key, std::int64_t window_start,
                                       std::string& value) {
   if (expired(window_start))
     return false;
+  if (cache_) {
+    if (const auto* w = cache_->find(key, window_start)) {
+      if (w->tombstone)
+        return false;
+      value.assign(w->value);
+      return true;
+    }
+  }
   encode_data_key(key_buffer_, key, window_start);
   return storage_->get_into(key_buffer_, value);
 }
@@ -258,8 +378,11 @@ std::unique_ptr<window_iterator> window_store::fetch(std::string_view key, std::
     return std::make_unique<empty_window_iterator>();
   encode_data_key(key_buffer_, key, time_from);
   encode_data_key(key_buffer2_, key, time_to);
-  return std::make_unique<key_window_iterator>(
+  auto stored = std::make_unique<key_window_iterator>(
       std::string{key}, storage_->scan(scan_bounds{key_buffer_, key_buffer2_, true}));
+  if (!cache_)
+    return stored;
+  return merged(cache_->key_range(key, time_from, time_to), std::move(stored));
 }
 
 std::unique_ptr<window_iterator> window_store::fetch_all(std::int64_t time_from,
@@ -274,14 +397,19 @@ std::unique_ptr<window_iterator> window_store::fetch_all(std::int64_t time_from,
   key_buffer2_.assign(1, time_to == max_time ? static_cast<char>(index_tag + 1) : index_tag);
   if (time_to != max_time)
     append_time(key_buffer2_, time_to + 1);
-  return std::make_unique<all_window_iterator>(
+  auto stored = std::make_unique<all_window_iterator>(
       *storage_, storage_->scan(scan_bounds{key_buffer_, key_buffer2_, false}));
+  if (!cache_)
+    return stored;
+  return merged(cache_->time_range(time_from, time_to), std::move(stored));
 }
 
 result<std::uint64_t> window_store::purge_expired() {
   auto cutoff = expiry_cutoff();
   if (!cutoff || *cutoff == min_time)
     return std::uint64_t{0};
+  if (cache_)
+    cache_->erase_before(*cutoff);
   std::string from(1, index_tag);
   append_time(from, purged_up_to_.value_or(min_time));
   std::string to(1, index_tag);
@@ -311,6 +439,8 @@ result<void> window_store::maybe_purge() {
   auto cutoff = expiry_cutoff();
   if (!cutoff)
     return ok();
+  if (cache_)
+    cache_->erase_before(*cutoff);  // cheap: looks at the oldest cached window only
   const std::int64_t interval =
       options_.purge_interval_ms > 0 ? options_.purge_interval_ms
                                      : std::max<std::int64_t>(options_.retention_ms / 4, 1);
@@ -324,12 +454,34 @@ result<void> window_store::maybe_purge() {
 }
 
 result<void> window_store::flush() {
+  batch_.clear();
+  if (cache_) {
+    if (auto cutoff = expiry_cutoff())
+      cache_->erase_before(*cutoff);
+    for (const auto& w : cache_->dirty()) {
+      if (w.tombstone)
+        add_remove(batch_, w.key, w.start);
+      else
+        add_put(batch_, w.key, w.start, w.value);
+    }
+  }
   if (stream_time_) {
-    batch_.clear();
     key_buffer_.clear();
     append_time(key_buffer_, *stream_time_);
     batch_.put(stream_time_key, key_buffer_);
+  }
+  if (!batch_.empty())
     if (auto r = storage_->write(batch_); !r)
+      return r;  // the windows stay dirty; nothing was logged
+  if (cache_) {
+    for (const auto& w : cache_->dirty())
+      log(w.key, w.start, w.tombstone ? std::nullopt : std::optional<std::string_view>{w.value},
+          w.timestamp_ms);
+    cache_->mark_all_clean();
+    if (!written_since_flush_)
+      cache_->clear();  // idle since the last flush: give the budget to busy stores
+    written_since_flush_ = false;
+    if (auto r = evict_if_needed(); !r)  // above its fair share of a full budget: shrink (all clean)
       return r;
   }
   return storage_->flush();
@@ -341,6 +493,11 @@ result<void> window_store::commit_checkpoint(changelog_offset offset) {
 
 result<void> window_store::restore(std::span<const changelog_record> records,
                                    changelog_offset last_offset) {
+  if (cache_ && cache_->size() > 0) {
+    if (auto r = flush(); !r)
+      return r;
+    cache_->clear();
+  }
   store_batch batch;
   for (const auto& r : records) {
     auto decoded = decode_changelog_key(r.key);

@@ -26,6 +26,19 @@
 //
 // Changelog record format (Kafka Streams' window key schema without the sequence number):
 // key | start as 8 bytes big-endian two's complement.
+//
+// Caching (Kafka Streams' caching window store), with `window_store_options::cache` set to an
+// enabled budget: put/remove go to a write-back window_cache that coalesces updates per (key,
+// window start). Reads see it merged with the storage (a cached value or tombstone shadows the
+// stored window). flush() writes every dirty window to the storage in one batch (with the
+// stream time) and logs each once; when the shared budget is exceeded, a cache above its fair
+// share (cache_budget) evicts its least recently used windows, a dirty one written and logged on
+// its own first. So a window updated n
+// times between two flushes costs one storage write and one changelog record, not n. Expired
+// windows leave the cache too (dirty ones unwritten: nothing can read them any more). A cache
+// that saw no write between two flushes is idle and empties itself at the second, so an idle
+// task does not hold the budget that busy ones need. Without a cache every put goes straight to
+// the storage and the changelog.
 
 #include <cstdint>
 #include <memory>
@@ -34,8 +47,10 @@
 #include <string>
 #include <string_view>
 
+#include "state/cache_budget.hpp"
 #include "state/changelog_writer.hpp"
 #include "state/key_value_store.hpp"
+#include "state/window_cache.hpp"
 
 namespace sluice {
 
@@ -53,6 +68,9 @@ struct window_store_options {
   /// moves it — windowed operators drive it by their watermark, so inputs far apart in event
   /// time never expire windows that have not closed yet.
   bool time_from_puts = true;
+  /// The budget the store's write-back cache charges, shared with the instance's other caching
+  /// stores; nullptr or a 0 budget: no cache, every put is written and logged at once.
+  std::shared_ptr<cache_budget> cache;
 };
 
 /// Cursor over windows; per-key fetch yields one key in window order, fetch_all yields windows
@@ -86,10 +104,11 @@ class window_store {
   const std::string& name() const { return storage_->name(); }
 
   /// Sets the value of (key, window_start); advances stream time; dropped if already expired.
+  /// Cached: written and logged at the next flush or when evicted.
   result<void> put(std::string_view key, std::int64_t window_start, std::string_view value,
                    std::int64_t timestamp_ms);
 
-  /// Deletes (key, window_start) and logs a tombstone.
+  /// Deletes (key, window_start) and logs a tombstone (cached like put).
   result<void> remove(std::string_view key, std::int64_t window_start, std::int64_t timestamp_ms);
 
   /// Reads the value of one window into value; false if absent or expired.
@@ -112,13 +131,16 @@ class window_store {
   /// Windows starting before this are expired (nullopt: nothing is expired yet).
   std::optional<std::int64_t> expiry_cutoff() const noexcept;
 
-  /// Deletes all expired windows now (normally automatic); returns how many were deleted.
+  /// Deletes all expired windows now (normally automatic); returns how many stored windows
+  /// were deleted (expired cached windows are dropped too, not counted).
   result<std::uint64_t> purge_expired();
 
   /// Number of puts dropped because their window had already expired.
   std::uint64_t dropped_expired() const noexcept { return dropped_expired_; }
 
-  /// Persists stream time and flushes the storage.
+  /// Writes the cache's dirty windows and the stream time to the storage in one batch, logs each
+  /// of those windows once, then flushes the storage. On a failed write nothing is logged and the
+  /// windows stay dirty.
   result<void> flush();
 
   /// The changelog offset committed with the data, or nullopt.
@@ -127,8 +149,9 @@ class window_store {
   /// Commits offset as checkpoint; see key_value_store::commit_checkpoint.
   result<void> commit_checkpoint(changelog_offset offset);
 
-  /// Applies changelog records (keys in changelog format) plus last_offset atomically.
-  /// Records of expired windows are skipped; invalid_argument if a key is shorter than 8 bytes.
+  /// Applies changelog records (keys in changelog format) plus last_offset atomically, bypassing
+  /// the cache (flushed and emptied first if it holds anything). Records of expired windows are
+  /// skipped; invalid_argument if a key is shorter than 8 bytes.
   result<void> restore(std::span<const changelog_record> records, changelog_offset last_offset);
 
   /// Encodes (key, window_start) as a changelog record key into out (reusing its capacity).
@@ -142,6 +165,9 @@ class window_store {
   /// The underlying key_value_store.
   key_value_store& storage() noexcept { return *storage_; }
 
+  /// The write-back cache, or nullptr when caching is off.
+  const window_cache* cache() const noexcept { return cache_.get(); }
+
  private:
   window_store(std::unique_ptr<key_value_store> storage, window_store_options options);
   bool expired(std::int64_t window_start) const noexcept;
@@ -149,6 +175,11 @@ class window_store {
   result<void> maybe_purge();
   void add_put(store_batch& batch, std::string_view key, std::int64_t start, std::string_view value);
   void add_remove(store_batch& batch, std::string_view key, std::int64_t start);
+  void log(std::string_view key, std::int64_t start, std::optional<std::string_view> value,
+           std::int64_t timestamp_ms);
+  result<void> write_through(std::string_view key, std::int64_t start,
+                             std::optional<std::string_view> value, std::int64_t timestamp_ms);
+  result<void> evict_if_needed();
 
   std::unique_ptr<key_value_store> storage_;
   window_store_options options_;
@@ -158,6 +189,8 @@ class window_store {
   store_batch batch_;        // reused by put/remove
   std::string key_buffer_;   // reused key encodings
   std::string key_buffer2_;
+  std::unique_ptr<window_cache> cache_;  // null: caching is off
+  bool written_since_flush_ = false;
 };
 
 }  // namespace sluice

@@ -167,7 +167,7 @@ public:
   void process(const batch_ptr& in, processor_context& ctx) override {
     auto& b = records_of<K, V>(in);
     auto& store = ctx.window_state();
-    auto out = make_batch_like<windowed<K>, std::optional<R>>(b, b.records.size());
+    auto out = make_batch_like<windowed<K>, std::optional<R>>(b, final() ? 0 : b.records.size());
     each_record(b.records, ctx, name_, [&](const record<K, V>& r) {
       keys_.serialize(r.key, key_buf_);
       if (!aggregate(store, r, *out))
@@ -203,10 +203,16 @@ protected:
     return watermark_ != no_watermark && store_start <= watermark_ - close_offset_;
   }
 
-  /// Adds a current-mode update (or, with `value` empty, a retraction) to `out`.
-  void emit(out_batch& out, const K& key, int64_t start, int64_t end, std::optional<R> value, const record_meta& meta) {
+  /// Adds a current-mode update of window [start, end) holding `agg` to `out`; the result (a
+  /// JSON row, say) is built only then, never under final emission.
+  void emit(out_batch& out, const K& key, int64_t start, int64_t end, const A& agg, const record_meta& meta) {
     if (!final())
-      out.records.push_back({windowed<K>{key, start, end}, std::move(value), meta});
+      out.records.push_back({windowed<K>{key, start, end}, std::optional<R>{policy_.result(agg)}, meta});
+  }
+  /// Adds a current-mode retraction of window [start, end) to `out`.
+  void retract(out_batch& out, const K& key, int64_t start, int64_t end, const record_meta& meta) {
+    if (!final())
+      out.records.push_back({windowed<K>{key, start, end}, std::nullopt, meta});
   }
 
   windows w_;
@@ -287,7 +293,7 @@ protected:
       }
       this->policy_.encode(this->agg_, this->value_buf_);
       checked(store.put(this->key_buf_, s, this->value_buf_, ts), "window write");
-      this->emit(out, r.key, s, s + size, this->policy_.result(this->agg_), r.meta);
+      this->emit(out, r.key, s, s + size, this->agg_, r.meta);
     }
     return any;
   }
@@ -374,8 +380,10 @@ protected:
       const auto& e = entries_[static_cast<size_t>(right)];
       if (!this->closed(ts + 1)) {
         write(store, ts + 1, e.max_ts, e.agg, ts);
-        this->policy_.decode(e.agg, this->agg_);
-        this->emit(out, r.key, ts + 1, ts + 1 + d, this->policy_.result(this->agg_), r.meta);
+        if (!this->final()) {
+          this->policy_.decode(e.agg, this->agg_);
+          this->emit(out, r.key, ts + 1, ts + 1 + d, this->agg_, r.meta);
+        }
       }
     }
     return true;
@@ -403,7 +411,7 @@ private:
   void finish(window_store& store, const record<K, V>& r, int64_t start, int64_t max_ts, typename base::out_batch& out) {
     this->policy_.encode(this->agg_, agg_buf_);
     write(store, start, max_ts, agg_buf_, r.meta.timestamp);
-    this->emit(out, r.key, start, start + this->w_.size_ms, this->policy_.result(this->agg_), r.meta);
+    this->emit(out, r.key, start, start + this->w_.size_ms, this->agg_, r.meta);
   }
   void write(window_store& store, int64_t start, int64_t max_ts, std::string_view agg, int64_t ts) {
     this->value_buf_.clear();
@@ -477,14 +485,14 @@ protected:
         continue;
       if (e.end != end)
         checked(store.remove(this->key_buf_, e.end, ts), "session delete");
-      this->emit(out, r.key, e.start, e.end, std::nullopt, r.meta); // retract the merged-away session
+      this->retract(out, r.key, e.start, e.end, r.meta); // the merged-away session
     }
     this->value_buf_.clear();
     append_i64(this->value_buf_, start);
     this->policy_.encode(this->agg_, agg_buf_);
     this->value_buf_.append(agg_buf_);
     checked(store.put(this->key_buf_, end, this->value_buf_, ts), "session write");
-    this->emit(out, r.key, start, end, this->policy_.result(this->agg_), r.meta);
+    this->emit(out, r.key, start, end, this->agg_, r.meta);
     return true;
   }
 

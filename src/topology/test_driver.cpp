@@ -17,6 +17,10 @@ struct topology_test_driver::impl {
   std::string application_id;
   exception_handler handler;
   std::string task_id = "0_0";
+  // Window stores cache as in the runtime, with a budget small enough that tests of windowed
+  // operators also exercise eviction and reads merging cache and store. Declared before the
+  // contexts: the stores release their bytes into it.
+  std::shared_ptr<cache_budget> window_cache = std::make_shared<cache_budget>(4096);
   std::vector<std::unique_ptr<processor>> processors;
   std::vector<std::unique_ptr<node_context>> contexts;
   std::vector<std::string> sink_topics;
@@ -109,6 +113,7 @@ struct topology_test_driver::impl {
       window_store_options options;
       options.retention_ms = spec->retention_ms;
       options.time_from_puts = false; // the operator's watermark drives retention
+      options.cache = self->window_cache;
       auto w = window_store::open(std::move(store), options);
       if (!w)
         throw std::logic_error("cannot open window store " + spec->name + ": " + w.error().message);
@@ -243,8 +248,12 @@ std::vector<test_output_record> topology_test_driver::read_output(const std::str
 }
 
 void topology_test_driver::flush() {
-  for (size_t i = 0; i < impl_->processors.size(); ++i)
+  for (size_t i = 0; i < impl_->processors.size(); ++i) {
     impl_->processors[i]->flush(*impl_->contexts[i]);
+    if (auto& w = impl_->contexts[i]->windows)
+      if (auto r = w->flush(); !r)
+        throw std::logic_error("cannot flush window store: " + r.error().message);
+  }
   impl_->settle();
 }
 

@@ -97,5 +97,24 @@ TEST(allocation, window_puts_reuse_their_encoding_buffers) {
   EXPECT_EQ(n, 0u);
 }
 
+TEST(allocation, cached_window_updates_and_reads_do_not_allocate) {
+  window_store_options o;
+  o.retention_ms = 1'000'000'000;
+  o.cache = std::make_shared<cache_budget>(1 << 20);
+  auto ws = window_store::open(std::make_unique<in_memory_store>("w"), o);
+  ASSERT_OK(ws);
+  const std::string value(48, 'v');  // longer than the small-string buffer
+  std::string out;
+  ASSERT_OK((*ws)->put("sensor-17", 1000, value, 0));
+  ASSERT_OK((*ws)->fetch_into("sensor-17", 1000, out));  // the caller's buffer grows once
+  const auto n = count_allocations([&] {
+    for (int i = 0; i < 1000; ++i) {
+      (void)(*ws)->fetch_into("sensor-17", 1000, out);
+      (void)(*ws)->put("sensor-17", 1000, value, i);
+    }
+  });
+  EXPECT_EQ(n, 0u);
+}
+
 }  // namespace
 }  // namespace sluice

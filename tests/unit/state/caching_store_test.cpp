@@ -221,5 +221,41 @@ TEST_F(caching_store_test, restore_through_cache_drops_stale_cached_entries) {
   EXPECT_EQ(changelog_.records, (std::vector<change>{{"k", "cached", 0}}));
 }
 
+TEST(caching_store_budget, stores_sharing_a_budget_get_a_fair_share_and_idle_ones_release) {
+  const std::size_t entry = caching_store::entry_overhead_bytes + 2 + 1;  // key "kN", value "v"
+  auto budget = std::make_shared<cache_budget>(8 * entry);                // fair share: 4 entries
+  recording_changelog log_a, log_b;
+  auto open = [&](recording_changelog& log) {
+    caching_store_options o;
+    o.budget = budget;
+    o.changelog = &log;
+    return std::make_unique<caching_store>(std::make_unique<in_memory_store>("s"), o);
+  };
+  auto a = open(log_a);
+  auto b = open(log_b);
+  for (int i = 0; i < 6; ++i)
+    ASSERT_OK(a->put("k" + std::to_string(i), "v", 0));
+  for (int i = 0; i < 6; ++i)
+    ASSERT_OK(b->put("k" + std::to_string(i), "v", 0));
+  EXPECT_EQ(a->cached_entries(), 6u);  // b grew to its share, then evicted its own entries
+  EXPECT_EQ(b->cached_entries(), 4u);
+  EXPECT_EQ(log_a.records.size(), 0u);
+  EXPECT_EQ(log_b.records.size(), 2u);  // b's two oldest, evicted dirty
+  EXPECT_EQ(budget->used_bytes(), 10 * entry);
+  ASSERT_OK(a->flush());  // a commit: a shrinks to its share of the full budget
+  EXPECT_EQ(log_a.records.size(), 6u);
+  EXPECT_EQ(a->cached_entries(), 4u);
+  EXPECT_EQ(budget->used_bytes(), 8 * entry);
+  ASSERT_OK(a->flush());  // nothing written since the last flush: idle, a gives its bytes back
+  EXPECT_EQ(a->cached_entries(), 0u);
+  EXPECT_EQ(budget->used_bytes(), 4 * entry);
+  auto v = a->get("k0");
+  ASSERT_OK(v);
+  EXPECT_EQ(*v, "v");
+  a.reset();
+  b.reset();
+  EXPECT_EQ(budget->used_bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace sluice

@@ -160,7 +160,7 @@ TEST_P(window_store_test, changelog_records_roundtrip_through_restore) {
   EXPECT_EQ(log.records[2].second, std::nullopt);
 
   // Restore the log, plus an old window that retention drops, into a fresh store.
-  auto fresh = make({.retention_ms = 1000, .purge_interval_ms = 0, .changelog = nullptr});
+  auto fresh = make({.retention_ms = 1000, .purge_interval_ms = 0, .changelog = nullptr, .time_from_puts = true, .cache = nullptr});
   std::string old_key;
   window_store::encode_changelog_key("z", -5000, old_key);
   std::vector<changelog_record> records{{old_key, "ancient"}};
