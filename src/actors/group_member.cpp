@@ -122,7 +122,7 @@ private:
       queue_.pop_front();
       lock.unlock();
       int64_t low = 0, high = 0; // not needed: the request is what counts
-      rd_kafka_query_watermark_offsets(consumer_, next.first.c_str(), next.second, &low, &high, 5000);
+      rd_kafka_query_watermark_offsets(consumer_, next.first.c_str(), next.second, &low, &high, 1000);
       lock.lock();
       pending_.erase(next);
     }
@@ -163,6 +163,7 @@ struct group_member_state {
   rd_kafka_queue_t* queue = nullptr; // the consumer's queue: rebalances and errors
   std::shared_ptr<const wakeup> wake = std::make_shared<const wakeup>();
   std::unique_ptr<fetch_waker> waker;
+  std::shared_ptr<cache_budget> cache; // cache.max.bytes.buffering, shared by every task's stores
   std::set<std::string> topic_names;                        // stable storage for record_meta::topic
   std::map<uint64_t, partition_slot> slots;                 // by slot id
   std::map<std::pair<std::string, int32_t>, uint64_t> slot_of;
@@ -275,6 +276,7 @@ void group_member_state::start() {
     rd_kafka_conf_destroy(conf);
     throw std::runtime_error(std::string{"cannot create consumer: "} + err);
   }
+  cache = std::make_shared<cache_budget>(static_cast<size_t>(config->cache_max_bytes_buffering));
   rd_kafka_poll_set_consumer(consumer);
   queue = rd_kafka_queue_get_consumer(consumer);
   wake->attach(queue);
@@ -425,7 +427,7 @@ void group_member_state::on_credit(uint64_t slot, int64_t records, int64_t bytes
   s.in_flight_bytes -= bytes;
   if (s.held && s.in_flight_bytes < share() / 2) {
     s.held = false;
-    if (s.queue && rd_kafka_queue_length(s.queue) > 0)
+    if (waker && s.queue && rd_kafka_queue_length(s.queue) > 0)
       waker->wake(s.topic, s.partition); // its queue may have filled up while held
   }
 }
@@ -578,7 +580,7 @@ void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
   for (auto& [tname, spec] : fresh) {
     const auto& first = spec.first.front();
     tasks.emplace(tname, spawn_task(self->system(), topo, topo.subtopology_of(first.first), first.second, collector,
-                                    config, partitions, spec.second, spec.first));
+                                    config, cache, partitions, spec.second, spec.first));
     self->monitor(tasks.at(tname));
   }
   std::vector<std::string> names;
@@ -665,6 +667,7 @@ void group_member_state::shutdown(caf::error reason) {
     spdlog::error("stopping without committing failed work: {}", to_string(failure));
   else
     spdlog::info("shutting down: final commit and leaving group '{}'", config->application_id);
+  waker.reset(); // nothing more to fetch
   // Closing revokes every partition through the rebalance callback, which commits.
   rd_kafka_consumer_close(consumer);
   for (auto& [name, task] : tasks)

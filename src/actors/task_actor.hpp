@@ -4,11 +4,13 @@
 
 #include "actors/record_collector.hpp"
 #include "actors/streams_config.hpp"
+#include "state/cache_budget.hpp"
 #include "topology/topology.hpp"
 
 #include <caf/fwd.hpp>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,9 +26,10 @@ inline constexpr const char* task_metadata_of_no_commit = "sluice1\n";
 /// Spawns the task of sub-topology `subtopology` for `partition`; `committed`: what the last
 /// commit of its source partitions carried (input watermarks, store changelog positions);
 /// `partitions`: partition count per topic, outliving the task; `inputs`: its assigned source
-/// partitions (with several, batches are taken in head-timestamp order).
+/// partitions (with several, batches are taken in head-timestamp order); `cache`: the instance's
+/// store cache budget.
 caf::actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
-                      record_collector* collector, const streams_config* config,
+                      record_collector* collector, const streams_config* config, std::shared_ptr<cache_budget> cache,
                       const std::map<std::string, int32_t>* partitions, const committed_metadata& committed,
                       const std::vector<std::pair<std::string, int32_t>>& inputs);
 

@@ -199,24 +199,8 @@ void compensate(changelog_reader& reader, node_store& ns, int32_t partition, int
 
 } // namespace
 
-std::shared_ptr<cache_budget> instance_cache_budget(const streams_config& config) {
-  // Keyed by the config's address: each instance owns its config for as long as its tasks run,
-  // and the group member hands tasks nothing else that is per instance.
-  static std::mutex mutex;
-  static std::map<const streams_config*, std::weak_ptr<cache_budget>> budgets;
-  std::lock_guard lock{mutex};
-  std::erase_if(budgets, [](const auto& b) { return b.second.expired(); });
-  auto& weak = budgets[&config];
-  auto budget = weak.lock();
-  if (!budget) {
-    budget = std::make_shared<cache_budget>(static_cast<size_t>(config.cache_max_bytes_buffering));
-    weak = budget;
-  }
-  return budget;
-}
-
 std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopology, int32_t partition,
-                                              const streams_config& config,
+                                              const streams_config& config, std::shared_ptr<cache_budget> budget,
                                               const std::optional<std::map<std::string, int64_t>>& committed,
                                               const std::atomic<bool>& stop) {
   auto stores = std::make_shared<task_stores>();
@@ -250,7 +234,6 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
   const auto marker = stores->lock->directory() / running_marker;
   const bool crashed = std::filesystem::exists(marker);
   changelog_reader reader{config};
-  const auto budget = instance_cache_budget(config);
   for (int id : stateful) {
     const auto& spec = *topo.nodes()[static_cast<size_t>(id)].store;
     auto& ns = stores->by_node[id];

@@ -63,17 +63,14 @@ struct task_stores {
   ~task_stores();
 };
 
-/// The budget (`cache.max.bytes.buffering`) shared by the caching stores of every task of the
-/// instance configured by `config`; thread-safe.
-std::shared_ptr<cache_budget> instance_cache_budget(const streams_config& config);
-
 /// Opens and restores every store of task (`subtopology`, `partition`). `committed`: each store's
 /// last changelog offset as of the last commit (-1 or absent: none), or nullopt when the commit
 /// carried no such positions. Blocking: run it off the scheduler threads. Gives up (returns
 /// nullptr) when `stop` becomes true; throws std::runtime_error with a clear message when the
-/// state cannot be opened or restored.
+/// state cannot be opened or restored. `budget`: the instance's `cache.max.bytes.buffering`,
+/// shared by the caching stores of all its tasks.
 std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopology, int32_t partition,
-                                              const streams_config& config,
+                                              const streams_config& config, std::shared_ptr<cache_budget> budget,
                                               const std::optional<std::map<std::string, int64_t>>& committed,
                                               const std::atomic<bool>& stop);
 
