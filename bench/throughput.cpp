@@ -57,6 +57,7 @@ struct options {
   std::string output;     // child (streams): topic to write to
   std::string application_id;
   int threads = 0;        // streams: num.stream.threads (0 = one per core)
+  std::vector<std::string> settings; // --set key=value for the streams phase
   std::int64_t timeout_s = 300;
   int rtt_ms = 0;         // round-trip time the broker adds during the phases
 };
@@ -128,6 +129,12 @@ int phase_streams(const options& o) {
   config.state_dir = state_dir.string();
   config.num_stream_threads = o.threads;
   config.log_level = "warn";
+  for (const auto& s : o.settings) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos)
+      throw std::invalid_argument("--set " + s + ": want key=value");
+    config.set(s.substr(0, eq), s.substr(eq + 1));
+  }
   sluice::setup_logging(config.log_level);
   sluice::topology_builder builder;
   sluice::apps::build_cpu_anomaly(builder, {o.input, o.output}, {.aggregate = false}); // the filter alone
@@ -181,9 +188,11 @@ int orchestrate(const options& o) {
   if (o.rtt_ms > 0)
     std::printf("round-trip time %d ms on every broker from now on\n\n", o.rtt_ms);
 
-  const std::vector<std::string> common = {"--bootstrap-servers", bootstrap, "--records", std::to_string(o.records),
+  std::vector<std::string> common = {"--bootstrap-servers", bootstrap, "--records", std::to_string(o.records),
                                            "--partitions", std::to_string(o.partitions), "--input", o.input,
                                            "--timeout-s", std::to_string(o.timeout_s)};
+  for (const auto& s : o.settings)
+    common.insert(common.end(), {"--set", s});
   std::map<std::string, std::vector<double>> figures; // "<phase> <figure>" -> one value per run
   auto keep = [&](const std::string& phase, const std::map<std::string, double>& r) {
     figures[phase + " rate"].push_back(r.at("records") / r.at("seconds"));
@@ -252,6 +261,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"zstd", "lz4"}));
   cli.add_option("--seed", o.seed, "random seed of the input")->capture_default_str();
   cli.add_option("--threads", o.threads, "num.stream.threads for the streams phase (0 = one per core)")->capture_default_str();
+  cli.add_option("--set", o.settings, "key=value streams setting for the streams phase (repeatable)");
   cli.add_option("--timeout-s", o.timeout_s, "a phase that takes longer fails")->capture_default_str();
   cli.add_option("--rtt-ms", o.rtt_ms, "round-trip time the embedded broker adds to every response during the phases")
       ->capture_default_str()
