@@ -86,9 +86,9 @@ struct credit_token {
 /// stops fetching a partition whose queue reached `queued.max.messages.kbytes` and decides again
 /// only when its broker thread wakes up: on a response, a request, or about once a second. When
 /// every partition of a broker is full there is no response to wait for, so a drained queue would
-/// stay unfetched for up to a second; a ListOffsets request to the partition's leader wakes it
-/// (its answer also tells the partition's end). The requests are sent from this thread, one at a
-/// time; a partition asked for again while its request is pending is asked for once.
+/// stay unfetched for up to a second; a ListOffsets request to the partition's leader wakes it.
+/// The requests are sent from this thread, one at a time; a partition asked for again while its
+/// request is pending is asked for once.
 class fetch_waker {
 public:
   explicit fetch_waker(rd_kafka_t* consumer) : consumer_(consumer), thread_([this] { run(); }) {}
