@@ -164,6 +164,32 @@ private:
   std::string name_;
 };
 
+/// Replaces each key by f(key, value) and keeps the value: moved, not copied, when the batch is
+/// not shared (group_by's re-keying).
+template <class K, class V, class K2, class F>
+class select_key_processor final : public processor {
+public:
+  select_key_processor(F f, std::string name) : f_(std::move(f)), name_(std::move(name)) {}
+  void process(const batch_ptr& in, processor_context& ctx) override {
+    auto& b = records_of<K, V>(in);
+    auto out = make_batch_like<K2, V>(b, b.records.size());
+    const bool steal = exclusive(in);
+    for_each_record(b, ctx, name_, [&](record<K, V>& r) {
+      K2 k = f_(r.key, r.value);
+      if (steal)
+        out->records.push_back({std::move(k), std::move(r.value), r.meta});
+      else
+        out->records.push_back({std::move(k), r.value, r.meta});
+    });
+    if (!out->records.empty())
+      ctx.forward(std::move(out));
+  }
+
+private:
+  F f_;
+  std::string name_;
+};
+
 /// Replaces each record by the records of f(key, value), a range of std::pair<K2, V2>.
 template <class K, class V, class K2, class V2, class F>
 class flat_map_processor final : public processor {

@@ -225,8 +225,9 @@ public:
   grouped_stream<typename KS::value_type, V, KS, VS> group_by(F selector, grouped<KS, VS> options) const {
     using K2 = typename KS::value_type;
     auto n = options.name.empty() ? builder_->next_name("KSTREAM-GROUPBY") : options.name;
-    auto rekeyed = map([f = std::move(selector)](const K& k, const V& v) { return std::pair<K2, V>{f(k, v), v}; },
-                       n + "-select");
+    auto rekeyed = child<K2, V>(n + "-select", [f = std::move(selector), n] {
+      return std::make_unique<detail::select_key_processor<K, V, K2, F>>(f, n + "-select");
+    });
     auto s = rekeyed.template repartition<KS, VS>(n);
     return grouped_stream<K2, V, KS, VS>{builder_, s.node_, s.port_};
   }
