@@ -188,8 +188,6 @@ TEST(cpu_anomaly, two_instances_share_partitions_and_the_survivor_takes_over_aft
   ASSERT_TRUE(wait_until([&] { return tasks_from_log(a->stderr_text()) == partitions; }, 20s))
       << "first instance never held all partitions; stderr:\n" << tail_of(*a);
 
-  // 100 000 readings over ~20 s, so that the kill below happens while input is still produced.
-  auto gen = start_generator(broker.bootstrap_servers(), in, readings, 2, 5000);
   auto b = start_app(broker.bootstrap_servers(), app_id, in, out, state_b.path());
   const bool split = wait_until(
       [&] {
@@ -201,6 +199,10 @@ TEST(cpu_anomaly, two_instances_share_partitions_and_the_survivor_takes_over_aft
                      << tasks_from_log(b->stderr_text()) << "\nstderr a:\n" << tail_of(*a) << "\nstderr b:\n" << tail_of(*b);
   std::printf("split: a holds %d, b holds %d partitions\n", tasks_from_log(a->stderr_text()),
               tasks_from_log(b->stderr_text()));
+
+  // 100 000 readings over ~20 s once the group has settled (however long that took), so that the
+  // kill below happens while input is still produced.
+  auto gen = start_generator(broker.bootstrap_servers(), in, readings, 2, 5000);
 
   // Let both instances produce output, then kill one while the generator still runs.
   const auto before = probe.end_offset_sum(out);
