@@ -199,7 +199,7 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
   if (st.committed.changelogs)
     st.changelogs = *st.committed.changelogs;
   // Stores are opened and restored on a thread of their own; batches wait in the mailbox
-  // (their credit keeps the partition paused), commits report nothing processed yet.
+  // (their credit keeps the partition held), commits report nothing processed yet.
   auto me = caf::actor_cast<caf::actor>(self);
   self->spawn<caf::detached>([me, t = st.topo, sub, partition, config, cache, stop = st.stop,
                               positions = st.committed.changelogs](caf::event_based_actor* r) {
