@@ -26,6 +26,14 @@ namespace {
 
 constexpr int partitions = 4;
 
+/// "p<p>-0" .. "p<p>-<n-1>": what partition p was given.
+std::vector<std::string> sequence(int p, int n) {
+  std::vector<std::string> v;
+  for (int i = 0; i < n; ++i)
+    v.push_back("p" + std::to_string(p) + "-" + std::to_string(i));
+  return v;
+}
+
 struct flow_control : ::testing::Test {
   embedded_broker broker{1};
   kafka_test_client client{broker.bootstrap_servers()};
@@ -67,14 +75,18 @@ struct flow_control : ::testing::Test {
       by_key[r.key.value_or("")].push_back(r.value.value_or(""));
     return by_key;
   }
-};
 
-std::vector<std::string> sequence(int p, int n) {
-  std::vector<std::string> v;
-  for (int i = 0; i < n; ++i)
-    v.push_back("p" + std::to_string(p) + "-" + std::to_string(i));
-  return v;
-}
+  /// Waits until `streams` processed the whole backlog, closes it, and checks that the output
+  /// holds every record of every partition once, in order.
+  void expect_every_record_in_order(kafka_streams& streams, int per_partition) const {
+    ASSERT_TRUE(sluice::test::wait_until([&] { return streams.records_processed() >= partitions * per_partition; }, 120s))
+      << "processed " << streams.records_processed() << " " << streams.failure();
+    streams.close();
+    const auto got = output();
+    for (int p = 0; p < partitions; ++p)
+      EXPECT_EQ(got.at("p" + std::to_string(p)), sequence(p, per_partition)) << "partition " << p;
+  }
+};
 
 } // namespace
 
@@ -86,12 +98,7 @@ TEST_F(flow_control, a_backlog_through_the_smallest_buffer_arrives_whole_and_in_
   b.stream<serdes::string, serdes::string>(in).to(out);
   kafka_streams streams{b.build(), config()};
   streams.start();
-  ASSERT_TRUE(sluice::test::wait_until([&] { return streams.records_processed() >= partitions * per_partition; }, 120s))
-    << "processed " << streams.records_processed() << " " << streams.failure();
-  streams.close();
-  const auto got = output();
-  for (int p = 0; p < partitions; ++p)
-    EXPECT_EQ(got.at("p" + std::to_string(p)), sequence(p, per_partition)) << "partition " << p;
+  expect_every_record_in_order(streams, per_partition);
 }
 
 TEST_F(flow_control, a_stuck_partition_does_not_hold_back_the_others_and_loses_nothing) {
@@ -128,10 +135,5 @@ TEST_F(flow_control, a_stuck_partition_does_not_hold_back_the_others_and_loses_n
     released = true;
   }
   cv.notify_all();
-  ASSERT_TRUE(sluice::test::wait_until([&] { return streams.records_processed() >= partitions * per_partition; }, 120s))
-    << "processed " << streams.records_processed() << " " << streams.failure();
-  streams.close();
-  const auto got = output();
-  for (int p = 0; p < partitions; ++p)
-    EXPECT_EQ(got.at("p" + std::to_string(p)), sequence(p, per_partition)) << "partition " << p;
+  expect_every_record_in_order(streams, per_partition);
 }

@@ -15,36 +15,12 @@
 #include "state/window_store.hpp"
 #include "test_support.hpp"
 
-// GCC 12 flags free() on memory from the replaced operator new below as mismatched; both sides
-// of the pair are ours and use malloc/free, so the warning is a false positive here.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<std::size_t> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t n) {
-  if (counting.load(std::memory_order_relaxed))
-    allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n))
-    return p;
-  throw std::bad_alloc{};
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "../allocation_counter.hpp"
 
 namespace sluice {
 namespace {
 
-template <class F>
-std::size_t count_allocations(F&& f) {
-  allocations = 0;
-  counting = true;
-  f();
-  counting = false;
-  return allocations.load();
-}
+using sluice::test::count_allocations;
 
 TEST(allocation, cached_updates_of_existing_keys_do_not_allocate) {
   caching_store_options o;

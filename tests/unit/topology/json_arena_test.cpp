@@ -15,38 +15,14 @@
 #include <thread>
 #include <vector>
 
-// GCC 12 flags free() on memory from the replaced operator new below as mismatched; both sides
-// of the pair are ours and use malloc/free, so the warning is a false positive here.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<std::size_t> allocations{0};
-} // namespace
-
-void* operator new(std::size_t n) {
-  if (counting.load(std::memory_order_relaxed))
-    allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n))
-    return p;
-  throw std::bad_alloc{};
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#include "../allocation_counter.hpp"
 
 namespace json = boost::json;
 using namespace sluice;
 
 namespace {
 
-template <class F>
-std::size_t count_allocations(F&& f) {
-  allocations = 0;
-  counting = true;
-  f();
-  counting = false;
-  return allocations.load();
-}
+using sluice::test::count_allocations;
 
 // Just enough context to run a source processor: keeps what it forwards.
 class forward_context final : public processor_context {
@@ -90,7 +66,11 @@ struct readings {
   std::shared_ptr<raw_batch> batch() const {
     auto b = std::make_shared<raw_batch>();
     for (size_t i = 0; i < keys.size(); ++i) {
-      b->records.push_back({keys[i], values[i], {int64_t(i), int64_t(i), 0, nullptr}});
+      raw_record r;
+      r.key = keys[i];
+      r.value = values[i];
+      r.meta = {int64_t(i), int64_t(i), 0, nullptr};
+      b->records.push_back(r);
       b->bytes += static_cast<int64_t>(keys[i].size() + values[i].size());
     }
     return b;
