@@ -18,6 +18,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -176,7 +177,12 @@ struct group_member_state {
   // back until in-flight commits finish, so a steady stream of commits would starve it).
   bool commit_in_flight = false;
   bool rebalancing = false;
-  std::map<std::pair<std::string, int32_t>, int64_t> committed_offsets;
+  uint64_t rounds = 0; // commit rounds started; an answer to an earlier one is stale
+  // Exactly-once, decided inside a rebalance callback, done once it returns.
+  std::optional<std::pair<std::string, bool>> rewind_pending; // why, and whether already aborted
+  std::string fatal_pending;
+  int rewinds_in_a_row = 0;
+  std::map<std::pair<std::string, int32_t>, std::pair<int64_t, std::string>> committed_positions; // offset, metadata
 
   ~group_member_state() {
     waker.reset();
@@ -199,20 +205,32 @@ struct group_member_state {
   void on_credit(uint64_t slot, int64_t records, int64_t bytes);
   void commit_all();
   void committed(rd_kafka_resp_err_t err);
+  /// Exactly-once: commits the transaction with every task's `offsets` (those that changed);
+  /// then the tasks take input again. Returns how the transaction ended.
+  transaction_result end_transaction(const source_offsets& offsets);
+  /// Exactly-once: the open transaction cannot commit (`reason`): aborts it unless `aborted`
+  /// already, and restarts every task from the last commit, its stores restored to it.
+  void rewind(const std::string& reason, bool aborted);
   void shutdown(caf::error reason);
+  /// Exactly-once: commits are transactions.
+  bool transactional() const { return collector->transactional(); }
   void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
 
 private:
   void assign(rd_kafka_topic_partition_list_t* parts);
   void revoke(rd_kafka_topic_partition_list_t* parts, bool lost);
-  bool commit_sync(const std::set<std::string>& task_names);
+  /// Commits what `task_names` processed (exactly-once: what every task processed), waiting.
+  void commit_sync(const std::set<std::string>& task_names);
   void commit_offsets(const source_offsets& offsets, bool async);
+  source_offsets changed(const source_offsets& offsets) const;
+  void spawn_tasks(const rd_kafka_topic_partition_list_t* parts, const committed_metadata& committed);
   void take(ssize_t n, std::vector<uint64_t>& touched);
   int64_t share() const;
   static void release_queue(partition_slot& s);
   raw_batch& pending(partition_slot& s, uint64_t id, std::vector<uint64_t>& touched);
   void dispatch(partition_slot& s, uint64_t id);
-  committed_metadata fetch_committed(rd_kafka_topic_partition_list_t* parts);
+  /// The metadata committed with `list`'s partitions; sets their committed offsets in `list`.
+  committed_metadata fetch_committed(rd_kafka_topic_partition_list_t* list);
 };
 
 void on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts, void* opaque) {
@@ -221,6 +239,11 @@ void on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition
 
 void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets, void* opaque) {
   auto* st = static_cast<group_member_state*>(opaque);
+  if (st->transactional()) { // the embedded broker's copy of a transaction's offsets (end_transaction)
+    if (err)
+      spdlog::warn("offset commit after the transaction failed: {}", rd_kafka_err2str(err));
+    return;
+  }
   if (!err)
     st->collector->committed(offsets); // purges consumed repartition records
   st->committed(err);
@@ -452,9 +475,8 @@ void group_member_state::release_queue(partition_slot& s) {
   s.queue = nullptr;
 }
 
-void group_member_state::commit_offsets(const source_offsets& offsets, bool async) {
-  if (offsets.empty())
-    return;
+/// `offsets` as librdkafka's list (the caller destroys it).
+rd_kafka_topic_partition_list_t* partition_list(const source_offsets& offsets) {
   auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()));
   for (const auto& o : offsets) {
     auto* p = rd_kafka_topic_partition_list_add(list, o.topic.c_str(), o.partition);
@@ -465,6 +487,28 @@ void group_member_state::commit_offsets(const source_offsets& offsets, bool asyn
       p->metadata_size = o.metadata.size();
     }
   }
+  return list;
+}
+
+source_offsets group_member_state::changed(const source_offsets& offsets) const {
+  source_offsets out;
+  for (const auto& o : offsets) {
+    if (!slot_of.count({o.topic, o.partition}))
+      continue; // revoked meanwhile
+    auto it = committed_positions.find({o.topic, o.partition});
+    // At-least-once commits when the position moved; a transaction also when the metadata did
+    // (a watermark moved by idleness, with what it emitted).
+    if (it == committed_positions.end() || it->second.first != o.offset ||
+        (transactional() && it->second.second != o.metadata))
+      out.push_back(o);
+  }
+  return out;
+}
+
+void group_member_state::commit_offsets(const source_offsets& offsets, bool async) {
+  if (offsets.empty())
+    return;
+  auto* list = partition_list(offsets);
   auto err = rd_kafka_commit(consumer, list, async ? 1 : 0);
   rd_kafka_topic_partition_list_destroy(list);
   if (err && async)
@@ -479,24 +523,45 @@ void group_member_state::commit_all() {
   commit_in_flight = true;
   // Every task passes a marker; their offsets go to the broker in one commit once all answered.
   struct round {
+    uint64_t id;
+    std::set<std::string> tasks;
     size_t waiting;
     source_offsets offsets;
+    bool complete = true;
   };
-  auto r = std::make_shared<round>(round{tasks.size(), {}});
+  auto r = std::make_shared<round>(round{++rounds, {}, tasks.size(), {}});
+  for (const auto& [name, task] : tasks)
+    r->tasks.insert(name);
   auto finish = [this, r] {
-    if (--r->waiting > 0)
-      return;
-    source_offsets changed;
-    for (auto& o : r->offsets)
-      if (slot_of.count({o.topic, o.partition}) && committed_offsets[{o.topic, o.partition}] != o.offset)
-        changed.push_back(o);
-    if (changed.empty() || closing) {
+    if (--r->waiting > 0 || r->id != rounds)
+      return; // more to come, or superseded by a commit during a rebalance or by a rewind
+    if (closing) {
       commit_in_flight = false;
       return;
     }
-    for (auto& o : changed)
-      committed_offsets[{o.topic, o.partition}] = o.offset;
-    commit_offsets(changed, true); // committed() ends the round
+    if (transactional()) {
+      commit_in_flight = false;
+      std::set<std::string> now;
+      for (const auto& [name, task] : tasks)
+        now.insert(name);
+      if (!r->complete)
+        rewind("a task did not pass the commit marker", false);
+      else if (now != r->tasks)
+        commit_all(); // a task started meanwhile: its outputs are in the transaction, so are its offsets
+      else if (auto e = end_transaction(r->offsets); e.outcome == transaction_outcome::aborted)
+        rewind(e.reason, true);
+      else if (e.outcome == transaction_outcome::fatal)
+        shutdown(caf::make_error(caf::sec::runtime_error, "exactly-once: the producer cannot go on: " + e.reason));
+      return;
+    }
+    auto moved = changed(r->offsets);
+    if (moved.empty()) {
+      commit_in_flight = false;
+      return;
+    }
+    for (auto& o : moved)
+      committed_positions[{o.topic, o.partition}] = {o.offset, {}};
+    commit_offsets(moved, true); // committed() ends the round
   };
   for (const auto& [name, task] : tasks)
     self->request(task, 120s, commit_atom::value)
@@ -505,10 +570,84 @@ void group_member_state::commit_all() {
           r->offsets.insert(r->offsets.end(), offsets.begin(), offsets.end());
           finish();
         },
-        [finish, name = name](const caf::error& e) {
+        [r, finish, name = name](const caf::error& e) {
           spdlog::warn("task {}: commit skipped: {}", name, to_string(e));
+          r->complete = false;
           finish();
         });
+}
+
+transaction_result group_member_state::end_transaction(const source_offsets& offsets) {
+  auto moved = changed(offsets);
+  transaction_result result;
+  if (!moved.empty()) { // else nothing happened since the last commit: the transaction stays open
+    auto* list = partition_list(moved);
+    result = collector->commit_transaction(list, consumer);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (result.outcome != transaction_outcome::committed)
+      return result;
+    metrics->commits++;
+    rewinds_in_a_row = 0;
+    for (auto& o : moved)
+      committed_positions[{o.topic, o.partition}] = {o.offset, o.metadata};
+    // The embedded broker answers TxnOffsetCommit without storing the offsets: there they are
+    // committed again after the transaction, so restarts and rebalances find them.
+    if (!collector->cluster().admin_api)
+      commit_offsets(moved, true);
+  }
+  for (const auto& [name, task] : tasks)
+    self->send(task, txn_done_atom::value, !moved.empty());
+  return result;
+}
+
+void group_member_state::rewind(const std::string& reason, bool aborted) {
+  // A record that can never be written (too large, say) would fail every transaction anew.
+  constexpr int most_rewinds_in_a_row = 10;
+  metrics->rewinds++;
+  if (++rewinds_in_a_row > most_rewinds_in_a_row) {
+    shutdown(caf::make_error(caf::sec::runtime_error, "exactly-once: " + std::to_string(most_rewinds_in_a_row) +
+                                                        " transactions in a row aborted; the last: " + reason));
+    return;
+  }
+  spdlog::warn("exactly-once: {}; the transaction is aborted and {} task(s) start again from the last commit, "
+               "their stores restored to it",
+               reason, tasks.size());
+  for (auto& [name, task] : tasks) {
+    self->demonitor(task);
+    self->send_exit(task, caf::exit_reason::user_shutdown);
+  }
+  tasks.clear();
+  ++rounds;
+  commit_in_flight = false;
+  committed_positions.clear();
+  if (!aborted)
+    if (auto r = collector->abort_transaction(); r.outcome == transaction_outcome::fatal) {
+      shutdown(caf::make_error(caf::sec::runtime_error, "exactly-once: the producer cannot go on: " + r.reason));
+      return;
+    }
+  if (slots.empty())
+    return;
+  auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(slots.size()));
+  for (auto& [id, s] : slots) {
+    rd_kafka_topic_partition_list_add(list, s.topic.c_str(), s.partition);
+    s.pending.reset(); // read again from the committed offset
+    s.pending_messages.reset();
+  }
+  const auto committed = fetch_committed(list);
+  for (int i = 0; i < list->cnt; ++i)
+    if (list->elems[i].offset < 0)
+      list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING; // nothing committed yet
+  if (auto* e = rd_kafka_seek_partitions(consumer, list, 10000))
+    shutdown(caf::make_error(caf::sec::runtime_error,
+                             std::string{"exactly-once: cannot rewind to the last commit: "} + rd_kafka_error_string(e)));
+  else
+    for (int i = 0; i < list->cnt; ++i)
+      if (list->elems[i].err)
+        spdlog::error("exactly-once: cannot rewind {}-{}: {}", list->elems[i].topic, list->elems[i].partition,
+                      rd_kafka_err2str(list->elems[i].err));
+  if (!closing)
+    spawn_tasks(list, committed);
+  rd_kafka_topic_partition_list_destroy(list);
 }
 
 void group_member_state::committed(rd_kafka_resp_err_t err) {
@@ -520,29 +659,48 @@ void group_member_state::committed(rd_kafka_resp_err_t err) {
   if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
       err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
     rebalancing = true; // until the group settles (next rebalance callback)
-    committed_offsets.clear();
+    committed_positions.clear();
     spdlog::info("offset commit deferred: {}; committing again after the rebalance", rd_kafka_err2str(err));
     return;
   }
-  committed_offsets.clear();
+  committed_positions.clear();
   spdlog::warn("offset commit failed: {} (the next commit retries)", rd_kafka_err2str(err));
 }
 
-bool group_member_state::commit_sync(const std::set<std::string>& task_names) {
+void group_member_state::commit_sync(const std::set<std::string>& task_names) {
   caf::scoped_actor blocker{self->system()};
-  bool ok = true;
-  for (const auto& name : task_names) {
-    auto it = tasks.find(name);
-    if (it == tasks.end())
+  bool complete = true;
+  source_offsets all;
+  // Exactly-once: one transaction holds every task's outputs, so every task commits.
+  for (const auto& [name, task] : tasks) {
+    if (!transactional() && !task_names.count(name))
       continue;
-    blocker->request(it->second, 120s, commit_atom::value)
-      .receive([&](const source_offsets& offsets) { commit_offsets(offsets, false); },
-               [&](const caf::error& e) {
-                 spdlog::warn("task {}: final commit failed: {}", name, to_string(e));
-                 ok = false;
-               });
+    blocker->request(task, 120s, commit_atom::value)
+      .receive(
+        [&](const source_offsets& offsets) {
+          if (transactional())
+            all.insert(all.end(), offsets.begin(), offsets.end());
+          else
+            commit_offsets(offsets, false);
+        },
+        [&, name = name](const caf::error& e) {
+          spdlog::warn("task {}: final commit failed: {}", name, to_string(e));
+          complete = false;
+        });
   }
-  return ok;
+  if (!transactional())
+    return;
+  ++rounds; // an asynchronous round still under way is superseded
+  commit_in_flight = false;
+  if (!complete) {
+    rewind_pending = {"a task did not pass the commit marker", false};
+    return;
+  }
+  auto e = end_transaction(all);
+  if (e.outcome == transaction_outcome::aborted)
+    rewind_pending = {e.reason, true};
+  else if (e.outcome == transaction_outcome::fatal)
+    fatal_pending = e.reason;
 }
 
 void group_member_state::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
@@ -553,9 +711,8 @@ void group_member_state::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_parti
     revoke(parts, rd_kafka_assignment_lost(consumer));
 }
 
-committed_metadata group_member_state::fetch_committed(rd_kafka_topic_partition_list_t* parts) {
+committed_metadata group_member_state::fetch_committed(rd_kafka_topic_partition_list_t* list) {
   committed_metadata out;
-  auto* list = rd_kafka_topic_partition_list_copy(parts);
   if (auto err = rd_kafka_committed(consumer, list, 30000)) {
     spdlog::warn("cannot read the committed offsets' metadata: {}; tasks start without restored watermarks and "
                  "restore their stores to the end of their changelogs",
@@ -569,14 +726,10 @@ committed_metadata group_member_state::fetch_committed(rd_kafka_topic_partition_
         out[{p.topic, p.partition}] = task_metadata_of_no_commit; // nothing committed: state starts empty
     }
   }
-  rd_kafka_topic_partition_list_destroy(list);
   return out;
 }
 
-void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
-  const bool cooperative = std::string_view{rd_kafka_rebalance_protocol(consumer)} == "COOPERATIVE";
-  const auto committed = fetch_committed(parts);
-  const auto repartition = topo.repartition_topics();
+void group_member_state::spawn_tasks(const rd_kafka_topic_partition_list_t* parts, const committed_metadata& committed) {
   // New tasks, with their source partitions and what their last commit carried.
   std::map<std::string, std::pair<std::vector<std::pair<std::string, int32_t>>, committed_metadata>> fresh;
   for (int i = 0; i < parts->cnt; ++i) {
@@ -595,6 +748,14 @@ void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
                                     config, cache, partitions, spec.second, spec.first));
     self->monitor(tasks.at(tname));
   }
+}
+
+void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
+  const bool cooperative = std::string_view{rd_kafka_rebalance_protocol(consumer)} == "COOPERATIVE";
+  auto* offsets = rd_kafka_topic_partition_list_copy(parts); // parts are assigned as they came
+  spawn_tasks(parts, fetch_committed(offsets));
+  rd_kafka_topic_partition_list_destroy(offsets);
+  const auto repartition = topo.repartition_topics();
   std::vector<std::string> names;
   for (int i = 0; i < parts->cnt; ++i) {
     const auto& p = parts->elems[i];
@@ -616,7 +777,7 @@ void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
     }
     slots.emplace(id, std::move(s));
     slot_of[{topic, p.partition}] = id;
-    committed_offsets.erase({topic, p.partition});
+    committed_positions.erase({topic, p.partition});
     names.push_back(topic + "-" + std::to_string(p.partition));
   }
   auto e = cooperative ? take_error(rd_kafka_incremental_assign(consumer, parts))
@@ -639,6 +800,8 @@ void group_member_state::revoke(rd_kafka_topic_partition_list_t* parts, bool los
   // Drain and commit before letting go: every output of the revoked records is acknowledged first.
   if (!lost && !failure)
     commit_sync(affected);
+  else if (lost && transactional() && !failure)
+    rewind_pending = {"partitions were lost (this instance was out of the group)", false};
   for (int i = 0; i < parts->cnt; ++i) {
     auto it = slot_of.find({parts->elems[i].topic, parts->elems[i].partition});
     if (it == slot_of.end())
@@ -668,6 +831,8 @@ void group_member_state::revoke(rd_kafka_topic_partition_list_t* parts, bool los
   metrics->assigned_partitions = static_cast<int32_t>(slots.size());
   spdlog::info("{} {} partition(s): {} ({} task(s) left)", lost ? "lost" : "revoked", parts->cnt,
                fmt::join(names, ", "), tasks.size());
+  if (auto r = std::exchange(rewind_pending, std::nullopt))
+    rewind(r->first, r->second);
 }
 
 void group_member_state::shutdown(caf::error reason) {
@@ -712,11 +877,16 @@ caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* sel
       self->state.shutdown(m.reason);
   });
   self->send(self, poll_atom::value);
-  self->delayed_send(self, std::chrono::milliseconds(config->commit_interval_ms), commit_atom::value);
+  self->delayed_send(self, std::chrono::milliseconds(config->commit_interval()), commit_atom::value);
   return {
     [=](poll_atom) {
       if (self->state.closing)
         return;
+      if (!self->state.fatal_pending.empty()) {
+        self->state.shutdown(caf::make_error(caf::sec::runtime_error, "exactly-once: the producer cannot go on: " +
+                                                                        self->state.fatal_pending));
+        return;
+      }
       if (self->state.poll() == 0)
         self->state.wait(); // blocks this (detached) actor's thread only; messages wait at most 10 ms
       self->send(self, poll_atom::value);
@@ -726,7 +896,7 @@ caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* sel
       if (self->state.closing)
         return;
       self->state.commit_all();
-      self->delayed_send(self, std::chrono::milliseconds(self->state.config->commit_interval_ms), commit_atom::value);
+      self->delayed_send(self, std::chrono::milliseconds(self->state.config->commit_interval()), commit_atom::value);
     },
     [=](shutdown_atom) { self->state.shutdown(caf::none); },
   };

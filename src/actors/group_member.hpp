@@ -19,7 +19,8 @@ namespace sluice {
 struct group_metrics {
   std::atomic<int64_t> records_consumed{0};  ///< handed to tasks
   std::atomic<int64_t> records_processed{0}; ///< fully through their task
-  std::atomic<int64_t> commits{0};           ///< successful offset commits
+  std::atomic<int64_t> commits{0};           ///< successful offset commits (exactly-once: transactions)
+  std::atomic<int64_t> rewinds{0};           ///< exactly-once: aborted transactions, after which every task restarted
   std::atomic<int32_t> assigned_partitions{0};
 };
 

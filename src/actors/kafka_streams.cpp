@@ -4,6 +4,7 @@
 #include "actors/internal_topics.hpp"
 #include "actors/messages.hpp"
 #include "actors/record_collector.hpp"
+#include "state/state_directory.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -11,6 +12,7 @@
 
 #include <csignal>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace sluice {
@@ -41,6 +43,24 @@ std::map<std::string, int32_t> partition_counts(rd_kafka_t* rk, const topology& 
   return out;
 }
 
+/// Exactly-once: "<application.id>-<group.instance.id>", else "<application.id>-<instance slot>",
+/// claimed in the state directory and held in `claim` (stable across restarts: a restarted
+/// instance fences its predecessor and aborts what it left open). At-least-once: "".
+std::string transactional_id(const streams_config& config, std::optional<instance_claim>& claim) {
+  if (config.guarantee != processing_guarantee::exactly_once)
+    return {};
+  if (!config.group_instance_id.empty())
+    return config.application_id + "-" + config.group_instance_id;
+  auto dir = state_directory::open(config.state_dir, config.application_id);
+  if (!dir)
+    throw std::runtime_error("exactly-once needs an instance identity in state.dir: " + dir.error().message);
+  auto claimed = dir->claim_instance();
+  if (!claimed)
+    throw std::runtime_error("exactly-once needs an instance identity in state.dir: " + claimed.error().message);
+  claim.emplace(std::move(*claimed));
+  return config.application_id + "-" + claim->id();
+}
+
 } // namespace
 
 struct kafka_streams::impl {
@@ -50,6 +70,7 @@ struct kafka_streams::impl {
   std::map<std::string, int32_t> partitions; // of every topic the topology reads
   std::unique_ptr<caf::actor_system_config> system_config;
   std::unique_ptr<caf::actor_system> system;
+  std::optional<instance_claim> instance; // exactly-once: this instance's slot in the state directory
   std::unique_ptr<record_collector> collector;
   caf::actor member;
   caf::actor watcher; // sees the member go down; without a handle it would end at once, unreachable
@@ -70,8 +91,6 @@ void kafka_streams::start() {
   auto& d = *impl_;
   if (d.started)
     return;
-  if (d.config.guarantee == processing_guarantee::exactly_once)
-    throw std::runtime_error("processing.guarantee=exactly_once is not supported yet; use at_least_once");
   d.started = true;
   d.system_config = std::make_unique<caf::actor_system_config>();
   auto threads = d.config.num_stream_threads > 0 ? static_cast<size_t>(d.config.num_stream_threads)
@@ -79,12 +98,15 @@ void kafka_streams::start() {
   d.system_config->set("scheduler.max-threads", threads);
   d.system_config->set("logger.console-verbosity", caf::atom("quiet"));
   d.system = std::make_unique<caf::actor_system>(*d.system_config);
-  d.collector = std::make_unique<record_collector>(d.config);
+  d.collector = std::make_unique<record_collector>(d.config, transactional_id(d.config, d.instance));
   sigset_t pending;
   auto cluster = ensure_internal_topics(d.collector->handle(), d.topo, d.config, [&] {
     sigpending(&pending);
     return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM);
   });
+  if (d.collector->transactional() && !cluster.admin_api)
+    spdlog::warn("exactly-once on the embedded broker: its transactions are not real (no transaction markers, no "
+                 "fencing, read_committed also sees aborted records); only a Kafka cluster gives exactly-once");
   d.collector->set_cluster(std::move(cluster), d.topo.repartition_topics());
   d.partitions = partition_counts(d.collector->handle(), d.topo);
   d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), &d.metrics, &d.partitions);
@@ -152,6 +174,7 @@ std::string kafka_streams::failure() const {
 int64_t kafka_streams::records_consumed() const { return impl_->metrics.records_consumed; }
 int64_t kafka_streams::records_processed() const { return impl_->metrics.records_processed; }
 int64_t kafka_streams::commits() const { return impl_->metrics.commits; }
+int64_t kafka_streams::rewinds() const { return impl_->metrics.rewinds; }
 int32_t kafka_streams::assigned_partitions() const { return impl_->metrics.assigned_partitions; }
 
 } // namespace sluice

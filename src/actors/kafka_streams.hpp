@@ -44,8 +44,12 @@ public:
   /// Records that went all the way through their task since start.
   int64_t records_processed() const;
 
-  /// Offset commits that succeeded since start.
+  /// Offset commits that succeeded since start (exactly-once: committed transactions).
   int64_t commits() const;
+
+  /// Exactly-once: transactions aborted since start, after each of which every task started again
+  /// from the last commit.
+  int64_t rewinds() const;
 
   /// Partitions currently assigned to this instance.
   int32_t assigned_partitions() const;

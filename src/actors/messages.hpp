@@ -37,6 +37,8 @@ using source_offsets = std::vector<source_offset>;
 //   (delivery_failed_atom, string)     the broker refused a record: the task fails
 //   (retry_atom)                       try again to enqueue records the full producer queue refused
 //   (resume_atom, continuation)        deferred work is done: run its continuation, take input again
+//   (txn_done_atom, bool committed)    exactly-once: the transaction of the last marker passed ended;
+//                                      take input again (and checkpoint the store if it committed)
 // task actor (one per task)
 //   (batch_atom, batch_ptr)            a consumed raw_batch of one source partition
 //   (eof_atom, string topic, int32_t partition)   the partition is caught up: told to its source
@@ -47,6 +49,7 @@ using source_offsets = std::vector<source_offset>;
 //                                      `id` with all deliveries acked (its store's changelog position, or -1)
 //   (revoke_atom, string topic, int32_t partition)   stop reading a partition (after a commit)
 //   (resume_atom, shared_ptr<task_stores>)   the stores are restored: start the operators
+//   (txn_done_atom, bool committed)    exactly-once: the transaction ended; told to every operator
 // group member (one per instance, detached)
 //   (poll_atom)                        consume a round of records and hand them to tasks
 //   (credit_atom, uint64_t slot, int64_t records, int64_t bytes)   a partition's batch is done
@@ -69,6 +72,7 @@ using eof_atom = caf::atom_constant<caf::atom("eof")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using announce_atom = caf::atom_constant<caf::atom("announce")>;
 using input_state_atom = caf::atom_constant<caf::atom("in_state")>;
+using txn_done_atom = caf::atom_constant<caf::atom("txn_done")>;
 
 } // namespace sluice
 

@@ -72,6 +72,12 @@ struct operator_state : processor_context {
   node_store* store = nullptr;               // this node's store, if it declared one
   rd_kafka_topic_t* changelog = nullptr;     // the store's changelog topic
   delivery_epoch* epoch = nullptr;           // records produced since the last marker
+  uint64_t generation = 0;                   // the collector's when this task started
+  // Exactly-once: after passing a marker the operator takes no input and produces nothing until
+  // the transaction of that marker ended (txn_done_atom); its store's checkpoint waits for it too.
+  bool exactly_once = false;
+  bool sealed = false;
+  int64_t uncommitted_checkpoint = -1;
   std::vector<rd_kafka_topic_t*> topics;     // sink topics by handle
   rd_kafka_topic_t* dlq = nullptr;
   std::deque<refused_record> refused;
@@ -126,7 +132,9 @@ struct operator_state : processor_context {
         send(changelog, r);
       };
     }
-    epoch = new delivery_epoch{caf::actor_cast<caf::actor>(self), changelog};
+    exactly_once = setup.config->guarantee == processing_guarantee::exactly_once;
+    generation = setup.collector->generation();
+    epoch = new_epoch();
     if (store) { // before anything else: the committed state of what the changelog holds past it
       for (const auto& [key, value] : store->compensation)
         store->changelog->append(key, value ? std::optional<std::string_view>{*value} : std::nullopt, wall_ms());
@@ -280,7 +288,7 @@ struct operator_state : processor_context {
   // handlers
 
   caf::result<void> on_batch(const batch_ptr& b) {
-    if (held_back())
+    if (held_back() || sealed)
       return caf::skip;
     if (node->kind != node_kind::source) {
       proc->process(b, *this);
@@ -305,7 +313,7 @@ struct operator_state : processor_context {
   }
 
   caf::result<void> on_watermark(int parent, int64_t watermark, bool idle) {
-    if (held_back())
+    if (held_back() || sealed)
       return caf::skip;
     for (size_t k = 0; k < node->parents.size(); ++k)
       if (node->parents[k] == parent)
@@ -314,19 +322,35 @@ struct operator_state : processor_context {
     return caf::unit;
   }
 
-  void on_eof(const std::string& topic, int32_t partition) {
+  caf::result<void> on_eof(const std::string& topic, int32_t partition) {
+    if (sealed)
+      return caf::skip; // after the batches before it
     if (auto input = inputs.find(topic, partition))
       inputs.caught_up(*input, steady_ms());
+    return caf::unit;
   }
 
-  void on_tick() {
+  /// False while sealed (the tick waits).
+  bool on_tick() {
+    if (sealed)
+      return false;
     if (inputs.detect_idle(steady_ms(), setup.config->idle_timeout_ms))
       move_clock(inputs.clock());
+    return true;
   }
 
-  void on_announce() {
+  caf::result<void> on_announce() {
+    if (sealed)
+      return caf::skip;
     announce_pending = false;
     announce(false);
+    return caf::unit;
+  }
+
+  void on_transaction_done(bool committed) {
+    sealed = false;
+    if (committed && store && uncommitted_checkpoint >= 0)
+      store->checkpoint(std::exchange(uncommitted_checkpoint, -1));
   }
 
   caf::result<void> on_marker(uint64_t id) {
@@ -355,8 +379,12 @@ struct operator_state : processor_context {
   void on_epoch_acked(uint64_t id, int64_t changelog_offset) {
     if (id == 0)
       return;
-    if (store && changelog_offset >= 0)
-      store->checkpoint(changelog_offset);
+    if (store && changelog_offset >= 0) {
+      if (exactly_once)
+        uncommitted_checkpoint = changelog_offset; // a checkpoint only ever names a committed offset
+      else
+        store->checkpoint(changelog_offset);
+    }
     self->send(setup.task, marker_done_atom::value, setup.node, id, store ? changelog_offset : int64_t{-1});
   }
 
@@ -391,11 +419,15 @@ private:
       for (const auto& port : setup.ports)
         for (const auto& child : port)
           self->send(child, marker_atom::value, id);
-      auto* closing = std::exchange(epoch, new delivery_epoch{caf::actor_cast<caf::actor>(self), changelog});
+      auto* closing = std::exchange(epoch, new_epoch());
       closing->close(id);
     }
+    if (exactly_once && !markers_to_pass.empty())
+      sealed = true;
     markers_to_pass.clear();
   }
+
+  delivery_epoch* new_epoch() { return new delivery_epoch{caf::actor_cast<caf::actor>(self), changelog, generation}; }
 
   // The source position of a record written to a repartition topic; records made from one
   // source record are numbered in order.
@@ -538,12 +570,15 @@ caf::behavior operator_behavior(operator_actor_t self, operator_setup setup) {
     [=](watermark_atom, int parent, int64_t watermark, bool idle) {
       return self->state.on_watermark(parent, watermark, idle);
     },
-    [=](eof_atom, const std::string& topic, int32_t partition) { self->state.on_eof(topic, partition); },
-    [=](tick_atom) {
-      self->state.on_tick();
+    [=](eof_atom, const std::string& topic, int32_t partition) { return self->state.on_eof(topic, partition); },
+    [=](tick_atom) -> caf::result<void> {
+      if (!self->state.on_tick())
+        return caf::skip;
       self->delayed_send(self, tick_every, tick_atom::value);
+      return caf::unit;
     },
-    [=](announce_atom) { self->state.on_announce(); },
+    [=](announce_atom) { return self->state.on_announce(); },
+    [=](txn_done_atom, bool committed) { self->state.on_transaction_done(committed); },
     [=](marker_atom, uint64_t id) { return self->state.on_marker(id); },
     [=](epoch_acked_atom, uint64_t id, int64_t offset) { self->state.on_epoch_acked(id, offset); },
     [=](delivery_failed_atom, const std::string& what) {

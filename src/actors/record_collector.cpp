@@ -71,7 +71,16 @@ void record_collector::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, voi
     epoch->delivered(nullptr, m->rkt, m->offset);
     return;
   }
-  const auto* self = static_cast<const record_collector*>(opaque);
+  auto* self = static_cast<record_collector*>(opaque);
+  if (self->transactions_) {
+    // Any failed record fails its transaction's commit (librdkafka makes it abortable), which
+    // aborts it and starts its tasks again: the task itself goes on. Purged records are those
+    // of an aborted transaction.
+    if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+      self->transaction_failed(std::string{rd_kafka_err2str(m->err)} + " (topic " + rd_kafka_topic_name(m->rkt) + ")");
+    epoch->delivered(nullptr);
+    return;
+  }
   std::string what = std::string{rd_kafka_err2str(m->err)} + " (topic " + rd_kafka_topic_name(m->rkt) + ")";
   if (skips_production_failure(m->err, self->production_handler_, epoch->tracks(m->rkt))) {
     spdlog::warn("delivery failed: {}; record skipped (default.production.exception.handler=log_and_continue)", what);
@@ -94,7 +103,7 @@ void on_error(rd_kafka_t*, int err, const char* reason, void*) {
 
 } // namespace
 
-record_collector::record_collector(const streams_config& config)
+record_collector::record_collector(const streams_config& config, const std::string& transactional_id)
   : production_handler_(config.production_handler), purge_interval_ms_(config.repartition_purge_interval_ms) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   try {
@@ -107,6 +116,8 @@ record_collector::record_collector(const streams_config& config)
                                  {"queue.buffering.max.messages", "1000000"},
                                  {"client.id", config.application_id + "-producer"},
                                });
+    if (!transactional_id.empty()) // a crashed instance's open transaction holds readers back this long at most
+      apply_kafka_settings(conf, {{"transactional.id", transactional_id}, {"transaction.timeout.ms", "10000"}});
     apply_kafka_settings(conf, config.kafka_common);
     apply_kafka_settings(conf, config.kafka_producer);
   } catch (...) {
@@ -126,12 +137,28 @@ record_collector::record_collector(const streams_config& config)
     while (!stop_.load(std::memory_order_relaxed))
       rd_kafka_poll(producer_, 100);
   }};
+  if (transactional_id.empty())
+    return;
+  // Shorter than max.poll.interval.ms: the group member blocks in these calls.
+  transactions_.emplace(producer_, std::chrono::seconds(10));
+  try {
+    transactions_->init();
+  } catch (const std::exception& e) {
+    stop_ = true;
+    poller_.join();
+    rd_kafka_destroy(producer_);
+    throw std::runtime_error("transactional.id '" + transactional_id + "': " + e.what());
+  }
+  spdlog::info("exactly-once: transactional.id '{}'", transactional_id);
 }
 
 record_collector::~record_collector() {
   purger_.reset();
   if (rd_kafka_flush(producer_, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR)
     spdlog::warn("producer: {} records not delivered at shutdown", rd_kafka_outq_len(producer_));
+  if (transactions_ && transactions_->open()) // what the last commit did not cover
+    if (auto r = transactions_->abort(); r.outcome == transaction_outcome::fatal)
+      spdlog::warn("producer: {}", r.reason);
   stop_ = true;
   poller_.join();
   for (auto& [name, t] : topics_)
@@ -148,6 +175,42 @@ rd_kafka_topic_t* record_collector::topic(const std::string& name) {
 }
 
 rd_kafka_resp_err_t record_collector::send(rd_kafka_topic_t* topic, const outgoing& r, delivery_epoch* epoch) {
+  if (!transactions_)
+    return produce(topic, r, epoch);
+  std::shared_lock gate{gate_, std::try_to_lock}; // a transaction ending: try again later
+  if (!gate || (epoch && epoch->generation() != generation_.load(std::memory_order_relaxed)))
+    return RD_KAFKA_RESP_ERR__QUEUE_FULL;
+  return produce(topic, r, epoch);
+}
+
+transaction_result record_collector::commit_transaction(const rd_kafka_topic_partition_list_t* offsets,
+                                                        rd_kafka_t* consumer) {
+  auto* group = rd_kafka_consumer_group_metadata(consumer);
+  std::unique_lock gate{gate_};
+  auto r = transactions_->commit(offsets, group);
+  rd_kafka_consumer_group_metadata_destroy(group);
+  if (r.outcome != transaction_outcome::committed)
+    generation_.fetch_add(1, std::memory_order_release);
+  else if (offsets)
+    committed(offsets);
+  return r;
+}
+
+void record_collector::transaction_failed(const std::string& what) {
+  const auto generation = generation_.load(std::memory_order_relaxed);
+  if (failure_reported_.exchange(generation + 1) != generation + 1) // once per transaction generation
+    spdlog::warn("exactly-once: a record failed: {}; the transaction will abort and its tasks start again from "
+                 "the last commit",
+                 what);
+}
+
+transaction_result record_collector::abort_transaction() {
+  std::unique_lock gate{gate_};
+  generation_.fetch_add(1, std::memory_order_release);
+  return transactions_->abort();
+}
+
+rd_kafka_resp_err_t record_collector::produce(rd_kafka_topic_t* topic, const outgoing& r, delivery_epoch* epoch) {
   if (epoch)
     epoch->add(); // before producing: the delivery report may come back at once
   auto err = rd_kafka_producev(
@@ -163,6 +226,13 @@ rd_kafka_resp_err_t record_collector::send(rd_kafka_topic_t* topic, const outgoi
   const bool changelog = epoch && epoch->tracks(topic);
   if (epoch)
     epoch->delivered(nullptr);
+  if (transactions_ && (err == RD_KAFKA_RESP_ERR__STATE || err == RD_KAFKA_RESP_ERR__FATAL ||
+                        err == RD_KAFKA_RESP_ERR__FENCED)) { // the transaction is broken: its commit fails
+    transaction_failed(std::string{"cannot produce to "} + rd_kafka_topic_name(topic) + ": " + rd_kafka_err2str(err));
+    if (r.headers)
+      rd_kafka_headers_destroy(r.headers);
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
   const auto what = std::string{"cannot produce to "} + rd_kafka_topic_name(topic) + ": " + rd_kafka_err2str(err);
   if (!skips_production_failure(err, production_handler_, changelog))
     throw production_error(what);

@@ -3,6 +3,7 @@
 
 #include "actors/cluster.hpp"
 #include "actors/streams_config.hpp"
+#include "actors/transaction.hpp"
 #include "topology/processor.hpp"
 
 #include <caf/actor.hpp>
@@ -14,6 +15,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,9 +31,13 @@ class repartition_purger;
 /// on a failed delivery the production handler did not skip it receives (delivery_failed_atom, reason).
 class delivery_epoch {
 public:
-  /// `tracked`: a topic whose highest acknowledged offset the epoch reports (a changelog), or null.
-  explicit delivery_epoch(caf::actor owner, rd_kafka_topic_t* tracked = nullptr)
-    : owner_(std::move(owner)), tracked_(tracked) {}
+  /// `tracked`: a topic whose highest acknowledged offset the epoch reports (a changelog), or null;
+  /// `generation`: the collector's generation() when the epoch's task started.
+  delivery_epoch(caf::actor owner, rd_kafka_topic_t* tracked, uint64_t generation)
+    : owner_(std::move(owner)), tracked_(tracked), generation_(generation) {}
+
+  /// The collector generation the epoch's records belong to.
+  uint64_t generation() const { return generation_; }
 
   /// Counts one more record in flight.
   void add() { pending_.fetch_add(1, std::memory_order_relaxed); }
@@ -49,6 +56,7 @@ private:
   std::atomic<int64_t> pending_{1}; // in-flight records, +1 until closed
   caf::actor owner_;
   const rd_kafka_topic_t* tracked_;
+  uint64_t generation_;
   std::atomic<int64_t> tracked_offset_{-1};
   uint64_t marker_ = 0;
 };
@@ -60,12 +68,17 @@ private:
 bool skips_production_failure(rd_kafka_resp_err_t error, exception_handler handler, bool changelog);
 
 /// Wraps the producer: creates it from the config, serves delivery reports on its own thread.
+/// Under exactly-once it is transactional: every record goes into the open transaction, and
+/// while a commit or an abort runs, send() takes nothing (the caller tries again later).
 class record_collector {
 public:
-  /// Creates the producer; throws std::runtime_error on bad librdkafka settings.
-  explicit record_collector(const streams_config& config);
+  /// Creates the producer; throws std::runtime_error on bad librdkafka settings. A non-empty
+  /// `transactional_id` makes it transactional: it registers the id (fencing an earlier producer
+  /// with it) and opens the first transaction, or throws.
+  explicit record_collector(const streams_config& config, const std::string& transactional_id = {});
 
-  /// Waits up to `flush_timeout` for outstanding records, then destroys the producer.
+  /// Waits up to `flush_timeout` for outstanding records, aborts an open transaction, then
+  /// destroys the producer.
   ~record_collector();
   record_collector(const record_collector&) = delete;
   record_collector& operator=(const record_collector&) = delete;
@@ -85,10 +98,25 @@ public:
   };
 
   /// Enqueues `r` to `topic`, counting it in `epoch`. Returns RD_KAFKA_RESP_ERR__QUEUE_FULL when
-  /// the local queue is full (nothing was taken; try again later), else no error. A record the
-  /// producer refuses at once is skipped as the production handler says, or throws production_error
-  /// (`r.headers` then stay the caller's).
+  /// nothing was taken (try again later): the local queue is full, a transaction is committing
+  /// or aborting, or `epoch` belongs to an earlier generation (its task is being rewound); else
+  /// no error. A record the producer refuses at once is skipped as the production handler says,
+  /// or throws production_error (`r.headers` then stay the caller's).
   rd_kafka_resp_err_t send(rd_kafka_topic_t* topic, const outgoing& r, delivery_epoch* epoch);
+
+  /// True under exactly-once.
+  bool transactional() const { return transactions_.has_value(); }
+
+  /// Bumped by every abort: records of epochs of an earlier generation are never taken again.
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
+
+  /// Transactional: commits the open transaction with `offsets` of `consumer`'s group (purging
+  /// consumed repartition records below them once committed) and opens the next. Blocks for the
+  /// round trips; send() takes nothing meanwhile. Not committed: a new generation begins.
+  transaction_result commit_transaction(const rd_kafka_topic_partition_list_t* offsets, rd_kafka_t* consumer);
+
+  /// Transactional: aborts the open transaction, begins a new generation and the next transaction.
+  transaction_result abort_transaction();
 
   /// The raw handle (for metadata and Admin API requests).
   rd_kafka_t* handle() const { return producer_; }
@@ -105,6 +133,10 @@ public:
   void committed(const rd_kafka_topic_partition_list_t* offsets);
 
 private:
+  /// Exactly-once: a record failed, so the open transaction cannot commit; says so once per generation.
+  void transaction_failed(const std::string& what);
+  /// send() once the record may be taken.
+  rd_kafka_resp_err_t produce(rd_kafka_topic_t* topic, const outgoing& r, delivery_epoch* epoch);
   /// librdkafka's delivery report callback (opaque: the collector).
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
 
@@ -117,6 +149,10 @@ private:
   std::map<std::string, rd_kafka_topic_t*> topics_;
   std::atomic<bool> stop_{false};
   std::thread poller_;
+  std::optional<transaction_driver> transactions_; // under exactly-once
+  std::shared_mutex gate_;                          // held exclusively while a transaction ends
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<uint64_t> failure_reported_{0}; // generation + 1 of the last reported failure
 };
 
 /// Applies librdkafka settings to `conf`; throws std::runtime_error naming the bad key.

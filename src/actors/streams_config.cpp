@@ -41,7 +41,7 @@ std::string env_name(const std::string& key) {
 }
 
 const char* guarantee_name(processing_guarantee g) {
-  return g == processing_guarantee::exactly_once ? "exactly_once" : "at_least_once";
+  return g == processing_guarantee::exactly_once ? "exactly_once_v2" : "at_least_once";
 }
 
 const char* handler_name(exception_handler h) {
@@ -57,8 +57,11 @@ const std::vector<config_key>& config_keys() {
       {"application.id", d.application_id, "consumer group, prefix of internal topics and state"},
       {"bootstrap.servers", d.bootstrap_servers, "Kafka brokers (the embedded broker listens on 9092)"},
       {"state.dir", d.state_dir, "directory for task state"},
-      {"commit.interval.ms", std::to_string(d.commit_interval_ms), "how often source offsets are committed"},
-      {"processing.guarantee", guarantee_name(d.guarantee), "at_least_once or exactly_once"},
+      {"commit.interval.ms", std::to_string(d.commit_interval()),
+       "how often source offsets are committed (100 by default under exactly_once_v2)"},
+      {"processing.guarantee", guarantee_name(d.guarantee),
+       "at_least_once or exactly_once_v2 (alias exactly_once: Kafka transactions; on the embedded broker "
+       "transactions are not real: no markers, no fencing, read_committed sees aborted data)"},
       {"default.deserialization.exception.handler", handler_name(d.deserialization_handler),
        "log_and_continue (bad record to <application.id>-dlq) or log_and_fail"},
       {"default.processing.exception.handler", handler_name(d.processing_handler),
@@ -95,7 +98,7 @@ std::string streams_config::get(const std::string& key) const {
   if (key == "state.dir")
     return state_dir;
   if (key == "commit.interval.ms")
-    return std::to_string(commit_interval_ms);
+    return std::to_string(commit_interval());
   if (key == "processing.guarantee")
     return guarantee_name(guarantee);
   if (key == "default.deserialization.exception.handler")
@@ -148,7 +151,7 @@ void streams_config::set(const std::string& key, const std::string& value) {
     else if (value == "exactly_once" || value == "exactly_once_v2")
       guarantee = processing_guarantee::exactly_once;
     else
-      throw std::invalid_argument("processing.guarantee must be at_least_once or exactly_once, got '" + value + "'");
+      throw std::invalid_argument("processing.guarantee must be at_least_once or exactly_once_v2 (alias exactly_once), got '" + value + "'");
   } else if (key == "default.deserialization.exception.handler") {
     deserialization_handler = parse_exception_handler(value);
   } else if (key == "default.processing.exception.handler") {

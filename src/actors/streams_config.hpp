@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,11 @@ struct streams_config {
   std::string bootstrap_servers = "localhost:9092";
   /// `state.dir`: where task state lives (one folder per application).
   std::string state_dir = "/tmp/sluice";
-  /// `commit.interval.ms`: how often source offsets are committed; bounds reprocessing after a crash.
-  int64_t commit_interval_ms = 5000;
-  /// `processing.guarantee`: exactly_once needs a real Kafka cluster (the embedded broker fakes transactions).
+  /// `commit.interval.ms`: how often source offsets are committed; bounds reprocessing after a crash
+  /// (at-least-once) and how long outputs wait to become visible (exactly-once). Unset: see commit_interval().
+  std::optional<int64_t> commit_interval_ms;
+  /// `processing.guarantee`: exactly_once_v2 (alias exactly_once) runs every commit as a Kafka
+  /// transaction; real on Kafka clusters (0.11+), not on the embedded broker (docs/configuration.md).
   processing_guarantee guarantee = processing_guarantee::at_least_once;
   /// `default.deserialization.exception.handler`: bad input never stops a partition by default.
   exception_handler deserialization_handler = exception_handler::log_and_continue;
@@ -70,6 +73,11 @@ struct streams_config {
   /// `topic.*` with the prefix removed: topic configs of every internal topic sluice creates
   /// (`topic.min.insync.replicas=2`), over sluice's own per-kind settings.
   std::map<std::string, std::string> topic_configs;
+
+  /// `commit.interval.ms` as set, else 100 under exactly-once and 5000 under at-least-once (as Kafka Streams).
+  int64_t commit_interval() const {
+    return commit_interval_ms.value_or(guarantee == processing_guarantee::exactly_once ? 100 : 5000);
+  }
 
   /// The value of `key` (any known key or a kafka.* key) as a string; throws std::out_of_range.
   std::string get(const std::string& key) const;

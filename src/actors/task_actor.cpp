@@ -85,6 +85,7 @@ struct task_state {
   std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
   bool restoring = true;
   std::map<std::string, caf::actor> sources;                // topic -> source operator
+  std::vector<caf::actor> operators;
   size_t operator_count = 0;
   std::map<std::pair<std::string, int32_t>, int64_t> next; // position per source partition
   // With several source partitions, batches wait here and go to the sources in the order of
@@ -148,7 +149,7 @@ struct task_state {
   source_offsets positions() const {
     source_offsets out;
     for (const auto& [tp, offset] : next)
-      out.push_back({tp.first, tp.second, offset});
+      out.push_back({tp.first, tp.second, offset, {}});
     return out;
   }
 
@@ -168,6 +169,7 @@ struct task_state {
       }
       auto a = spawn_operator(self, std::move(setup));
       actors.emplace(*it, a);
+      operators.push_back(a);
       if (nodes[static_cast<size_t>(*it)].kind == node_kind::source)
         for (const auto& t : nodes[static_cast<size_t>(*it)].topics)
           sources.emplace(t, a);
@@ -282,6 +284,10 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
       }
       m.promise.deliver(std::move(m.offsets));
       st.markers.erase(it);
+    },
+    [=](txn_done_atom, bool committed) {
+      for (const auto& op : self->state.operators)
+        self->send(op, txn_done_atom::value, committed);
     },
     [=](revoke_atom, const std::string& topic, int32_t p) {
       auto& st = self->state;

@@ -64,6 +64,8 @@ public:
                                 {"enable.auto.commit", "false"},
                                 {"enable.partition.eof", "true"},
                                 {"client.id", config.application_id + "-restore"}});
+    if (config.guarantee == processing_guarantee::exactly_once) // aborted writes are not state
+      apply_kafka_settings(conf, {{"isolation.level", "read_committed"}});
     apply_kafka_settings(conf, config.kafka_common);
     apply_kafka_settings(conf, config.kafka_consumer);
     char err[512];

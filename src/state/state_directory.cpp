@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <random>
 #include <system_error>
 
 namespace sluice {
@@ -50,6 +52,24 @@ task_lock& task_lock::operator=(task_lock&& other) noexcept {
 task_lock::~task_lock() {
   if (fd_ >= 0)
     ::close(fd_);  // closing the descriptor releases the flock
+}
+
+instance_claim::instance_claim(instance_claim&& other) noexcept
+    : id_(std::move(other.id_)), fd_(std::exchange(other.fd_, -1)) {}
+
+instance_claim& instance_claim::operator=(instance_claim&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0)
+      ::close(fd_);
+    id_ = std::move(other.id_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+instance_claim::~instance_claim() {
+  if (fd_ >= 0)
+    ::close(fd_);
 }
 
 result<state_directory> state_directory::open(const std::filesystem::path& state_dir,
@@ -100,6 +120,39 @@ result<task_lock> state_directory::lock_task(std::string_view task_id) const {
                        "lock " + file.string() + ": " + std::strerror(err)};
   }
   return task_lock{std::string{task_id}, std::move(dir), fd};
+}
+
+result<instance_claim> state_directory::claim_instance() const {
+  // The directory id: read, or made once (written aside and linked into place, so a reader never
+  // sees half of it and of two first starts at once the first link wins).
+  const auto id_file = app_dir_ / "instance.id";
+  std::string directory_id;
+  std::ifstream{id_file} >> directory_id;
+  if (directory_id.empty()) {
+    std::random_device random;
+    char text[17];
+    std::snprintf(text, sizeof text, "%08x%08x", random(), random());
+    const auto temporary = app_dir_ / ("instance.id." + std::to_string(::getpid()));
+    std::ofstream{temporary} << text << '\n';
+    std::error_code ec;
+    std::filesystem::create_hard_link(temporary, id_file, ec);  // fails if another start linked first
+    std::filesystem::remove(temporary, ec);
+    std::ifstream{id_file} >> directory_id;
+    if (directory_id.empty())
+      return state_error{state_errc::io_error, "cannot write " + id_file.string()};
+  }
+  for (int slot = 0;; ++slot) {
+    const auto file = app_dir_ / (".instance-" + std::to_string(slot) + ".lock");
+    int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return state_error{state_errc::io_error, "open " + file.string() + ": " + std::strerror(errno)};
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0)
+      return instance_claim{directory_id + "-" + std::to_string(slot), fd};
+    const int err = errno;
+    ::close(fd);
+    if (err != EWOULDBLOCK)
+      return state_error{state_errc::io_error, "lock " + file.string() + ": " + std::strerror(err)};
+  }
 }
 
 result<void> state_directory::wipe(const task_lock& lock, std::string_view store_name) const {

@@ -37,6 +37,29 @@ class task_lock {
   int fd_ = -1;
 };
 
+/// This process's identity among the instances of one application that share a state directory:
+/// "<directory id>-<slot>", where the directory id is random, made once per state directory, and
+/// the slot is the lowest one no running instance holds. Held until destroyed (a flock that the
+/// kernel drops when the process dies, so a restarted instance takes its predecessor's slot back).
+/// Move-only.
+class instance_claim {
+ public:
+  instance_claim(instance_claim&& other) noexcept;
+  instance_claim& operator=(instance_claim&& other) noexcept;
+  instance_claim(const instance_claim&) = delete;
+  instance_claim& operator=(const instance_claim&) = delete;
+  /// Releases the slot.
+  ~instance_claim();
+  /// "<directory id>-<slot>": stable across restarts, unique among the instances running here.
+  const std::string& id() const noexcept { return id_; }
+
+ private:
+  friend class state_directory;
+  instance_claim(std::string id, int fd) noexcept : id_(std::move(id)), fd_(fd) {}
+  std::string id_;
+  int fd_ = -1;
+};
+
 /// The state directory of one application on this machine.
 class state_directory {
  public:
@@ -67,6 +90,10 @@ class state_directory {
   result<opened_leveldb_store> open_leveldb_store(const task_lock& lock,
                                                   std::string_view store_name,
                                                   leveldb_store_options options = {}) const;
+
+  /// Claims the lowest free instance slot (files "instance.id" and ".instance-<slot>.lock" here).
+  /// Errors: io_error.
+  result<instance_claim> claim_instance() const;
 
   /// Task ids with a directory here (for cleaning up tasks no longer assigned).
   result<std::vector<std::string>> task_ids() const;

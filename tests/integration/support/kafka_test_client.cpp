@@ -257,4 +257,21 @@ int kafka_test_client::partition_count(const std::string& topic, std::chrono::mi
   }
 }
 
+std::int64_t kafka_test_client::committed_offset(const std::string& group, const std::string& topic,
+                                                std::int32_t partition) const {
+  std::map<std::string, std::string> settings = {{"bootstrap.servers", bootstrap_servers_}, {"group.id", group}};
+  for (const auto& [name, value] : config_)
+    settings[name] = value;
+  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, make_conf(settings));
+  auto* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), partition);
+  const auto err = rd_kafka_committed(rk, list, 10000);
+  const std::int64_t offset = list->elems[0].offset;
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_destroy(rk);
+  if (err)
+    throw std::runtime_error(std::string{"cannot read committed offsets: "} + rd_kafka_err2str(err));
+  return offset;
+}
+
 } // namespace sluice::test

@@ -118,6 +118,10 @@ public:
   // The bootstrap servers this client uses.
   const std::string& bootstrap_servers() const { return bootstrap_servers_; }
 
+  // The offset `group` committed for `topic`-`partition` (RD_KAFKA_OFFSET_INVALID: none); throws
+  // std::runtime_error if it cannot be read.
+  std::int64_t committed_offset(const std::string& group, const std::string& topic, std::int32_t partition) const;
+
 private:
   std::string bootstrap_servers_;
   std::map<std::string, std::string> config_;

@@ -28,6 +28,20 @@ TEST(config, every_listed_key_reads_back_what_was_set) {
   }
 }
 
+TEST(config, exactly_once_v2_is_the_guarantee_name_and_commits_every_100_ms_unless_set) {
+  streams_config c;
+  EXPECT_EQ(c.commit_interval(), 5000);
+  c.set("processing.guarantee", "exactly_once");
+  EXPECT_EQ(c.get("processing.guarantee"), "exactly_once_v2");
+  EXPECT_EQ(c.commit_interval(), 100);
+  EXPECT_EQ(c.get("commit.interval.ms"), "100");
+  c.set("commit.interval.ms", "250");
+  EXPECT_EQ(c.commit_interval(), 250);
+  c.set("processing.guarantee", "at_least_once");
+  EXPECT_EQ(c.commit_interval(), 250);
+  EXPECT_THROW(c.set("processing.guarantee", "exactly_twice"), std::invalid_argument);
+}
+
 TEST(config, replication_factor_is_minus_one_or_positive) {
   streams_config c;
   c.set("replication.factor", "3");

@@ -54,6 +54,30 @@ TEST(state_directory, task_lock_prevents_a_second_owner_until_released) {
   EXPECT_EQ(*ids, (std::vector<std::string>{"0_1", "0_2"}));
 }
 
+TEST(state_directory, instances_claim_distinct_slots_and_a_restart_takes_its_slot_back) {
+  test::temp_dir root;
+  auto dir = state_directory::open(root.path(), "app");
+  ASSERT_OK(dir);
+  auto other_instance = state_directory::open(root.path(), "app");
+  ASSERT_OK(other_instance);
+  std::string first_id;
+  {
+    auto first = dir->claim_instance();
+    ASSERT_OK(first);
+    auto second = other_instance->claim_instance();
+    ASSERT_OK(second);
+    first_id = first->id();
+    EXPECT_NE(first->id(), second->id());
+    // One directory id, slots 0 and 1.
+    EXPECT_EQ(first_id.substr(0, first_id.rfind('-')), second->id().substr(0, second->id().rfind('-')));
+    EXPECT_TRUE(first_id.ends_with("-0")) << first_id;
+    EXPECT_TRUE(second->id().ends_with("-1")) << second->id();
+  }
+  auto again = other_instance->claim_instance(); // both released: the restart gets slot 0 back
+  ASSERT_OK(again);
+  EXPECT_EQ(again->id(), first_id);
+}
+
 TEST(state_directory, open_store_reports_missing_corrupt_and_wipe) {
   test::temp_dir root;
   auto dir = state_directory::open(root.path(), "app");
