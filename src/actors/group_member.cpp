@@ -208,6 +208,9 @@ struct group_member_state {
   /// Exactly-once: commits the transaction with every task's `offsets` (those that changed);
   /// then the tasks take input again. Returns how the transaction ended.
   transaction_result end_transaction(const source_offsets& offsets);
+  /// Exactly-once: tells every task the transaction ended (`committed` or not: then what it held
+  /// goes into the open one), so its operators send what they held since their last marker.
+  void release_outputs(bool committed);
   /// Exactly-once: the open transaction cannot commit (`reason`): aborts it unless `aborted`
   /// already, and restarts every task from the last commit, its stores restored to it.
   void rewind(const std::string& reason, bool aborted);
@@ -546,8 +549,10 @@ void group_member_state::commit_all() {
         now.insert(name);
       if (!r->complete)
         rewind("a task did not pass the commit marker", false);
-      else if (now != r->tasks)
-        commit_all(); // a task started meanwhile: its outputs are in the transaction, so are its offsets
+      else if (now != r->tasks) { // a task started meanwhile: its outputs are in the transaction, so are its offsets
+        release_outputs(false);
+        commit_all();
+      }
       else if (auto e = end_transaction(r->offsets); e.outcome == transaction_outcome::aborted)
         rewind(e.reason, true);
       else if (e.outcome == transaction_outcome::fatal)
@@ -595,9 +600,13 @@ transaction_result group_member_state::end_transaction(const source_offsets& off
     if (!collector->cluster().admin_api)
       commit_offsets(moved, true);
   }
-  for (const auto& [name, task] : tasks)
-    self->send(task, txn_done_atom::value, !moved.empty());
+  release_outputs(!moved.empty());
   return result;
+}
+
+void group_member_state::release_outputs(bool committed) {
+  for (const auto& [name, task] : tasks)
+    self->send(task, txn_done_atom::value, committed);
 }
 
 void group_member_state::rewind(const std::string& reason, bool aborted) {
@@ -671,6 +680,8 @@ void group_member_state::commit_sync(const std::set<std::string>& task_names) {
   caf::scoped_actor blocker{self->system()};
   bool complete = true;
   source_offsets all;
+  if (transactional()) // an asynchronous round may have sealed operators: this commit takes what they hold
+    release_outputs(false);
   // Exactly-once: one transaction holds every task's outputs, so every task commits.
   for (const auto& [name, task] : tasks) {
     if (!transactional() && !task_names.count(name))

@@ -37,8 +37,9 @@ using source_offsets = std::vector<source_offset>;
 //   (delivery_failed_atom, string)     the broker refused a record: the task fails
 //   (retry_atom)                       try again to enqueue records the full producer queue refused
 //   (resume_atom, continuation)        deferred work is done: run its continuation, take input again
-//   (txn_done_atom, bool committed)    exactly-once: the transaction of the last marker passed ended;
-//                                      take input again (and checkpoint the store if it committed)
+//   (txn_done_atom, bool committed, uint64_t marker)   exactly-once: the transaction holding what
+//                                      came before marker `marker` ended: send what was held since it
+//                                      (and checkpoint the store if it committed)
 // task actor (one per task)
 //   (batch_atom, batch_ptr)            a consumed raw_batch of one source partition
 //   (eof_atom, string topic, int32_t partition)   the partition is caught up: told to its source
@@ -50,6 +51,7 @@ using source_offsets = std::vector<source_offset>;
 //   (revoke_atom, string topic, int32_t partition)   stop reading a partition (after a commit)
 //   (resume_atom, shared_ptr<task_stores>)   the stores are restored: start the operators
 //   (txn_done_atom, bool committed)    exactly-once: the transaction ended; told to every operator
+//                                      with the last marker the task answered
 // group member (one per instance, detached)
 //   (poll_atom)                        consume a round of records and hand them to tasks
 //   (credit_atom, uint64_t slot, int64_t records, int64_t bytes)   a partition's batch is done

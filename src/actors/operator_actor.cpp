@@ -9,6 +9,7 @@
 #include <chrono>
 #include <deque>
 #include <limits>
+#include <map>
 
 namespace sluice {
 
@@ -73,11 +74,19 @@ struct operator_state : processor_context {
   rd_kafka_topic_t* changelog = nullptr;     // the store's changelog topic
   delivery_epoch* epoch = nullptr;           // records produced since the last marker
   uint64_t generation = 0;                   // the collector's when this task started
-  // Exactly-once: after passing a marker the operator takes no input and produces nothing until
-  // the transaction of that marker ended (txn_done_atom); its store's checkpoint waits for it too.
+  // Exactly-once: after passing a marker the operator goes on processing but holds what it
+  // produces until the transaction of that marker ended (txn_done_atom) or the next marker comes
+  // (its round begins only once the previous transaction ended); checkpoints wait for commits.
   bool exactly_once = false;
-  bool sealed = false;
-  int64_t uncommitted_checkpoint = -1;
+  uint64_t sealed_at = 0; // the marker whose transaction this operator's outputs wait for; 0: none
+  struct held_output {
+    rd_kafka_topic_t* topic;
+    size_t key_at, value_at;
+    record_collector::outgoing r; // key and value point into held_bytes once released
+  };
+  std::vector<held_output> held;
+  std::string held_bytes; // keys and values of `held`, one buffer reused (no allocation per record)
+  std::map<uint64_t, int64_t> uncommitted_checkpoints; // marker -> its store's changelog offset
   std::vector<rd_kafka_topic_t*> topics;     // sink topics by handle
   rd_kafka_topic_t* dlq = nullptr;
   std::deque<refused_record> refused;
@@ -112,6 +121,9 @@ struct operator_state : processor_context {
     for (auto& r : refused)
       if (r.r.headers)
         rd_kafka_headers_destroy(r.r.headers);
+    for (auto& h : held)
+      if (h.r.headers)
+        rd_kafka_headers_destroy(h.r.headers);
   }
 
   void init(operator_actor_t s, operator_setup st) {
@@ -288,7 +300,7 @@ struct operator_state : processor_context {
   // handlers
 
   caf::result<void> on_batch(const batch_ptr& b) {
-    if (held_back() || sealed)
+    if (held_back())
       return caf::skip;
     if (node->kind != node_kind::source) {
       proc->process(b, *this);
@@ -313,7 +325,7 @@ struct operator_state : processor_context {
   }
 
   caf::result<void> on_watermark(int parent, int64_t watermark, bool idle) {
-    if (held_back() || sealed)
+    if (held_back())
       return caf::skip;
     for (size_t k = 0; k < node->parents.size(); ++k)
       if (node->parents[k] == parent)
@@ -322,40 +334,37 @@ struct operator_state : processor_context {
     return caf::unit;
   }
 
-  caf::result<void> on_eof(const std::string& topic, int32_t partition) {
-    if (sealed)
-      return caf::skip; // after the batches before it
+  void on_eof(const std::string& topic, int32_t partition) {
     if (auto input = inputs.find(topic, partition))
       inputs.caught_up(*input, steady_ms());
-    return caf::unit;
   }
 
-  /// False while sealed (the tick waits).
-  bool on_tick() {
-    if (sealed)
-      return false;
+  void on_tick() {
     if (inputs.detect_idle(steady_ms(), setup.config->idle_timeout_ms))
       move_clock(inputs.clock());
-    return true;
   }
 
-  caf::result<void> on_announce() {
-    if (sealed)
-      return caf::skip;
+  void on_announce() {
     announce_pending = false;
     announce(false);
-    return caf::unit;
   }
 
-  void on_transaction_done(bool committed) {
-    sealed = false;
-    if (committed && store && uncommitted_checkpoint >= 0)
-      store->checkpoint(std::exchange(uncommitted_checkpoint, -1));
+  void on_transaction_done(bool committed, uint64_t marker) {
+    if (committed && store) { // the store now reflects committed changelog offsets up to `marker`'s
+      auto end = uncommitted_checkpoints.upper_bound(marker);
+      if (end != uncommitted_checkpoints.begin())
+        store->checkpoint(std::prev(end)->second);
+      uncommitted_checkpoints.erase(uncommitted_checkpoints.begin(), end);
+    }
+    if (sealed_at != 0 && sealed_at <= marker)
+      release_held();
   }
 
   caf::result<void> on_marker(uint64_t id) {
     if (held_back())
       return caf::skip;
+    if (sealed_at != 0)
+      release_held(); // the transaction it waited for has ended: what it holds belongs to this marker's
     if (++markers_seen[id] < parent_count())
       return caf::unit;
     markers_seen.erase(id);
@@ -381,7 +390,7 @@ struct operator_state : processor_context {
       return;
     if (store && changelog_offset >= 0) {
       if (exactly_once)
-        uncommitted_checkpoint = changelog_offset; // a checkpoint only ever names a committed offset
+        uncommitted_checkpoints[id] = changelog_offset; // a checkpoint only ever names a committed offset
       else
         store->checkpoint(changelog_offset);
     }
@@ -423,8 +432,20 @@ private:
       closing->close(id);
     }
     if (exactly_once && !markers_to_pass.empty())
-      sealed = true;
+      sealed_at = markers_to_pass.back();
     markers_to_pass.clear();
+  }
+
+  // Sends what was held since sealed_at, in order, into the current epoch.
+  void release_held() {
+    sealed_at = 0;
+    for (auto& h : held) {
+      h.r.key = std::string_view{held_bytes}.substr(h.key_at, h.r.key.size());
+      h.r.value = std::string_view{held_bytes}.substr(h.value_at, h.r.value.size());
+      send(h.topic, h.r);
+    }
+    held.clear();
+    held_bytes.clear();
   }
 
   delivery_epoch* new_epoch() { return new delivery_epoch{caf::actor_cast<caf::actor>(self), changelog, generation}; }
@@ -526,6 +547,11 @@ private:
   }
 
   void send(rd_kafka_topic_t* topic, const record_collector::outgoing& r) {
+    if (sealed_at != 0) {
+      held.push_back({topic, held_bytes.size(), held_bytes.size() + r.key.size(), r});
+      held_bytes.append(r.key).append(r.value);
+      return;
+    }
     if (refused.empty()) {
       if (!setup.collector->send(topic, r, epoch)) // throws production_error if it cannot be delivered
         return;
@@ -570,15 +596,13 @@ caf::behavior operator_behavior(operator_actor_t self, operator_setup setup) {
     [=](watermark_atom, int parent, int64_t watermark, bool idle) {
       return self->state.on_watermark(parent, watermark, idle);
     },
-    [=](eof_atom, const std::string& topic, int32_t partition) { return self->state.on_eof(topic, partition); },
-    [=](tick_atom) -> caf::result<void> {
-      if (!self->state.on_tick())
-        return caf::skip;
+    [=](eof_atom, const std::string& topic, int32_t partition) { self->state.on_eof(topic, partition); },
+    [=](tick_atom) {
+      self->state.on_tick();
       self->delayed_send(self, tick_every, tick_atom::value);
-      return caf::unit;
     },
-    [=](announce_atom) { return self->state.on_announce(); },
-    [=](txn_done_atom, bool committed) { self->state.on_transaction_done(committed); },
+    [=](announce_atom) { self->state.on_announce(); },
+    [=](txn_done_atom, bool committed, uint64_t marker) { self->state.on_transaction_done(committed, marker); },
     [=](marker_atom, uint64_t id) { return self->state.on_marker(id); },
     [=](epoch_acked_atom, uint64_t id, int64_t offset) { self->state.on_epoch_acked(id, offset); },
     [=](delivery_failed_atom, const std::string& what) {

@@ -98,6 +98,7 @@ struct task_state {
   };
   std::map<std::pair<std::string, int32_t>, input_queue> queues;
   uint64_t next_marker = 1;
+  uint64_t last_answered = 0; // the last marker whose offsets went to the group member
   struct pending_marker {
     size_t remaining;
     source_offsets offsets;
@@ -283,11 +284,12 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
         }
       }
       m.promise.deliver(std::move(m.offsets));
+      st.last_answered = id;
       st.markers.erase(it);
     },
     [=](txn_done_atom, bool committed) {
       for (const auto& op : self->state.operators)
-        self->send(op, txn_done_atom::value, committed);
+        self->send(op, txn_done_atom::value, committed, self->state.last_answered);
     },
     [=](revoke_atom, const std::string& topic, int32_t p) {
       auto& st = self->state;
