@@ -164,14 +164,8 @@ void write_number(T x, std::string& out) {
   out.append(buf, end);
 }
 
-} // namespace
-
-boost::json::value parse_json(std::string_view text, boost::json::storage_ptr storage) {
-  thread_local exact_parser parser;
-  return parser.parse(text, std::move(storage));
-}
-
-void write_json(const boost::json::value& v, std::string& out) {
+// `typed`: integral doubles get a fraction ("95.0"), so they read back as doubles.
+void write_value(const boost::json::value& v, std::string& out, bool typed) {
   switch (v.kind()) {
     case boost::json::kind::null: out += "null"; break;
     case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
@@ -182,8 +176,12 @@ void write_json(const boost::json::value& v, std::string& out) {
         out += "null"; // JSON has no NaN or infinity
       else if (v.get_double() == 0 && std::signbit(v.get_double()))
         out += "-0.0"; // "-0" would read back as the integer 0
-      else
+      else {
+        const auto start = out.size();
         write_number(v.get_double(), out);
+        if (typed && out.find_first_of(".e", start) == std::string::npos)
+          out += ".0";
+      }
       break;
     case boost::json::kind::string: write_string(v.get_string(), out); break;
     case boost::json::kind::array: {
@@ -192,7 +190,7 @@ void write_json(const boost::json::value& v, std::string& out) {
       for (const auto& x : v.get_array()) {
         if (!std::exchange(first, false))
           out += ',';
-        write_json(x, out);
+        write_value(x, out, typed);
       }
       out += ']';
       break;
@@ -205,7 +203,7 @@ void write_json(const boost::json::value& v, std::string& out) {
           out += ',';
         write_string(k, out);
         out += ':';
-        write_json(x, out);
+        write_value(x, out, typed);
       }
       out += '}';
       break;
@@ -213,9 +211,23 @@ void write_json(const boost::json::value& v, std::string& out) {
   }
 }
 
+} // namespace
+
+boost::json::value parse_json(std::string_view text, boost::json::storage_ptr storage) {
+  thread_local exact_parser parser;
+  return parser.parse(text, std::move(storage));
+}
+
+void write_json(const boost::json::value& v, std::string& out) { write_value(v, out, false); }
+
 void json::serialize(const boost::json::value& v, std::string& out) {
   out.clear();
-  write_json(v, out);
+  write_value(v, out, false);
+}
+
+void typed_json::serialize(const boost::json::value& v, std::string& out) {
+  out.clear();
+  write_value(v, out, true);
 }
 
 } // namespace sluice::serdes

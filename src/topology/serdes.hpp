@@ -53,6 +53,13 @@ struct json {
   void serialize(const boost::json::value& v, std::string& out);
 };
 
+/// As `json`, but every number reads back with its kind: an integral double is written with a
+/// fraction ("95.0", where `json` writes "95"). For internal topics whose readers tell 95.0 from
+/// 95, as alert templates do.
+struct typed_json : json {
+  void serialize(const boost::json::value& v, std::string& out);
+};
+
 /// Parses one complete JSON text into a value allocated from `storage`; integers stay int64 or
 /// uint64, every other number is the correctly rounded double (what std::from_chars reads);
 /// throws std::invalid_argument ("malformed JSON: ...") on malformed input or trailing data.

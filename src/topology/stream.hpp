@@ -30,6 +30,15 @@ struct default_serde<int64_t> {
   using type = serdes::int64;
 };
 
+/// The value serde of an alerts topic: V's default serde, for JSON `typed_json`, so an alert
+/// renders as it did before the topic (a double 95.0 stays "95.0" in a message template).
+template <class V>
+struct alert_serde : default_serde<V> {};
+template <>
+struct alert_serde<boost::json::value> {
+  using type = serdes::typed_json;
+};
+
 template <class K, class V, serde KS, serde VS>
 class grouped_stream;
 template <class K, class V, serde KS, serde VS>
@@ -185,22 +194,24 @@ public:
     });
   }
 
-  /// Sends every record as an alert through `sink` (e.g. a Slack webhook); ends the stream.
-  /// The sink type supplies the processor.
-  template <class AlertSink>
+  /// Sends every record as an alert through `sink` (e.g. a Slack webhook); ends the stream. The
+  /// records go through the internal topic "<application.id>-<name>-alerts" (a repartition topic:
+  /// by key) and the sink runs in the sub-topology reading it, so under exactly_once_v2 it alerts
+  /// only committed results; each alert is named by its position there (`alert_id`). The sink
+  /// type supplies the processor; KS and VS serialize the records on the topic.
+  template <serde KS = typename default_serde<K>::type, serde VS = typename alert_serde<V>::type, class AlertSink>
   void alert(AlertSink sink, std::string name = {}) const {
     auto n = name_or(name, "ALERT");
-    child<K, V>(n, [sink, n] { return sink.template make_processor<K, V>(n); });
+    through<KS, VS>(n + "-alerts").template child<K, V>(n, [sink, n] {
+      return sink.template make_processor<K, V>(n);
+    });
   }
 
   /// Writes the stream through the internal topic "<application.id>-<name>-repartition" and reads
   /// it back, so records are partitioned by their (new) key: every record of a key meets in one task.
   template <serde KS = typename default_serde<K>::type, serde VS = typename default_serde<V>::type>
   stream repartition(std::string name = {}) const {
-    auto topic = (name.empty() ? builder_->next_name("KSTREAM") : name) + "-repartition";
-    builder_->add_internal_topic(topic);
-    to<KS, VS>(topic, topic + "-sink");
-    return builder_->template stream<KS, VS>(std::vector<std::string>{topic}, topic + "-source");
+    return through<KS, VS>((name.empty() ? builder_->next_name("KSTREAM") : name) + "-repartition");
   }
 
   /// Groups by the current key, without repartitioning: the key must already decide the
@@ -247,6 +258,15 @@ private:
 
   std::string name_or(const std::string& name, const char* kind) const {
     return name.empty() ? builder_->next_name(kind) : name;
+  }
+
+  // Writes the stream to the internal topic `topic` and reads it back: a repartition topic
+  // (partitioned by key; watermarks and source positions cross it).
+  template <serde KS, serde VS>
+  stream through(const std::string& topic) const {
+    builder_->add_internal_topic(topic);
+    to<KS, VS>(topic, topic + "-sink");
+    return builder_->template stream<KS, VS>(std::vector<std::string>{topic}, topic + "-source");
   }
 
   template <class K2, class V2, class Make>

@@ -2,7 +2,9 @@
 // One task per sub-topology (partition 0); outputs are kept in memory per topic. Event time is
 // the runtime's: each source topic is an input whose watermark is the largest event time piped
 // into it, repartition topics carry their writer's watermark, and windows close by the
-// combination (docs/windowing.md). Every record is a batch of its own.
+// combination (docs/windowing.md). Every record is a batch of its own. What a sink writes to an
+// internal topic (repartition, alerts) is read back at once, as partition 0 at offsets counted
+// from 0 per topic, so the n-th alert of `alert(sink, "x")` has the id "<app>-x-alerts-0-<n>".
 #pragma once
 
 #include "topology/errors.hpp"

@@ -70,14 +70,15 @@ public:
   /// A human-readable description in the style of Kafka Streams' `Topology#describe()`.
   std::string describe() const;
 
-  /// This topology run as application `application_id`: internal topics (repartition topics)
-  /// get their full names "<application.id>-<name>" in nodes' topics and in `resolve_topic`.
+  /// This topology run as application `application_id`: internal topics (repartition and alerts
+  /// topics) get their full names "<application.id>-<name>" in nodes' topics and in `resolve_topic`.
   topology with_application_id(const std::string& application_id) const;
 
   /// The full name of `topic`: prefixed with the application id if it is internal.
   std::string resolve_topic(const std::string& topic) const;
 
-  /// Internal topics other than changelogs, by full name once `with_application_id` was applied.
+  /// Internal topics other than changelogs: the repartition topics, "-alerts" ones included (the
+  /// runtime treats them alike), by full name once `with_application_id` was applied.
   std::vector<std::string> repartition_topics() const;
 
   /// The changelog topic of store `store`: "<application.id>-<store>-changelog".
@@ -88,7 +89,7 @@ private:
   struct graph {
     std::vector<topology_node> nodes;
     std::vector<subtopology> subtopologies;
-    std::vector<std::string> internal_topics; // base names, e.g. "by-host-repartition"
+    std::vector<std::string> internal_topics; // base names, e.g. "by-host-repartition", "slack-alerts"
     std::string application_id;               // set by with_application_id
   };
   std::shared_ptr<const graph> graph_ = std::make_shared<graph>();

@@ -9,30 +9,36 @@ namespace sluice {
 namespace {
 const std::pair<std::string, std::string> json_content_type{"Content-Type",
                                                             "application/json; charset=utf-8"};
+
+std::pair<std::string, std::string> idempotency_key(std::string_view alert_id) {
+  return {std::string(idempotency_key_header), std::string(alert_id)};
+}
 } // namespace
 
-http_request slack_webhook_request(std::string webhook_url, std::string_view text) {
+http_request slack_webhook_request(std::string webhook_url, std::string_view text, std::string_view alert_id) {
   boost::json::object body;
   body["text"] = text;
-  return http_request{"POST", std::move(webhook_url), {json_content_type},
+  body["alert_id"] = alert_id;
+  return http_request{"POST", std::move(webhook_url), {json_content_type, idempotency_key(alert_id)},
                       boost::json::serialize(body), response_check::http_status};
 }
 
 http_request slack_post_message_request(const slack_api_options& options, std::string_view channel,
-                                        std::string_view text) {
+                                        std::string_view text, std::string_view alert_id) {
   boost::json::object body;
   body["channel"] = channel;
   body["text"] = text;
+  body["alert_id"] = alert_id;
   return http_request{"POST",
                       options.url,
-                      {json_content_type, {"Authorization", "Bearer " + options.token}},
+                      {json_content_type, idempotency_key(alert_id), {"Authorization", "Bearer " + options.token}},
                       boost::json::serialize(body),
                       response_check::slack_api};
 }
 
-http_request json_webhook_request(std::string url, const boost::json::value& record,
+http_request json_webhook_request(std::string url, const boost::json::value& record, std::string_view alert_id,
                                   std::vector<std::pair<std::string, std::string>> extra_headers) {
-  extra_headers.insert(extra_headers.begin(), json_content_type);
+  extra_headers.insert(extra_headers.begin(), {json_content_type, idempotency_key(alert_id)});
   return http_request{"POST", std::move(url), std::move(extra_headers),
                       boost::json::serialize(record), response_check::http_status};
 }

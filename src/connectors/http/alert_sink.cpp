@@ -14,6 +14,11 @@
 
 namespace sluice {
 
+std::string alert_id(const record_meta& meta) {
+  return (meta.topic ? *meta.topic : std::string{}) + "-" + std::to_string(meta.partition) + "-" +
+         std::to_string(meta.offset);
+}
+
 namespace detail {
 
 struct alert_job {
@@ -211,11 +216,11 @@ http_alert_sink::http_alert_sink(detail::alert_sink_core::request_builder build,
 slack_webhook_sink::slack_webhook_sink(std::string webhook_url, std::string text_template, alert_sink_options options)
   : http_alert_sink(
       [url = webhook_url, t = detail::parse_template(text_template, "slack_webhook_sink").value()](
-        const boost::json::object& fields) -> connector_result<http_request> {
+        const boost::json::object& fields, const std::string& id) -> connector_result<http_request> {
         auto text = t.render(fields);
         if (!text)
           return text.error();
-        return slack_webhook_request(url, *text);
+        return slack_webhook_request(url, *text, id);
       },
       "Slack webhook " + detail::webhook_origin(webhook_url), std::move(options)) {}
 
@@ -224,11 +229,11 @@ slack_post_message_sink::slack_post_message_sink(std::string token, std::string 
   : http_alert_sink(
       [api = slack_api_options{token, url}, channel,
        t = detail::parse_template(text_template, "slack_post_message_sink").value()](
-        const boost::json::object& fields) -> connector_result<http_request> {
+        const boost::json::object& fields, const std::string& id) -> connector_result<http_request> {
         auto text = t.render(fields);
         if (!text)
           return text.error();
-        return slack_post_message_request(api, channel, *text);
+        return slack_post_message_request(api, channel, *text, id);
       },
       "Slack chat.postMessage " + redact_url(url) + " channel " + channel, std::move(options)) {
   if (token.empty())
@@ -238,8 +243,8 @@ slack_post_message_sink::slack_post_message_sink(std::string token, std::string 
 json_webhook_sink::json_webhook_sink(std::string url, std::vector<std::pair<std::string, std::string>> headers,
                                      alert_sink_options options)
   : http_alert_sink(
-      [url, headers](const boost::json::object& fields) -> connector_result<http_request> {
-        return json_webhook_request(url, boost::json::value(fields), headers);
+      [url, headers](const boost::json::object& fields, const std::string& id) -> connector_result<http_request> {
+        return json_webhook_request(url, boost::json::value(fields), id, headers);
       },
       "webhook " + redact_url(url), std::move(options)) {}
 

@@ -10,7 +10,11 @@
 // client is full (max_in_flight), submission is retried later by the sink's dispatcher thread;
 // the thread that carries records never blocks. Tokens and webhook secrets are never logged.
 //
-// Record → fields: a JSON object value is used as is; any other value v becomes {"value": v}.
+// Record → fields: a JSON object value is used as is; any other value v becomes {"value": v};
+// either way the field "alert_id" is set to the alert's id (`alert_id`). The records an alert
+// sink sees come from its alerts topic (stream::alert), so the id names a committed record there:
+// HTTP sinks send it as the `Idempotency-Key` header and as "alert_id" in the JSON body, and a
+// redelivered alert (at-least-once) carries the same id.
 
 #include "connectors/http/alert_client.hpp"
 #include "connectors/http/alert_requests.hpp"
@@ -65,20 +69,28 @@ struct alert_sink_metrics {
   std::uint64_t resubmissions = 0;   ///< Times the client was full and submission was retried later.
 };
 
+/// The id of the alert made from the record at `meta` (a record of its alerts topic):
+/// "<topic>-<partition>-<offset>", the same every time that record is read.
+std::string alert_id(const record_meta& meta);
+
 namespace detail {
 
-/// A record value as the fields a template or webhook sees.
+/// A record value as the fields a template or webhook sees, with "alert_id" set to `id`.
 template <class V>
-boost::json::object alert_fields(const V& value) {
+boost::json::object alert_fields(const V& value, const std::string& id) {
+  boost::json::object fields;
   if constexpr (std::is_same_v<V, boost::json::value>) {
     if (const auto* o = value.if_object())
-      return *o;
-    return boost::json::object{{"value", value}};
+      fields = *o;
+    else
+      fields = {{"value", value}};
   } else if constexpr (std::is_same_v<V, boost::json::object>) {
-    return value;
+    fields = value;
   } else {
-    return boost::json::object{{"value", boost::json::value_from(value)}};
+    fields = {{"value", boost::json::value_from(value)}};
   }
+  fields["alert_id"] = id;
+  return fields;
 }
 
 /// The alerts of one batch on their way through the dispatcher.
@@ -87,8 +99,9 @@ struct alert_job;
 /// The shared part of an HTTP alert sink: request builder, client, dispatcher thread, counters.
 class alert_sink_core {
 public:
-  /// Turns a record's fields into the request to send, or an error (bad template field).
-  using request_builder = std::function<connector_result<http_request>(const boost::json::object&)>;
+  /// Turns an alert's fields and id into the request to send, or an error (bad template field).
+  using request_builder =
+    std::function<connector_result<http_request>(const boost::json::object&, const std::string&)>;
   /// Called once with every report of a job, in request order (on the client thread).
   using job_done = std::function<void(std::vector<delivery_report>)>;
 
@@ -99,8 +112,10 @@ public:
   alert_sink_core(const alert_sink_core&) = delete;
   alert_sink_core& operator=(const alert_sink_core&) = delete;
 
-  /// The request for one record.
-  connector_result<http_request> build(const boost::json::object& fields) const { return build_(fields); }
+  /// The request for one alert.
+  connector_result<http_request> build(const boost::json::object& fields, const std::string& alert_id) const {
+    return build_(fields, alert_id);
+  }
 
   /// Starts delivering `requests`; `done` runs once all completed. Returns a handle for cancel().
   std::shared_ptr<alert_job> dispatch(std::vector<http_request> requests, job_done done);
@@ -147,7 +162,8 @@ public:
     metas.reserve(b.records.size());
     for (const auto& r : b.records) {
       try {
-        auto req = core_->build(alert_fields(r.value));
+        const auto id = alert_id(r.meta);
+        auto req = core_->build(alert_fields(r.value, id), id);
         if (!req)
           throw std::runtime_error("alert " + name_ + ": " + req.error().message);
         requests.push_back(std::move(*req));
@@ -211,7 +227,8 @@ private:
   std::shared_ptr<detail::alert_sink_core> core_;
 };
 
-/// Slack incoming webhook: POSTs {"text": <template rendered over the record>} to `webhook_url`.
+/// Slack incoming webhook: POSTs {"text": <template rendered over the alert's fields>, "alert_id"}
+/// to `webhook_url`.
 /// The URL is a secret (it is redacted in logs). Throws std::invalid_argument on a bad template.
 class slack_webhook_sink : public http_alert_sink {
 public:
@@ -219,8 +236,9 @@ public:
   slack_webhook_sink(std::string webhook_url, std::string text_template, alert_sink_options options = {});
 };
 
-/// Slack Web API chat.postMessage with a bot token: {"channel", "text"}; success needs "ok": true,
-/// "ratelimited" and 429 are retried. Throws std::invalid_argument on a bad template or empty token.
+/// Slack Web API chat.postMessage with a bot token: {"channel", "text", "alert_id"}; success needs
+/// "ok": true, "ratelimited" and 429 are retried. Throws std::invalid_argument on a bad template or
+/// empty token.
 class slack_post_message_sink : public http_alert_sink {
 public:
   /// `url` overrides the endpoint (tests, proxies).
@@ -228,8 +246,8 @@ public:
                           std::string url = std::string(slack_post_message_url), alert_sink_options options = {});
 };
 
-/// Generic JSON webhook: POSTs each record's value as JSON to `url`, with `headers` (e.g. an
-/// Authorization header; header values are redacted in logs).
+/// Generic JSON webhook: POSTs each alert's fields ("alert_id" among them) as JSON to `url`, with
+/// `headers` (e.g. an Authorization header; header values are redacted in logs).
 class json_webhook_sink : public http_alert_sink {
 public:
   /// Any 2xx answer counts as delivered.
@@ -238,7 +256,8 @@ public:
 };
 
 /// Prints each alert as one line "[<label>] <text>" to stdout (or `out`): the demo's sink when no
-/// Slack is configured. `text_template` empty = the record as compact JSON. Synchronous (no defer).
+/// Slack is configured. `text_template` empty = the alert's fields as compact JSON. Synchronous (no
+/// defer).
 class console_alert_sink {
 public:
   /// Throws std::invalid_argument on a bad template. `out` must outlive the topology's tasks.
@@ -272,7 +291,7 @@ public:
   void process(const batch_ptr& in, processor_context& ctx) override {
     const auto& b = static_cast<const record_batch<K, V>&>(*in);
     for (const auto& r : b.records) {
-      auto line = sink_.format(alert_fields(r.value));
+      auto line = sink_.format(alert_fields(r.value, alert_id(r.meta)));
       if (!line) {
         ctx.processing_failed(r.meta, name_, std::runtime_error("alert " + name_ + ": " + line.error().message));
         continue;

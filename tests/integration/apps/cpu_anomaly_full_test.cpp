@@ -24,6 +24,8 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -274,12 +276,19 @@ TEST(cpu_anomaly_full, filter_windows_thresholds_and_slack_alerts_match_the_inpu
     actual_alerts.insert(parse_row(r, "allowed_top"));
   EXPECT_EQ(compare_rows(expected_alerts, actual_alerts), "") << "cpu_alerts";
   std::multiset<std::string> texts;
+  std::set<std::string> ids;
+  const std::regex id_pattern{app_id + "-threshold-alert-alerts-[0-9]+-[0-9]+"}; // <alerts topic>-<partition>-<offset>
   for (const auto& req : slack.requests()) {
     EXPECT_EQ(req.method, "POST");
     EXPECT_EQ(req.target, "/services/T000/B000/cpu-secret");
     const auto body = json::parse(req.body).as_object();
     texts.insert(body.at("text").as_string().c_str());
+    const std::string id{body.at("alert_id").as_string()};
+    EXPECT_TRUE(std::regex_match(id, id_pattern)) << id;
+    EXPECT_EQ(req.header("Idempotency-Key"), id);
+    ids.insert(id);
   }
+  EXPECT_EQ(ids.size(), slack.requests().size()) << "two alerts with one id";
   EXPECT_EQ(texts.size(), expected_texts.size());
   EXPECT_TRUE(texts == expected_texts) << "Slack texts differ; e.g. expected '" << *expected_texts.begin() << "'";
   for (const auto& t : expected_texts)

@@ -421,7 +421,8 @@ TEST_P(ops_anomalies_event_time, error_minutes_and_daily_withdrawals_match_the_i
     "errors-by-status-repartition",        "errors-per-minute-store-changelog", "logs-by-status-repartition",
     "status-counts-store-changelog",       "withdrawals-by-user-repartition",   "daily-withdrawals-store-changelog",
     "transactions-by-user-repartition",    "user-balances-store-changelog",     "ratings-by-product-repartition",
-    "product-ratings-store-changelog",     "worst-products-repartition",        "worst-products-store-changelog"};
+    "product-ratings-store-changelog",     "worst-products-repartition",        "worst-products-store-changelog",
+    "error-alerts-alert-alerts",           "large-withdrawals-alert-alerts",    "suspicious-users-alert-alerts"};
   ASSERT_EQ(sluice::test::run_case(c, broker, records, inputs, internal, app), "");
 
   const auto logs = read_all(client, inputs.at("logs_topic"));

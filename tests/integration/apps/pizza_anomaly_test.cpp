@@ -374,7 +374,9 @@ TEST_P(pizza_anomaly_event_time, windows_and_trends_match_the_closed_windows_of_
                                    "--windows-topic", t.windows, "--trends-topic", t.trends, "--trend-pattern", "readme"},
                                   broker.bootstrap_servers(), c.instances);
   ASSERT_EQ(sluice::test::run_case(c, broker, records, {{"", in}},
-                                   {"by-topping-repartition", "toppings-5s-store-changelog", "trends-store-changelog"}, app),
+                                   {"by-topping-repartition", "toppings-5s-store-changelog", "trends-store-changelog",
+                                    "bad-order-alerts-alerts", "trend-alerts-alerts"},
+                                   app),
             "");
 
   const auto input = read_all(client, in);

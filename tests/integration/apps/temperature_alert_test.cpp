@@ -223,7 +223,8 @@ void expect_every_window_update(const sluice::test::event_time_case& c, const st
   std::vector<std::string> args = {"--input-topic", in, "--output-topic", out, "--threshold", "0"};
   args.insert(args.end(), flags.begin(), flags.end());
   sluice::test::app_instances app("temperature-alert", args, broker.bootstrap_servers(), c.instances);
-  ASSERT_EQ(sluice::test::run_case(c, broker, records, {{"", in}}, {"temperature-5s-store-changelog"}, app), "");
+  ASSERT_EQ(
+    sluice::test::run_case(c, broker, records, {{"", in}}, {"temperature-5s-store-changelog", "alert-alerts"}, app), "");
 
   const auto input = read_all(client, in);
   ASSERT_EQ(input.size(), records.size());

@@ -61,6 +61,7 @@ const boost::json::object tutorial_record = {
   {"hostname", "doc"}, {"cpu", "cpu1"}, {"usage_avg", 85.5}, {"allowed_top", 20}};
 constexpr auto tutorial_template =
   "host:{hostname} CPU: {cpu} avg CPU value:{usage_avg} over the threshold {allowed_top}";
+constexpr auto an_alert_id = "app-alerts-0-1";
 
 TEST(MessageTemplate, RendersTheTutorialSlackText) {
   auto text = sluice::render(tutorial_template, tutorial_record);
@@ -108,8 +109,8 @@ TEST(AlertClient, SlackWebhookDelivered) {
   http_receiver receiver;
   alert_client client{fast_options()};
   auto text = *sluice::render(tutorial_template, tutorial_record);
-  auto report = deliver(client, sluice::slack_webhook_request(receiver.url("/services/T1/B2/xyz"),
-                                                              text));
+  auto report = deliver(client, sluice::slack_webhook_request(receiver.url("/services/T1/B2/xyz"), text,
+                                                              "app-slack-alerts-2-17"));
   EXPECT_TRUE(report.ok) << report.reason;
   EXPECT_EQ(report.attempts, 1);
   EXPECT_EQ(report.http_status, 200);
@@ -118,31 +119,36 @@ TEST(AlertClient, SlackWebhookDelivered) {
   EXPECT_EQ(requests[0].method, "POST");
   EXPECT_EQ(requests[0].target, "/services/T1/B2/xyz");
   EXPECT_NE(requests[0].header("Content-Type").find("application/json"), std::string::npos);
+  EXPECT_EQ(requests[0].header("Idempotency-Key"), "app-slack-alerts-2-17");
   EXPECT_EQ(boost::json::parse(requests[0].body),
-            boost::json::parse(R"({"text":"host:doc CPU: cpu1 avg CPU value:85.5 over the threshold 20"})"));
+            boost::json::parse(R"({"text":"host:doc CPU: cpu1 avg CPU value:85.5 over the threshold 20",)"
+                               R"("alert_id":"app-slack-alerts-2-17"})"));
 }
 
 TEST(AlertClient, GenericJsonWebhookPostsTheRecord) {
   http_receiver receiver;
   alert_client client{fast_options()};
   auto report = deliver(client, sluice::json_webhook_request(receiver.url("/hook"), tutorial_record,
-                                                             {{"X-Source", "sluice"}}));
+                                                             "app-hook-alerts-0-3", {{"X-Source", "sluice"}}));
   EXPECT_TRUE(report.ok) << report.reason;
   auto requests = receiver.requests();
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(boost::json::parse(requests[0].body), boost::json::value(tutorial_record));
   EXPECT_EQ(requests[0].header("X-Source"), "sluice");
+  EXPECT_EQ(requests[0].header("Idempotency-Key"), "app-hook-alerts-0-3");
 }
 
 TEST(AlertClient, ServerErrorsAreRetriedUntilSuccess) {
   http_receiver receiver;
   receiver.enqueue({500, "boom"}, 2);
   alert_client client{fast_options()};
-  auto report = deliver(client, sluice::slack_webhook_request(receiver.url("/hook"), "hi"));
+  auto report = deliver(client, sluice::slack_webhook_request(receiver.url("/hook"), "hi", an_alert_id));
   EXPECT_TRUE(report.ok) << report.reason;
   EXPECT_EQ(report.attempts, 3);
   EXPECT_EQ(receiver.request_count(), 3u);
   EXPECT_EQ(client.metrics().retries, 2u);
+  for (const auto& r : receiver.requests()) // a retry is the same alert: a receiver can drop repeats
+    EXPECT_EQ(r.header("Idempotency-Key"), an_alert_id);
 }
 
 TEST(AlertClient, PersistentServerErrorFailsAfterMaxAttemptsWithReason) {
@@ -152,7 +158,7 @@ TEST(AlertClient, PersistentServerErrorFailsAfterMaxAttemptsWithReason) {
   auto o = fast_options(log.logger);
   o.max_attempts = 3;
   alert_client client{o};
-  auto report = deliver(client, sluice::slack_webhook_request(receiver.url("/hook"), "hi"));
+  auto report = deliver(client, sluice::slack_webhook_request(receiver.url("/hook"), "hi", an_alert_id));
   EXPECT_FALSE(report.ok);
   EXPECT_EQ(report.attempts, 3);
   EXPECT_EQ(report.http_status, 503);
@@ -167,7 +173,7 @@ TEST(AlertClient, ClientErrorIsNotRetried) {
   http_receiver receiver;
   receiver.set_default({404, "no_service"});
   alert_client client{fast_options()};
-  auto report = deliver(client, sluice::slack_webhook_request(receiver.url("/hook"), "hi"));
+  auto report = deliver(client, sluice::slack_webhook_request(receiver.url("/hook"), "hi", an_alert_id));
   EXPECT_FALSE(report.ok);
   EXPECT_EQ(report.attempts, 1);
   EXPECT_NE(report.reason.find("no_service"), std::string::npos) << report.reason;
@@ -177,7 +183,7 @@ TEST(AlertClient, TooManyRequestsHonoursRetryAfter) {
   http_receiver receiver;
   receiver.enqueue({429, "slow down", {{"Retry-After", "1"}}});
   alert_client client{fast_options()}; // backoff alone would retry after 20 ms
-  auto report = deliver(client, sluice::slack_webhook_request(receiver.url("/hook"), "hi"));
+  auto report = deliver(client, sluice::slack_webhook_request(receiver.url("/hook"), "hi", an_alert_id));
   EXPECT_TRUE(report.ok) << report.reason;
   EXPECT_EQ(report.attempts, 2);
   auto requests = receiver.requests();
@@ -191,7 +197,7 @@ TEST(AlertClient, TimeoutIsRetried) {
   auto o = fast_options();
   o.request_timeout = 500ms;
   alert_client client{o};
-  auto report = deliver(client, sluice::slack_webhook_request(receiver.url("/hook"), "hi"));
+  auto report = deliver(client, sluice::slack_webhook_request(receiver.url("/hook"), "hi", an_alert_id));
   EXPECT_TRUE(report.ok) << report.reason;
   EXPECT_EQ(report.attempts, 2);
 }
@@ -205,7 +211,7 @@ TEST(AlertClient, ConnectionRefusedFailsAfterMaxAttempts) {
   auto o = fast_options();
   o.max_attempts = 2;
   alert_client client{o};
-  auto report = deliver(client, sluice::slack_webhook_request(url, "hi"));
+  auto report = deliver(client, sluice::slack_webhook_request(url, "hi", an_alert_id));
   EXPECT_FALSE(report.ok);
   EXPECT_EQ(report.attempts, 2);
   EXPECT_EQ(report.http_status, 0);
@@ -218,7 +224,7 @@ TEST(AlertClient, SlowReceiverDoesNotBlockSubmit) {
   alert_client client{fast_options()};
   std::atomic<int> done{0};
   for (int i = 0; i < 5; ++i)
-    ASSERT_TRUE(client.submit(sluice::slack_webhook_request(receiver.url("/hook"), "hi"),
+    ASSERT_TRUE(client.submit(sluice::slack_webhook_request(receiver.url("/hook"), "hi", an_alert_id),
                               [&](const delivery_report& r) {
                                 EXPECT_TRUE(r.ok) << r.reason;
                                 done++;
@@ -238,13 +244,13 @@ TEST(AlertClient, InFlightIsBounded) {
   alert_client client{o};
   std::atomic<int> done{0};
   auto count = [&](const delivery_report&) { done++; };
-  EXPECT_TRUE(client.submit(sluice::slack_webhook_request(receiver.url("/a"), "1"), count));
-  EXPECT_TRUE(client.submit(sluice::slack_webhook_request(receiver.url("/b"), "2"), count));
-  EXPECT_FALSE(client.submit(sluice::slack_webhook_request(receiver.url("/c"), "3"), count));
+  EXPECT_TRUE(client.submit(sluice::slack_webhook_request(receiver.url("/a"), "1", an_alert_id), count));
+  EXPECT_TRUE(client.submit(sluice::slack_webhook_request(receiver.url("/b"), "2", an_alert_id), count));
+  EXPECT_FALSE(client.submit(sluice::slack_webhook_request(receiver.url("/c"), "3", an_alert_id), count));
   EXPECT_EQ(client.metrics().rejected, 1u);
   EXPECT_TRUE(client.drain(20s));
   EXPECT_EQ(done, 2);
-  EXPECT_TRUE(client.submit(sluice::slack_webhook_request(receiver.url("/c"), "3"), count));
+  EXPECT_TRUE(client.submit(sluice::slack_webhook_request(receiver.url("/c"), "3", an_alert_id), count));
   EXPECT_TRUE(client.drain(20s));
   EXPECT_EQ(done, 3);
   EXPECT_EQ(receiver.request_count(), 3u);
@@ -258,14 +264,14 @@ TEST(AlertClient, StopFailsPendingRequests) {
   o.retry_backoff_max = 10s;
   alert_client client{o};
   std::promise<delivery_report> promise;
-  ASSERT_TRUE(client.submit(sluice::slack_webhook_request(receiver.url("/hook"), "hi"),
+  ASSERT_TRUE(client.submit(sluice::slack_webhook_request(receiver.url("/hook"), "hi", an_alert_id),
                             [&](const delivery_report& r) { promise.set_value(r); }));
   ASSERT_TRUE(receiver.wait_for_requests(1, 10s));
   client.stop();
   auto report = promise.get_future().get();
   EXPECT_FALSE(report.ok);
   EXPECT_EQ(report.reason, "alert client stopped");
-  EXPECT_FALSE(client.submit(sluice::slack_webhook_request(receiver.url("/hook"), "x"), {}));
+  EXPECT_FALSE(client.submit(sluice::slack_webhook_request(receiver.url("/hook"), "x", an_alert_id), {}));
 }
 
 TEST(SlackPostMessage, SendsBearerTokenAndChannel) {
@@ -276,7 +282,7 @@ TEST(SlackPostMessage, SendsBearerTokenAndChannel) {
   alert_client client{fast_options(log.logger)};
   sluice::slack_api_options slack{"xoxb-test-token-5551", receiver.url("/api/chat.postMessage")};
   auto text = *sluice::render(tutorial_template, tutorial_record);
-  auto report = deliver(client, sluice::slack_post_message_request(slack, "C123", text));
+  auto report = deliver(client, sluice::slack_post_message_request(slack, "C123", text, "app-slack-alerts-1-5"));
   EXPECT_TRUE(report.ok) << report.reason;
   auto requests = receiver.requests();
   ASSERT_EQ(requests.size(), 1u);
@@ -285,6 +291,8 @@ TEST(SlackPostMessage, SendsBearerTokenAndChannel) {
   auto body = boost::json::parse(requests[0].body).as_object();
   EXPECT_EQ(body.at("channel").as_string(), "C123");
   EXPECT_EQ(body.at("text").as_string(), text);
+  EXPECT_EQ(body.at("alert_id").as_string(), "app-slack-alerts-1-5");
+  EXPECT_EQ(requests[0].header("Idempotency-Key"), "app-slack-alerts-1-5");
   EXPECT_EQ(log.text().find("xoxb-test-token"), std::string::npos);
 }
 
@@ -296,7 +304,7 @@ TEST(SlackPostMessage, OkFalseIsAFailureAndRatelimitedIsRetried) {
 
   receiver.enqueue({200, R"({"ok":false,"error":"channel_not_found"})", {}, 0ms,
                     "application/json"});
-  auto failed = deliver(client, sluice::slack_post_message_request(slack, "CNOPE", "hi"));
+  auto failed = deliver(client, sluice::slack_post_message_request(slack, "CNOPE", "hi", an_alert_id));
   EXPECT_FALSE(failed.ok);
   EXPECT_EQ(failed.attempts, 1);
   EXPECT_NE(failed.reason.find("channel_not_found"), std::string::npos) << failed.reason;
@@ -305,7 +313,7 @@ TEST(SlackPostMessage, OkFalseIsAFailureAndRatelimitedIsRetried) {
   receiver.enqueue({429, R"({"ok":false,"error":"ratelimited"})", {{"Retry-After", "1"}}, 0ms,
                     "application/json"});
   receiver.enqueue({200, R"({"ok":true})", {}, 0ms, "application/json"});
-  auto retried = deliver(client, sluice::slack_post_message_request(slack, "C123", "hi"));
+  auto retried = deliver(client, sluice::slack_post_message_request(slack, "C123", "hi", an_alert_id));
   EXPECT_TRUE(retried.ok) << retried.reason;
   EXPECT_EQ(retried.attempts, 3);
 
@@ -332,7 +340,7 @@ TEST(AlertClient, WebhookSecretPathNotLogged) {
   o.max_attempts = 2;
   alert_client client{o};
   auto report = deliver(client, sluice::json_webhook_request(
-                                  receiver.url("/hook?token=tok-secret-8812"), tutorial_record));
+                                  receiver.url("/hook?token=tok-secret-8812"), tutorial_record, an_alert_id));
   EXPECT_FALSE(report.ok);
   const auto text = log.text();
   EXPECT_NE(text.find("token=***"), std::string::npos) << text;

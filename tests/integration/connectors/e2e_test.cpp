@@ -1,7 +1,8 @@
 // End to end through the real runtime: sluice::kafka_streams in-process on an embedded broker,
 // joining 30-second CPU averages with the tutorial's thresholds in a real PostgreSQL and sending
 // the tutorial's Slack alert text to a loopback HTTP receiver. PostgreSQL is stopped and
-// restarted mid-stream. Expectations are computed in the test from the input, not by the runtime.
+// restarted mid-stream. Expectations are computed in the test from the input, not by the runtime;
+// the alerts' ids are checked against the records of the alerts topic they were read from.
 
 #include "actors/kafka_streams.hpp"
 #include "connectors/http/alert_sink.hpp"
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -142,14 +144,31 @@ TEST(ConnectorsEndToEnd, ThresholdJoinAndSlackAlertsThroughTheRuntimeSurvivePost
   EXPECT_FALSE(streams.failed()) << streams.failure();
   EXPECT_GT(streams.commits(), 0);
 
+  // The alerts went through "<application.id>-slack-alerts": each alert's id is the position of
+  // its record there (the data records; watermark announcements have neither key nor value).
+  const std::string alerts_topic = "connectors-e2e-slack-alerts";
+  std::map<std::string, std::string> key_at; // "<topic>-<partition>-<offset>" -> record key
+  for (const auto& r : kafka.consume(alerts_topic))
+    if (r.key)
+      key_at[alerts_topic + "-" + std::to_string(r.partition) + "-" + std::to_string(r.offset)] = *r.key;
+  EXPECT_EQ(key_at.size(), expected.size());
+
   std::vector<std::string> got;
+  std::set<std::string> ids;
   for (const auto& r : receiver.requests()) {
     EXPECT_EQ(r.target, "/services/T1/B1/e2esecret");
-    got.push_back(std::string(json::parse(r.body).at("text").as_string()));
+    const auto body = json::parse(r.body).as_object();
+    const std::string text{body.at("text").as_string()}, id{body.at("alert_id").as_string()};
+    got.push_back(text);
+    ids.insert(id);
+    EXPECT_EQ(r.header("Idempotency-Key"), id);
+    ASSERT_TRUE(key_at.count(id)) << id << " names no record of " << alerts_topic;
+    EXPECT_EQ(text.rfind("host:" + key_at.at(id) + " ", 0), 0u) << id << ": " << text;
   }
   std::sort(got.begin(), got.end());
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(got, expected); // every alert once: none lost while PostgreSQL was down, none joined wrongly
+  EXPECT_EQ(ids.size(), got.size()); // one id per alert
   EXPECT_EQ(during_outage, expected.size() / 3) << "no alert can be sent without its threshold";
   EXPECT_GT(source.metrics().lookup.retries, 0u);
 

@@ -16,6 +16,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -323,6 +324,48 @@ TEST_F(Operators, TutorialAlertTextDeliveredFromJoinedRecord) {
   EXPECT_EQ(slack.target().find("webhooksecret"), std::string::npos);
 }
 
+TEST_F(Operators, EveryHttpAlertNamesItsAlertsTopicRecordInTheIdempotencyKeyAndTheBody) {
+  http_receiver receiver;
+  receiver.set_default(scripted_response{200, R"({"ok":true})", {}, 0ms, "application/json"});
+  const auto text = "{hostname} ({alert_id})";
+  sluice::slack_webhook_sink webhook{receiver.url("/webhook"), text, fast_retries()};
+  sluice::slack_post_message_sink api{"xoxb-t", "C1", text, receiver.url("/api"), fast_retries()};
+  sluice::json_webhook_sink hook{receiver.url("/hook"), {}, fast_retries()};
+  topology_builder b;
+  auto over = b.stream<S, J>("cpu_over_threshold");
+  over.alert(webhook, "webhook");
+  over.alert(api, "api");
+  over.alert(hook, "hook");
+  topology_test_driver driver{b.build(), "cpu"};
+  driver.pipe<S, J>("cpu_over_threshold", "doc", json::value{{"hostname", "doc"}});
+  driver.pipe<S, J>("cpu_over_threshold", "happy", json::value{{"hostname", "happy"}});
+
+  // The driver reads each alerts topic back as partition 0 from offset 0: the n-th alert of
+  // sink "x" was read at "cpu-x-alerts-0-<n>". pipe() returns once its alerts were delivered.
+  std::map<std::string, std::vector<std::pair<std::string, json::object>>> by_target; // id, body
+  for (const auto& r : receiver.requests()) {
+    auto body = json::parse(r.body).as_object();
+    by_target[r.target].emplace_back(r.header("Idempotency-Key"), std::move(body));
+  }
+  ASSERT_EQ(by_target.size(), 3u);
+  for (const std::string sink : {"webhook", "api"}) { // each sink posts to "/<its name>"
+    const auto& alerts = by_target["/" + sink];
+    ASSERT_EQ(alerts.size(), 2u) << sink;
+    for (std::size_t n = 0; n < 2; ++n) {
+      const auto id = "cpu-" + sink + "-alerts-0-" + std::to_string(n);
+      EXPECT_EQ(alerts[n].first, id);
+      EXPECT_EQ(alerts[n].second.at("alert_id"), json::value(id));
+      EXPECT_EQ(alerts[n].second.at("text"), json::value((n == 0 ? "doc (" : "happy (") + id + ")"));
+    }
+  }
+  const auto& hooked = by_target["/hook"];
+  ASSERT_EQ(hooked.size(), 2u);
+  EXPECT_EQ(hooked[0].first, "cpu-hook-alerts-0-0");
+  EXPECT_EQ(hooked[0].second, (json::object{{"hostname", "doc"}, {"alert_id", "cpu-hook-alerts-0-0"}}));
+  EXPECT_EQ(hooked[1].first, "cpu-hook-alerts-0-1");
+  EXPECT_EQ(hooked[1].second, (json::object{{"hostname", "happy"}, {"alert_id", "cpu-hook-alerts-0-1"}}));
+}
+
 TEST_F(Operators, SlackRateLimited429ThenSuccess) {
   captured_log log;
   http_receiver receiver;
@@ -370,7 +413,8 @@ TEST_F(Operators, Webhook500ExhaustsAttemptsThenDeadLettersWithReason) {
   EXPECT_NE(reason.find("after 3 attempt(s)"), std::string::npos) << reason;
   EXPECT_NE(reason.find("500"), std::string::npos) << reason;
   EXPECT_EQ(dlq[0].headers.at("error.node"), "webhook");
-  EXPECT_EQ(dlq[0].headers.at("source.topic"), "alerts");
+  EXPECT_EQ(dlq[0].headers.at("source.topic"), "test-webhook-alerts"); // the alert's record, read from its topic
+  EXPECT_EQ(dlq[0].headers.at("source.offset"), "0");
   EXPECT_EQ(hook.metrics().dead_lettered, 1u);
   EXPECT_EQ(log.text().find("hook-secret-99"), std::string::npos) << log.text();
 }

@@ -42,6 +42,20 @@ topology repartitioning_topology() {
   return b.build().with_application_id("app");
 }
 
+// An alert sink whose alerts go nowhere: plans depend only on the topology's shape.
+struct dropping_alert_sink {
+  template <class K, class V>
+  std::unique_ptr<processor> make_processor(const std::string&) const {
+    return std::make_unique<detail::pass_through_processor>();
+  }
+};
+
+topology alerting_topology() {
+  topology_builder b;
+  b.stream<serdes::string, serdes::json>("in").alert(dropping_alert_sink{}, "slack");
+  return b.build().with_application_id("app");
+}
+
 std::map<std::string, internal_topic> wanted_topics() {
   streams_config config;
   config.application_id = "app";
@@ -103,6 +117,18 @@ TEST(plan_internal_topics, repartition_topic_is_never_time_deleted_and_its_reade
   plan = plan_internal_topics(repartitioning_topology(), {{"in", 3}, {"app-by-user-repartition", 8}}, config);
   EXPECT_EQ(plan.at("app-by-user-repartition").partitions, 3); // what its writers need
   EXPECT_EQ(plan.at("app-clicks-store-changelog").partitions, 8);
+}
+
+TEST(plan_internal_topics, an_alerts_topic_is_planned_as_a_repartition_topic) {
+  streams_config config;
+  config.application_id = "app";
+  const auto plan = plan_internal_topics(alerting_topology(), {{"in", 3}}, config);
+  ASSERT_EQ(plan.size(), 2u); // and the dead-letter topic
+  const auto& a = plan.at("app-slack-alerts");
+  EXPECT_EQ(a.partitions, 3);
+  EXPECT_EQ(a.configs, (std::map<std::string, std::string>{
+                         {"cleanup.policy", "delete"}, {"retention.ms", "-1"}, {"segment.bytes", "52428800"}}));
+  EXPECT_EQ(alerting_topology().repartition_topics(), std::vector<std::string>{"app-slack-alerts"}); // purged
 }
 
 TEST(plan_internal_topics, topic_settings_pass_through_to_every_internal_topic) {

@@ -264,6 +264,28 @@ TEST(numbers, printing_is_shortest_round_trip) {
             R"({"a":[1.5,-2e-07,9007199254740993],"b":-0.25})");
 }
 
+TEST(numbers, typed_json_writes_integral_doubles_with_a_fraction_so_they_read_back_as_doubles) {
+  serdes::typed_json serde;
+  auto print = [&](const json::value& v) {
+    std::string out;
+    serde.serialize(v, out);
+    return out;
+  };
+  EXPECT_EQ(print(95.0), "95.0");
+  EXPECT_EQ(print(0.0), "0.0");
+  EXPECT_EQ(print(-0.0), "-0.0");
+  EXPECT_EQ(print(97.5), "97.5");
+  EXPECT_EQ(print(1e23), "1e+23");
+  EXPECT_EQ(print(95), "95");
+  EXPECT_EQ(print(json::value{{"a", json::array{20.0, 20}}, {"b", json::object{{"c", -3.0}}}}),
+            R"({"a":[20.0,20],"b":{"c":-3.0}})");
+  const auto back = serde.deserialize(print(json::value{{"d", 95.0}, {"i", 95}, {"big", 1e23}}));
+  EXPECT_TRUE(back.at("d").is_double());
+  EXPECT_TRUE(back.at("i").is_int64());
+  EXPECT_TRUE(back.at("big").is_double());
+  EXPECT_EQ(back.at("d").get_double(), 95.0);
+}
+
 TEST(numbers, print_then_read_is_bit_identical) {
   std::mt19937_64 rng(3);
   std::vector<double> doubles{-0.0, 0.0, 0x1p-1074, -0x1p-1074, std::numeric_limits<double>::max(),
