@@ -222,7 +222,7 @@ void write_json(const boost::json::value& v, std::string& out) { write_value(v, 
 
 void json::serialize(const boost::json::value& v, std::string& out) {
   out.clear();
-  write_value(v, out, false);
+  write_json(v, out);
 }
 
 void typed_json::serialize(const boost::json::value& v, std::string& out) {
