@@ -2,7 +2,8 @@
 // joining 30-second CPU averages with the tutorial's thresholds in a real PostgreSQL and sending
 // the tutorial's Slack alert text to a loopback HTTP receiver. PostgreSQL is stopped and
 // restarted mid-stream. Expectations are computed in the test from the input, not by the runtime;
-// the alerts' ids are checked against the records of the alerts topic they were read from.
+// the alerts' ids are checked against the records of the alerts topic they were read from. The
+// same alerts under exactly_once_v2, without PostgreSQL.
 
 #include "actors/kafka_streams.hpp"
 #include "connectors/http/alert_sink.hpp"
@@ -184,6 +185,80 @@ TEST(ConnectorsEndToEnd, ThresholdJoinAndSlackAlertsThroughTheRuntimeSurvivePost
     auto v = json::parse(*r.value);
     EXPECT_EQ(v.at("allowed_top").as_int64(), thresholds.at(std::string(v.at("hostname").as_string())));
   }
+  std::error_code ec;
+  std::filesystem::remove_all(state_dir, ec);
+}
+
+// Under processing.guarantee=exactly_once_v2 the alerts cross their topic in transactions and go
+// out from the alert's own sub-topology, read read_committed: every reading over the limit is
+// alerted once, its body the reading plus the id of the committed record it was read from.
+TEST(ConnectorsEndToEnd, UnderExactlyOnceEachAlertIsSentOnceNamedByItsCommittedRecord) {
+  sluice::test::http_receiver receiver;
+  sluice::embedded_broker broker;
+  broker.create_topic("readings", 4);
+  sluice::test::kafka_test_client kafka{broker.bootstrap_servers()};
+  sluice::alert_sink_options alert_options;
+  alert_options.client_options.retry_backoff_min = 20ms;
+  sluice::json_webhook_sink hook{receiver.url("/hook"), {}, alert_options};
+
+  sluice::topology_builder builder;
+  builder.stream<S, J>("readings")
+    .filter([](const json::value& v) { return v.at("usage").to_number<double>() > 80; }, "over-80")
+    .alert(hook, "hook");
+
+  std::vector<std::pair<std::string, std::string>> readings;
+  std::map<std::string, json::value> expected; // key -> the alerted reading
+  for (int i = 0; i < 200; ++i) {
+    const auto key = "r" + std::to_string(i);
+    const json::value v{{"host", "h" + std::to_string(i % 7)}, {"usage", 60.0 + (i * 37) % 40}};
+    readings.emplace_back(key, json::serialize(v));
+    if (v.at("usage").as_double() > 80)
+      expected[key] = v;
+  }
+  kafka.produce("readings", readings);
+
+  const auto state_dir = std::filesystem::temp_directory_path() / ("sluice-e2e-eos-" + std::to_string(getpid()));
+  sluice::streams_config config;
+  config.application_id = "connectors-eos";
+  config.bootstrap_servers = broker.bootstrap_servers();
+  config.state_dir = state_dir.string();
+  config.set("processing.guarantee", "exactly_once_v2");
+  sluice::kafka_streams streams{builder.build(), config};
+  streams.start();
+  ASSERT_TRUE(receiver.wait_for_requests(expected.size(), 60s)) << "alerts so far: " << receiver.request_count();
+  const auto processed = static_cast<int64_t>(readings.size() + expected.size());
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (streams.records_processed() < processed && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(streams.records_processed(), processed);
+  streams.close();
+  EXPECT_FALSE(streams.failed()) << streams.failure();
+
+  const std::string alerts_topic = "connectors-eos-hook-alerts";
+  sluice::test::consume_options committed;
+  committed.isolation_level = "read_committed";
+  committed.stop_at_end = true;
+  std::map<std::string, std::string> key_at; // "<topic>-<partition>-<offset>" -> reading key
+  for (const auto& r : kafka.consume(alerts_topic, committed))
+    if (r.key)
+      key_at[alerts_topic + "-" + std::to_string(r.partition) + "-" + std::to_string(r.offset)] = *r.key;
+  EXPECT_EQ(key_at.size(), expected.size());
+
+  const auto requests = receiver.requests();
+  EXPECT_EQ(requests.size(), expected.size()); // each once
+  std::set<std::string> alerted;
+  for (const auto& r : requests) {
+    auto body = json::parse(r.body).as_object();
+    const std::string id{body.at("alert_id").as_string()};
+    EXPECT_EQ(r.header("Idempotency-Key"), id);
+    ASSERT_TRUE(key_at.count(id)) << id << " names no committed record of " << alerts_topic;
+    const auto& key = key_at.at(id);
+    ASSERT_TRUE(expected.count(key)) << key << " was not over the limit";
+    body.erase("alert_id");
+    EXPECT_EQ(json::value(body), expected.at(key)) << key;
+    alerted.insert(key);
+  }
+  EXPECT_EQ(alerted.size(), expected.size());
   std::error_code ec;
   std::filesystem::remove_all(state_dir, ec);
 }
