@@ -12,7 +12,7 @@
 //
 // Record → fields: a JSON object value is used as is; any other value v becomes {"value": v};
 // either way the field "alert_id" is set to the alert's id (`alert_id`). The records an alert
-// sink sees come from its alerts topic (stream::alert), so the id names a committed record there:
+// sink sees come from its alerts topic (stream::alert), so the id names the record read there:
 // HTTP sinks send it as the `Idempotency-Key` header and as "alert_id" in the JSON body, and a
 // redelivered alert (at-least-once) carries the same id.
 
