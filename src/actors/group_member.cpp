@@ -179,8 +179,7 @@ struct group_member_state {
   bool rebalancing = false;
   uint64_t rounds = 0; // commit rounds started; an answer to an earlier one is stale
   // Exactly-once, decided inside a rebalance callback, done once it returns.
-  std::optional<std::pair<std::string, bool>> rewind_pending; // why, and whether already aborted
-  std::string fatal_pending;
+  std::optional<std::pair<std::string, transaction_outcome>> rewind_pending; // why, and how the transaction ended
   int rewinds_in_a_row = 0;
   std::map<std::pair<std::string, int32_t>, std::pair<int64_t, std::string>> committed_positions; // offset, metadata
 
@@ -211,9 +210,10 @@ struct group_member_state {
   /// Exactly-once: tells every task the transaction ended (`committed` or not: then what it held
   /// goes into the open one), so its operators send what they held since their last marker.
   void release_outputs(bool committed);
-  /// Exactly-once: the open transaction cannot commit (`reason`): aborts it unless `aborted`
-  /// already, and restarts every task from the last commit, its stores restored to it.
-  void rewind(const std::string& reason, bool aborted);
+  /// Exactly-once: the transaction cannot commit (`reason`): aborts it if still open, renews the
+  /// producer if it cannot go on, and restarts every task from the last commit, its stores
+  /// restored to it. `outcome`: how the failed commit ended, or committed if none was tried.
+  void rewind(const std::string& reason, transaction_outcome outcome);
   void shutdown(caf::error reason);
   /// Exactly-once: commits are transactions.
   bool transactional() const { return collector->transactional(); }
@@ -548,15 +548,13 @@ void group_member_state::commit_all() {
       for (const auto& [name, task] : tasks)
         now.insert(name);
       if (!r->complete)
-        rewind("a task did not pass the commit marker", false);
+        rewind("a task did not pass the commit marker", transaction_outcome::committed /* none tried */);
       else if (now != r->tasks) { // a task started meanwhile: its outputs are in the transaction, so are its offsets
         release_outputs(false);
         commit_all();
       }
-      else if (auto e = end_transaction(r->offsets); e.outcome == transaction_outcome::aborted)
-        rewind(e.reason, true);
-      else if (e.outcome == transaction_outcome::fatal)
-        shutdown(caf::make_error(caf::sec::runtime_error, "exactly-once: the producer cannot go on: " + e.reason));
+      else if (auto e = end_transaction(r->offsets); e.outcome != transaction_outcome::committed)
+        rewind(e.reason, e.outcome);
       return;
     }
     auto moved = changed(r->offsets);
@@ -609,7 +607,7 @@ void group_member_state::release_outputs(bool committed) {
     self->send(task, txn_done_atom::value, committed);
 }
 
-void group_member_state::rewind(const std::string& reason, bool aborted) {
+void group_member_state::rewind(const std::string& reason, transaction_outcome outcome) {
   // A record that can never be written (too large, say) would fail every transaction anew.
   constexpr int most_rewinds_in_a_row = 10;
   metrics->rewinds++;
@@ -618,9 +616,9 @@ void group_member_state::rewind(const std::string& reason, bool aborted) {
                                                         " transactions in a row aborted; the last: " + reason));
     return;
   }
-  spdlog::warn("exactly-once: {}; the transaction is aborted and {} task(s) start again from the last commit, "
+  spdlog::warn("exactly-once: {}; the transaction is aborted{} and {} task(s) start again from the last commit, "
                "their stores restored to it",
-               reason, tasks.size());
+               reason, outcome == transaction_outcome::fatal ? " (with a new producer)" : "", tasks.size());
   for (auto& [name, task] : tasks) {
     self->demonitor(task);
     self->send_exit(task, caf::exit_reason::user_shutdown);
@@ -629,11 +627,16 @@ void group_member_state::rewind(const std::string& reason, bool aborted) {
   ++rounds;
   commit_in_flight = false;
   committed_positions.clear();
-  if (!aborted)
-    if (auto r = collector->abort_transaction(); r.outcome == transaction_outcome::fatal) {
-      shutdown(caf::make_error(caf::sec::runtime_error, "exactly-once: the producer cannot go on: " + r.reason));
-      return;
+  if (outcome != transaction_outcome::aborted) {
+    auto r = outcome == transaction_outcome::fatal ? collector->renew_producer() : collector->abort_transaction();
+    if (r.outcome == transaction_outcome::fatal) { // abort failed: the producer too must go
+      r = outcome == transaction_outcome::fatal ? r : collector->renew_producer();
+      if (r.outcome == transaction_outcome::fatal) {
+        shutdown(caf::make_error(caf::sec::runtime_error, "exactly-once: the producer cannot go on: " + r.reason));
+        return;
+      }
     }
+  }
   if (slots.empty())
     return;
   auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(slots.size()));
@@ -704,14 +707,11 @@ void group_member_state::commit_sync(const std::set<std::string>& task_names) {
   ++rounds; // an asynchronous round still under way is superseded
   commit_in_flight = false;
   if (!complete) {
-    rewind_pending = {"a task did not pass the commit marker", false};
+    rewind_pending = {"a task did not pass the commit marker", transaction_outcome::committed /* none tried */};
     return;
   }
-  auto e = end_transaction(all);
-  if (e.outcome == transaction_outcome::aborted)
-    rewind_pending = {e.reason, true};
-  else if (e.outcome == transaction_outcome::fatal)
-    fatal_pending = e.reason;
+  if (auto e = end_transaction(all); e.outcome != transaction_outcome::committed)
+    rewind_pending = {e.reason, e.outcome};
 }
 
 void group_member_state::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
@@ -812,7 +812,8 @@ void group_member_state::revoke(rd_kafka_topic_partition_list_t* parts, bool los
   if (!lost && !failure)
     commit_sync(affected);
   else if (lost && transactional() && !failure)
-    rewind_pending = {"partitions were lost (this instance was out of the group)", false};
+    rewind_pending = {"partitions were lost (this instance was out of the group)",
+                      transaction_outcome::committed /* none tried */};
   for (int i = 0; i < parts->cnt; ++i) {
     auto it = slot_of.find({parts->elems[i].topic, parts->elems[i].partition});
     if (it == slot_of.end())
@@ -893,11 +894,6 @@ caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* sel
     [=](poll_atom) {
       if (self->state.closing)
         return;
-      if (!self->state.fatal_pending.empty()) {
-        self->state.shutdown(caf::make_error(caf::sec::runtime_error, "exactly-once: the producer cannot go on: " +
-                                                                        self->state.fatal_pending));
-        return;
-      }
       if (self->state.poll() == 0)
         self->state.wait(); // blocks this (detached) actor's thread only; messages wait at most 10 ms
       self->send(self, poll_atom::value);

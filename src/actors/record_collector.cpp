@@ -104,22 +104,37 @@ void on_error(rd_kafka_t*, int err, const char* reason, void*) {
 } // namespace
 
 record_collector::record_collector(const streams_config& config, const std::string& transactional_id)
-  : production_handler_(config.production_handler), purge_interval_ms_(config.repartition_purge_interval_ms) {
+  : production_handler_(config.production_handler), purge_interval_ms_(config.repartition_purge_interval_ms),
+    transactional_id_(transactional_id) {
+  settings_ = {{
+                 {"bootstrap.servers", config.bootstrap_servers},
+                 {"enable.idempotence", "true"},
+                 {"partitioner", "murmur2_random"},
+                 {"compression.type", "lz4"},
+                 {"linger.ms", "5"},
+                 {"queue.buffering.max.messages", "1000000"},
+                 {"client.id", config.application_id + "-producer"},
+               },
+               {},
+               config.kafka_common,
+               config.kafka_producer};
+  if (!transactional_id.empty()) // a crashed instance's open transaction holds readers back this long at most
+    settings_[1] = {{"transactional.id", transactional_id}, {"transaction.timeout.ms", "10000"}};
+  start_producer();
+  if (transactional_id.empty())
+    return;
+  if (auto r = start_transactions(); r.outcome == transaction_outcome::fatal) {
+    stop_producer();
+    throw std::runtime_error(r.reason);
+  }
+  spdlog::info("exactly-once: transactional.id '{}'", transactional_id);
+}
+
+void record_collector::start_producer() {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   try {
-    apply_kafka_settings(conf, {
-                                 {"bootstrap.servers", config.bootstrap_servers},
-                                 {"enable.idempotence", "true"},
-                                 {"partitioner", "murmur2_random"},
-                                 {"compression.type", "lz4"},
-                                 {"linger.ms", "5"},
-                                 {"queue.buffering.max.messages", "1000000"},
-                                 {"client.id", config.application_id + "-producer"},
-                               });
-    if (!transactional_id.empty()) // a crashed instance's open transaction holds readers back this long at most
-      apply_kafka_settings(conf, {{"transactional.id", transactional_id}, {"transaction.timeout.ms", "10000"}});
-    apply_kafka_settings(conf, config.kafka_common);
-    apply_kafka_settings(conf, config.kafka_producer);
+    for (const auto& s : settings_)
+      apply_kafka_settings(conf, s);
   } catch (...) {
     rd_kafka_conf_destroy(conf);
     throw;
@@ -133,23 +148,51 @@ record_collector::record_collector(const streams_config& config, const std::stri
     rd_kafka_conf_destroy(conf);
     throw std::runtime_error(std::string{"cannot create producer: "} + err);
   }
+  stop_ = false;
   poller_ = std::thread{[this] {
     while (!stop_.load(std::memory_order_relaxed))
       rd_kafka_poll(producer_, 100);
   }};
-  if (transactional_id.empty())
-    return;
+}
+
+transaction_result record_collector::start_transactions() {
   // Shorter than max.poll.interval.ms: the group member blocks in these calls.
   transactions_.emplace(producer_, std::chrono::seconds(10));
   try {
     transactions_->init();
   } catch (const std::exception& e) {
-    stop_ = true;
-    poller_.join();
-    rd_kafka_destroy(producer_);
-    throw std::runtime_error("transactional.id '" + transactional_id + "': " + e.what());
+    return {transaction_outcome::fatal, "transactional.id '" + transactional_id_ + "': " + e.what()};
   }
-  spdlog::info("exactly-once: transactional.id '{}'", transactional_id);
+  return {transaction_outcome::aborted, {}};
+}
+
+void record_collector::stop_producer() {
+  purger_.reset();
+  stop_ = true;
+  poller_.join();
+  {
+    std::lock_guard lock{topics_mutex_};
+    for (auto& [name, t] : topics_)
+      rd_kafka_topic_destroy(t);
+    topics_.clear();
+  }
+  rd_kafka_destroy(producer_);
+  producer_ = nullptr;
+}
+
+transaction_result record_collector::renew_producer() {
+  std::unique_lock gate{gate_};
+  generation_.fetch_add(1, std::memory_order_release);
+  // What the fenced producer still holds is discarded (its reports complete the epochs).
+  rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_flush(producer_, 1000);
+  stop_producer();
+  start_producer();
+  auto r = start_transactions();
+  if (r.outcome != transaction_outcome::fatal && cluster_.admin_api && !repartition_topics_.empty())
+    purger_ = std::make_unique<repartition_purger>(producer_, repartition_topics_,
+                                                   std::chrono::milliseconds{purge_interval_ms_});
+  return r;
 }
 
 record_collector::~record_collector() {
@@ -159,11 +202,7 @@ record_collector::~record_collector() {
   if (transactions_ && transactions_->open()) // what the last commit did not cover
     if (auto r = transactions_->abort(); r.outcome == transaction_outcome::fatal)
       spdlog::warn("producer: {}", r.reason);
-  stop_ = true;
-  poller_.join();
-  for (auto& [name, t] : topics_)
-    rd_kafka_topic_destroy(t);
-  rd_kafka_destroy(producer_);
+  stop_producer();
 }
 
 rd_kafka_topic_t* record_collector::topic(const std::string& name) {
@@ -244,10 +283,10 @@ rd_kafka_resp_err_t record_collector::produce(rd_kafka_topic_t* topic, const out
 
 void record_collector::set_cluster(cluster_info cluster, const std::vector<std::string>& repartition_topics) {
   cluster_ = std::move(cluster);
-  if (cluster_.admin_api && !repartition_topics.empty())
-    purger_ = std::make_unique<repartition_purger>(
-      producer_, std::set<std::string>{repartition_topics.begin(), repartition_topics.end()},
-      std::chrono::milliseconds{purge_interval_ms_});
+  repartition_topics_ = {repartition_topics.begin(), repartition_topics.end()};
+  if (cluster_.admin_api && !repartition_topics_.empty())
+    purger_ = std::make_unique<repartition_purger>(producer_, repartition_topics_,
+                                                   std::chrono::milliseconds{purge_interval_ms_});
 }
 
 void record_collector::committed(const rd_kafka_topic_partition_list_t* offsets) {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -118,6 +119,12 @@ public:
   /// Transactional: aborts the open transaction, begins a new generation and the next transaction.
   transaction_result abort_transaction();
 
+  /// Transactional, after a fatal outcome (the producer was fenced, e.g. when its transaction
+  /// outlived transaction.timeout.ms): discards the producer and what it holds, begins a new
+  /// generation with a new producer (same transactional.id, which fences any other) and opens a
+  /// transaction. Outcome fatal if that fails. Topic handles taken before are invalid after it.
+  transaction_result renew_producer();
+
   /// The raw handle (for metadata and Admin API requests).
   rd_kafka_t* handle() const { return producer_; }
 
@@ -133,6 +140,9 @@ public:
   void committed(const rd_kafka_topic_partition_list_t* offsets);
 
 private:
+  void start_producer();
+  void stop_producer();
+  transaction_result start_transactions();
   /// Exactly-once: a record failed, so the open transaction cannot commit; says so once per generation.
   void transaction_failed(const std::string& what);
   /// send() once the record may be taken.
@@ -142,6 +152,9 @@ private:
 
   exception_handler production_handler_;
   int64_t purge_interval_ms_;
+  std::string transactional_id_;
+  std::vector<std::map<std::string, std::string>> settings_; // the producer's, applied in order
+  std::set<std::string> repartition_topics_;
   cluster_info cluster_;
   std::unique_ptr<repartition_purger> purger_;
   rd_kafka_t* producer_ = nullptr;
