@@ -11,6 +11,7 @@
 #include "embedded_broker.hpp"
 #include "http_receiver.hpp"
 #include "kafka_test_client.hpp"
+#include "test_helpers.hpp"
 #include "pg_cluster.hpp"
 #include "topology/stream.hpp"
 
@@ -139,9 +140,7 @@ TEST(ConnectorsEndToEnd, ThresholdJoinAndSlackAlertsThroughTheRuntimeSurvivePost
   ASSERT_TRUE(receiver.wait_for_requests(expected.size(), 60s)) << "alerts so far: " << receiver.request_count();
   // Every reading went through its task, and every alert through the alert's task once more.
   const auto processed = static_cast<int64_t>(all.size() + expected.size());
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (streams.records_processed() < processed && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
+  sluice::test::wait_until([&] { return streams.records_processed() >= processed; }, 30s, 20ms);
   EXPECT_EQ(streams.records_processed(), processed);
   streams.close();
   EXPECT_FALSE(streams.failed()) << streams.failure();
@@ -227,9 +226,7 @@ TEST(ConnectorsEndToEnd, UnderExactlyOnceEachAlertIsSentOnceNamedByItsCommittedR
   streams.start();
   ASSERT_TRUE(receiver.wait_for_requests(expected.size(), 60s)) << "alerts so far: " << receiver.request_count();
   const auto processed = static_cast<int64_t>(readings.size() + expected.size());
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (streams.records_processed() < processed && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
+  sluice::test::wait_until([&] { return streams.records_processed() >= processed; }, 30s, 20ms);
   EXPECT_EQ(streams.records_processed(), processed);
   streams.close();
   EXPECT_FALSE(streams.failed()) << streams.failure();
