@@ -179,7 +179,7 @@ struct group_member_state {
   bool rebalancing = false;
   uint64_t rounds = 0; // commit rounds started; an answer to an earlier one is stale
   // Exactly-once, decided inside a rebalance callback, done once it returns.
-  std::optional<std::pair<std::string, transaction_outcome>> rewind_pending; // why, and how the transaction ended
+  std::optional<std::pair<std::string, std::optional<transaction_outcome>>> rewind_pending; // rewind's arguments
   int rewinds_in_a_row = 0;
   std::map<std::pair<std::string, int32_t>, std::pair<int64_t, std::string>> committed_positions; // offset, metadata
 
@@ -212,8 +212,8 @@ struct group_member_state {
   void release_outputs(bool committed);
   /// Exactly-once: the transaction cannot commit (`reason`): aborts it if still open, renews the
   /// producer if it cannot go on, and restarts every task from the last commit, its stores
-  /// restored to it. `outcome`: how the failed commit ended, or committed if none was tried.
-  void rewind(const std::string& reason, transaction_outcome outcome);
+  /// restored to it. `failed`: how the failed commit ended; nullopt if none was tried (still open).
+  void rewind(const std::string& reason, std::optional<transaction_outcome> failed);
   void shutdown(caf::error reason);
   /// Exactly-once: commits are transactions.
   bool transactional() const { return collector->transactional(); }
@@ -226,6 +226,12 @@ private:
   void commit_sync(const std::set<std::string>& task_names);
   void commit_offsets(const source_offsets& offsets, bool async);
   source_offsets changed(const source_offsets& offsets) const;
+  std::set<std::string> running_tasks() const {
+    std::set<std::string> names;
+    for (const auto& [name, task] : tasks)
+      names.insert(name);
+    return names;
+  }
   void spawn_tasks(const rd_kafka_topic_partition_list_t* parts, const committed_metadata& committed);
   void take(ssize_t n, std::vector<uint64_t>& touched);
   int64_t share() const;
@@ -532,9 +538,7 @@ void group_member_state::commit_all() {
     source_offsets offsets;
     bool complete = true;
   };
-  auto r = std::make_shared<round>(round{++rounds, {}, tasks.size(), {}});
-  for (const auto& [name, task] : tasks)
-    r->tasks.insert(name);
+  auto r = std::make_shared<round>(round{++rounds, running_tasks(), tasks.size(), {}});
   auto finish = [this, r] {
     if (--r->waiting > 0 || r->id != rounds)
       return; // more to come, or superseded by a commit during a rebalance or by a rewind
@@ -544,12 +548,9 @@ void group_member_state::commit_all() {
     }
     if (transactional()) {
       commit_in_flight = false;
-      std::set<std::string> now;
-      for (const auto& [name, task] : tasks)
-        now.insert(name);
       if (!r->complete)
-        rewind("a task did not pass the commit marker", transaction_outcome::committed /* none tried */);
-      else if (now != r->tasks) { // a task started meanwhile: its outputs are in the transaction, so are its offsets
+        rewind("a task did not pass the commit marker", std::nullopt);
+      else if (running_tasks() != r->tasks) { // a task started meanwhile: its outputs are in the transaction, so are its offsets
         release_outputs(false);
         commit_all();
       }
@@ -607,7 +608,7 @@ void group_member_state::release_outputs(bool committed) {
     self->send(task, txn_done_atom::value, committed);
 }
 
-void group_member_state::rewind(const std::string& reason, transaction_outcome outcome) {
+void group_member_state::rewind(const std::string& reason, std::optional<transaction_outcome> failed) {
   // A record that can never be written (too large, say) would fail every transaction anew.
   constexpr int most_rewinds_in_a_row = 10;
   metrics->rewinds++;
@@ -618,7 +619,7 @@ void group_member_state::rewind(const std::string& reason, transaction_outcome o
   }
   spdlog::warn("exactly-once: {}; the transaction is aborted{} and {} task(s) start again from the last commit, "
                "their stores restored to it",
-               reason, outcome == transaction_outcome::fatal ? " (with a new producer)" : "", tasks.size());
+               reason, failed == transaction_outcome::fatal ? " (with a new producer)" : "", tasks.size());
   for (auto& [name, task] : tasks) {
     self->demonitor(task);
     self->send_exit(task, caf::exit_reason::user_shutdown);
@@ -627,14 +628,13 @@ void group_member_state::rewind(const std::string& reason, transaction_outcome o
   ++rounds;
   commit_in_flight = false;
   committed_positions.clear();
-  if (outcome != transaction_outcome::aborted) {
-    auto r = outcome == transaction_outcome::fatal ? collector->renew_producer() : collector->abort_transaction();
-    if (r.outcome == transaction_outcome::fatal) { // abort failed: the producer too must go
-      r = outcome == transaction_outcome::fatal ? r : collector->renew_producer();
-      if (r.outcome == transaction_outcome::fatal) {
-        shutdown(caf::make_error(caf::sec::runtime_error, "exactly-once: the producer cannot go on: " + r.reason));
-        return;
-      }
+  if (failed != transaction_outcome::aborted) {
+    auto r = failed ? collector->renew_producer() : collector->abort_transaction(); // failed: fatal
+    if (!failed && r.outcome == transaction_outcome::fatal) // the abort failed: the producer must go too
+      r = collector->renew_producer();
+    if (r.outcome == transaction_outcome::fatal) {
+      shutdown(caf::make_error(caf::sec::runtime_error, "exactly-once: the producer cannot go on: " + r.reason));
+      return;
     }
   }
   if (slots.empty())
@@ -707,7 +707,7 @@ void group_member_state::commit_sync(const std::set<std::string>& task_names) {
   ++rounds; // an asynchronous round still under way is superseded
   commit_in_flight = false;
   if (!complete) {
-    rewind_pending = {"a task did not pass the commit marker", transaction_outcome::committed /* none tried */};
+    rewind_pending = {"a task did not pass the commit marker", std::nullopt};
     return;
   }
   if (auto e = end_transaction(all); e.outcome != transaction_outcome::committed)
@@ -812,8 +812,7 @@ void group_member_state::revoke(rd_kafka_topic_partition_list_t* parts, bool los
   if (!lost && !failure)
     commit_sync(affected);
   else if (lost && transactional() && !failure)
-    rewind_pending = {"partitions were lost (this instance was out of the group)",
-                      transaction_outcome::committed /* none tried */};
+    rewind_pending = {"partitions were lost (this instance was out of the group)", std::nullopt};
   for (int i = 0; i < parts->cnt; ++i) {
     auto it = slot_of.find({parts->elems[i].topic, parts->elems[i].partition});
     if (it == slot_of.end())

@@ -123,9 +123,11 @@ record_collector::record_collector(const streams_config& config, const std::stri
   start_producer();
   if (transactional_id.empty())
     return;
-  if (auto r = start_transactions(); r.outcome == transaction_outcome::fatal) {
+  try {
+    start_transactions();
+  } catch (...) {
     stop_producer();
-    throw std::runtime_error(r.reason);
+    throw;
   }
   spdlog::info("exactly-once: transactional.id '{}'", transactional_id);
 }
@@ -155,15 +157,20 @@ void record_collector::start_producer() {
   }};
 }
 
-transaction_result record_collector::start_transactions() {
+void record_collector::start_transactions() {
   // Shorter than max.poll.interval.ms: the group member blocks in these calls.
   transactions_.emplace(producer_, std::chrono::seconds(10));
   try {
     transactions_->init();
   } catch (const std::exception& e) {
-    return {transaction_outcome::fatal, "transactional.id '" + transactional_id_ + "': " + e.what()};
+    throw std::runtime_error("transactional.id '" + transactional_id_ + "': " + e.what());
   }
-  return {transaction_outcome::aborted, {}};
+}
+
+void record_collector::start_purger() {
+  if (cluster_.admin_api && !repartition_topics_.empty())
+    purger_ = std::make_unique<repartition_purger>(producer_, repartition_topics_,
+                                                   std::chrono::milliseconds{purge_interval_ms_});
 }
 
 void record_collector::stop_producer() {
@@ -187,12 +194,14 @@ transaction_result record_collector::renew_producer() {
   rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   rd_kafka_flush(producer_, 1000);
   stop_producer();
-  start_producer();
-  auto r = start_transactions();
-  if (r.outcome != transaction_outcome::fatal && cluster_.admin_api && !repartition_topics_.empty())
-    purger_ = std::make_unique<repartition_purger>(producer_, repartition_topics_,
-                                                   std::chrono::milliseconds{purge_interval_ms_});
-  return r;
+  try {
+    start_producer();
+    start_transactions();
+  } catch (const std::exception& e) {
+    return {transaction_outcome::fatal, e.what()};
+  }
+  start_purger();
+  return {transaction_outcome::aborted, {}}; // the fenced producer's transaction is gone
 }
 
 record_collector::~record_collector() {
@@ -284,9 +293,7 @@ rd_kafka_resp_err_t record_collector::produce(rd_kafka_topic_t* topic, const out
 void record_collector::set_cluster(cluster_info cluster, const std::vector<std::string>& repartition_topics) {
   cluster_ = std::move(cluster);
   repartition_topics_ = {repartition_topics.begin(), repartition_topics.end()};
-  if (cluster_.admin_api && !repartition_topics_.empty())
-    purger_ = std::make_unique<repartition_purger>(producer_, repartition_topics_,
-                                                   std::chrono::milliseconds{purge_interval_ms_});
+  start_purger();
 }
 
 void record_collector::committed(const rd_kafka_topic_partition_list_t* offsets) {

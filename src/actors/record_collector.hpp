@@ -140,9 +140,14 @@ public:
   void committed(const rd_kafka_topic_partition_list_t* offsets);
 
 private:
+  /// Creates the producer from `settings_` and starts serving its delivery reports.
   void start_producer();
+  /// Stops the purger and the poller, destroys topic handles and the producer.
   void stop_producer();
-  transaction_result start_transactions();
+  /// Registers the transactional.id and opens a transaction; throws std::runtime_error.
+  void start_transactions();
+  /// On a cluster with the Admin API, purges consumed repartition records after commits.
+  void start_purger();
   /// Exactly-once: a record failed, so the open transaction cannot commit; says so once per generation.
   void transaction_failed(const std::string& what);
   /// send() once the record may be taken.

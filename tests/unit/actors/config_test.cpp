@@ -29,7 +29,7 @@ TEST(config, every_listed_key_reads_back_what_was_set) {
 }
 
 TEST(config, exactly_once_v2_is_the_guarantee_name_and_commits_every_100_ms_unless_set) {
-  streams_config c;
+  streams_config c{};
   EXPECT_EQ(c.commit_interval(), 5000);
   c.set("processing.guarantee", "exactly_once");
   EXPECT_EQ(c.get("processing.guarantee"), "exactly_once_v2");
