@@ -157,7 +157,8 @@ struct group_member_state {
   caf::event_based_actor* self = nullptr;
   topology topo;
   const streams_config* config = nullptr;
-  record_collector* collector = nullptr;
+  record_collector* collector = nullptr;          // exactly-once: transactional
+  record_collector* outside_collector = nullptr;  // exactly-once: the tasks' outside the transaction, or null
   group_metrics* metrics = nullptr;
   const std::map<std::string, int32_t>* partitions = nullptr;
   rd_kafka_t* consumer = nullptr;
@@ -169,15 +170,26 @@ struct group_member_state {
   std::map<uint64_t, partition_slot> slots;                 // by slot id
   std::map<std::pair<std::string, int32_t>, uint64_t> slot_of;
   uint64_t next_slot = 1;
-  std::map<std::string, caf::actor> tasks;                  // by task name
+  struct running_task {
+    caf::actor actor;
+    bool in_transaction = false; // exactly-once, and its sub-topology writes records
+  };
+  std::map<std::string, running_task> tasks;                // by task name
   std::vector<rd_kafka_message_t*> buffer;
   caf::error failure;
   bool closing = false;
-  // Periodic commits: one at a time, none while the group rebalances (librdkafka holds a rejoin
-  // back until in-flight commits finish, so a steady stream of commits would starve it).
-  bool commit_in_flight = false;
+  // Periodic commits: one round at a time per lane, none while the group rebalances (librdkafka
+  // holds a rejoin back until in-flight commits finish, so a steady stream of them would starve it).
+  // Exactly-once: the transaction's lane holds every task whose sub-topology writes records; the
+  // others (alert sinks) write nothing a transaction could hold, so they commit at least once in
+  // the plain lane, and a slow webhook never holds the transaction open.
+  struct commit_lane {
+    bool in_flight = false;
+    uint64_t rounds = 0; // rounds started; an answer to an earlier one is stale
+  };
+  commit_lane plain;       // at-least-once: every task
+  commit_lane transaction; // exactly-once
   bool rebalancing = false;
-  uint64_t rounds = 0; // commit rounds started; an answer to an earlier one is stale
   // Exactly-once, decided inside a rebalance callback, done once it returns.
   std::optional<std::pair<std::string, std::optional<transaction_outcome>>> rewind_pending; // rewind's arguments
   int rewinds_in_a_row = 0;
@@ -202,6 +214,7 @@ struct group_member_state {
   /// Waits for something to take: a queue that got something, or returned credit.
   void wait() const { wake->wait(10); }
   void on_credit(uint64_t slot, int64_t records, int64_t bytes);
+  /// Starts a commit round in each lane that has none under way.
   void commit_all();
   void committed(rd_kafka_resp_err_t err);
   /// Exactly-once: commits the transaction with every task's `offsets` (those that changed);
@@ -217,6 +230,10 @@ struct group_member_state {
   void shutdown(caf::error reason);
   /// Exactly-once: commits are transactions.
   bool transactional() const { return collector->transactional(); }
+  /// True if the task reading `topic` commits in the transaction.
+  bool in_transaction(const std::string& topic) const {
+    return transactional() && topo.writes_records(topo.subtopology_of(topic));
+  }
   void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
 
 private:
@@ -226,12 +243,15 @@ private:
   void commit_sync(const std::set<std::string>& task_names);
   void commit_offsets(const source_offsets& offsets, bool async);
   source_offsets changed(const source_offsets& offsets) const;
-  std::set<std::string> running_tasks() const {
+  /// The tasks in the transaction's lane (or the plain one).
+  std::set<std::string> running_tasks(bool in_transaction) const {
     std::set<std::string> names;
     for (const auto& [name, task] : tasks)
-      names.insert(name);
+      if (task.in_transaction == in_transaction)
+        names.insert(name);
     return names;
   }
+  void commit_round(bool in_transaction);
   void spawn_tasks(const rd_kafka_topic_partition_list_t* parts, const committed_metadata& committed);
   void take(ssize_t n, std::vector<uint64_t>& touched);
   int64_t share() const;
@@ -248,7 +268,8 @@ void on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition
 
 void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets, void* opaque) {
   auto* st = static_cast<group_member_state*>(opaque);
-  if (st->transactional()) { // the embedded broker's copy of a transaction's offsets (end_transaction)
+  if (offsets && offsets->cnt > 0 && st->in_transaction(offsets->elems[0].topic)) {
+    // the embedded broker's copy of a transaction's offsets (end_transaction)
     if (err)
       spdlog::warn("offset commit after the transaction failed: {}", rd_kafka_err2str(err));
     return;
@@ -390,7 +411,7 @@ void group_member_state::take(ssize_t n, std::vector<uint64_t>& touched) {
       rd_kafka_message_destroy(m);
       if (last->pending)
         dispatch(*last, last_id);
-      self->send(tasks.at(last->task), eof_atom::value, last->topic, last->partition);
+      self->send(tasks.at(last->task).actor, eof_atom::value, last->topic, last->partition);
       continue;
     }
     auto& batch = pending(*last, last_id, touched);
@@ -452,7 +473,7 @@ void group_member_state::dispatch(partition_slot& s, uint64_t id) {
   b->credit = std::move(token);
   s.in_flight_bytes += bytes;
   metrics->records_consumed += count;
-  self->send(tasks.at(s.task), batch_atom::value, batch_ptr{std::move(b)});
+  self->send(tasks.at(s.task).actor, batch_atom::value, batch_ptr{std::move(b)});
   if (s.in_flight_bytes >= share())
     s.held = true; // its records wait in librdkafka's queue, which stops fetching once full
 }
@@ -527,9 +548,17 @@ void group_member_state::commit_offsets(const source_offsets& offsets, bool asyn
 }
 
 void group_member_state::commit_all() {
-  if (commit_in_flight || rebalancing || tasks.empty())
+  commit_round(false);
+  if (transactional())
+    commit_round(true);
+}
+
+void group_member_state::commit_round(bool in_transaction) {
+  auto& lane = in_transaction ? transaction : plain;
+  auto names = running_tasks(in_transaction);
+  if (lane.in_flight || rebalancing || names.empty())
     return;
-  commit_in_flight = true;
+  lane.in_flight = true;
   // Every task passes a marker; their offsets go to the broker in one commit once all answered.
   struct round {
     uint64_t id;
@@ -538,21 +567,21 @@ void group_member_state::commit_all() {
     source_offsets offsets;
     bool complete = true;
   };
-  auto r = std::make_shared<round>(round{++rounds, running_tasks(), tasks.size(), {}});
-  auto finish = [this, r] {
-    if (--r->waiting > 0 || r->id != rounds)
+  auto r = std::make_shared<round>(round{++lane.rounds, names, names.size(), {}});
+  auto finish = [this, r, &lane, in_transaction] {
+    if (--r->waiting > 0 || r->id != lane.rounds)
       return; // more to come, or superseded by a commit during a rebalance or by a rewind
     if (closing) {
-      commit_in_flight = false;
+      lane.in_flight = false;
       return;
     }
-    if (transactional()) {
-      commit_in_flight = false;
+    if (in_transaction) {
+      lane.in_flight = false;
       if (!r->complete)
         rewind("a task did not pass the commit marker", std::nullopt);
-      else if (running_tasks() != r->tasks) { // a task started meanwhile: its outputs are in the transaction, so are its offsets
+      else if (running_tasks(true) != r->tasks) { // a task started meanwhile: its outputs are in the transaction, so are its offsets
         release_outputs(false);
-        commit_all();
+        commit_round(true);
       }
       else if (auto e = end_transaction(r->offsets); e.outcome != transaction_outcome::committed)
         rewind(e.reason, e.outcome);
@@ -560,15 +589,15 @@ void group_member_state::commit_all() {
     }
     auto moved = changed(r->offsets);
     if (moved.empty()) {
-      commit_in_flight = false;
+      lane.in_flight = false;
       return;
     }
     for (auto& o : moved)
       committed_positions[{o.topic, o.partition}] = {o.offset, {}};
     commit_offsets(moved, true); // committed() ends the round
   };
-  for (const auto& [name, task] : tasks)
-    self->request(task, 120s, commit_atom::value)
+  for (const auto& name : names)
+    self->request(tasks.at(name).actor, 120s, commit_atom::value)
       .then(
         [r, finish](const source_offsets& offsets) {
           r->offsets.insert(r->offsets.end(), offsets.begin(), offsets.end());
@@ -605,7 +634,8 @@ transaction_result group_member_state::end_transaction(const source_offsets& off
 
 void group_member_state::release_outputs(bool committed) {
   for (const auto& [name, task] : tasks)
-    self->send(task, txn_done_atom::value, committed);
+    if (task.in_transaction)
+      self->send(task.actor, txn_done_atom::value, committed);
 }
 
 void group_member_state::rewind(const std::string& reason, std::optional<transaction_outcome> failed) {
@@ -617,16 +647,17 @@ void group_member_state::rewind(const std::string& reason, std::optional<transac
                                                         " transactions in a row aborted; the last: " + reason));
     return;
   }
+  const auto restarting = running_tasks(true);
   spdlog::warn("exactly-once: {}; the transaction is aborted{} and {} task(s) start again from the last commit, "
                "their stores restored to it",
-               reason, failed == transaction_outcome::fatal ? " (with a new producer)" : "", tasks.size());
-  for (auto& [name, task] : tasks) {
-    self->demonitor(task);
-    self->send_exit(task, caf::exit_reason::user_shutdown);
+               reason, failed == transaction_outcome::fatal ? " (with a new producer)" : "", restarting.size());
+  for (const auto& name : restarting) {
+    self->demonitor(tasks.at(name).actor);
+    self->send_exit(tasks.at(name).actor, caf::exit_reason::user_shutdown);
+    tasks.erase(name);
   }
-  tasks.clear();
-  ++rounds;
-  commit_in_flight = false;
+  ++transaction.rounds;
+  transaction.in_flight = false;
   committed_positions.clear();
   if (failed != transaction_outcome::aborted) {
     auto r = failed ? collector->renew_producer() : collector->abort_transaction(); // failed: fatal
@@ -637,13 +668,17 @@ void group_member_state::rewind(const std::string& reason, std::optional<transac
       return;
     }
   }
-  if (slots.empty())
-    return;
   auto* list = rd_kafka_topic_partition_list_new(static_cast<int>(slots.size()));
   for (auto& [id, s] : slots) {
+    if (!in_transaction(s.topic))
+      continue; // its task goes on
     rd_kafka_topic_partition_list_add(list, s.topic.c_str(), s.partition);
     s.pending.reset(); // read again from the committed offset
     s.pending_messages.reset();
+  }
+  if (list->cnt == 0) {
+    rd_kafka_topic_partition_list_destroy(list);
+    return;
   }
   const auto committed = fetch_committed(list);
   for (int i = 0; i < list->cnt; ++i)
@@ -663,7 +698,7 @@ void group_member_state::rewind(const std::string& reason, std::optional<transac
 }
 
 void group_member_state::committed(rd_kafka_resp_err_t err) {
-  commit_in_flight = false;
+  plain.in_flight = false;
   if (!err) {
     metrics->commits++;
     return;
@@ -685,14 +720,14 @@ void group_member_state::commit_sync(const std::set<std::string>& task_names) {
   source_offsets all;
   if (transactional()) // an asynchronous round may have sealed operators: this commit takes what they hold
     release_outputs(false);
-  // Exactly-once: one transaction holds every task's outputs, so every task commits.
+  // Exactly-once: one transaction holds the outputs of every task in it, so all of them commit.
   for (const auto& [name, task] : tasks) {
-    if (!transactional() && !task_names.count(name))
+    if (!task.in_transaction && !task_names.count(name))
       continue;
-    blocker->request(task, 120s, commit_atom::value)
+    blocker->request(task.actor, 120s, commit_atom::value)
       .receive(
-        [&](const source_offsets& offsets) {
-          if (transactional())
+        [&, in = task.in_transaction](const source_offsets& offsets) {
+          if (in)
             all.insert(all.end(), offsets.begin(), offsets.end());
           else
             commit_offsets(offsets, false);
@@ -704,8 +739,8 @@ void group_member_state::commit_sync(const std::set<std::string>& task_names) {
   }
   if (!transactional())
     return;
-  ++rounds; // an asynchronous round still under way is superseded
-  commit_in_flight = false;
+  ++transaction.rounds; // an asynchronous round still under way is superseded
+  transaction.in_flight = false;
   if (!complete) {
     rewind_pending = {"a task did not pass the commit marker", std::nullopt};
     return;
@@ -755,9 +790,12 @@ void group_member_state::spawn_tasks(const rd_kafka_topic_partition_list_t* part
   }
   for (auto& [tname, spec] : fresh) {
     const auto& first = spec.first.front();
-    tasks.emplace(tname, spawn_task(self->system(), topo, topo.subtopology_of(first.first), first.second, collector,
-                                    config, cache, partitions, spec.second, spec.first));
-    self->monitor(tasks.at(tname));
+    const bool in = in_transaction(first.first);
+    auto* producer = in || !outside_collector ? collector : outside_collector;
+    auto task = spawn_task(self->system(), topo, topo.subtopology_of(first.first), first.second, producer, config,
+                           cache, partitions, spec.second, spec.first);
+    self->monitor(task);
+    tasks.emplace(tname, running_task{std::move(task), in});
   }
 }
 
@@ -819,7 +857,7 @@ void group_member_state::revoke(rd_kafka_topic_partition_list_t* parts, bool los
       continue;
     auto& s = slots.at(it->second);
     if (auto t = tasks.find(s.task); t != tasks.end())
-      self->send(t->second, revoke_atom::value, s.topic, s.partition);
+      self->send(t->second.actor, revoke_atom::value, s.topic, s.partition);
     release_queue(s);
     slots.erase(it->second);
     slot_of.erase(it);
@@ -829,8 +867,8 @@ void group_member_state::revoke(rd_kafka_topic_partition_list_t* parts, bool los
     for (const auto& [id, s] : slots)
       still_used = still_used || s.task == name;
     if (!still_used) {
-      self->demonitor(tasks.at(name));
-      self->send_exit(tasks.at(name), caf::exit_reason::user_shutdown);
+      self->demonitor(tasks.at(name).actor);
+      self->send_exit(tasks.at(name).actor, caf::exit_reason::user_shutdown);
       tasks.erase(name);
     }
   }
@@ -859,7 +897,7 @@ void group_member_state::shutdown(caf::error reason) {
   // Closing revokes every partition through the rebalance callback, which commits.
   rd_kafka_consumer_close(consumer);
   for (auto& [name, task] : tasks)
-    self->send_exit(task, caf::exit_reason::user_shutdown);
+    self->send_exit(task.actor, caf::exit_reason::user_shutdown);
   tasks.clear();
   self->quit(failure);
 }
@@ -868,12 +906,14 @@ void group_member_state::shutdown(caf::error reason) {
 
 caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* self, topology topo,
                                     const streams_config* config, record_collector* collector,
-                                    group_metrics* metrics, const std::map<std::string, int32_t>* partitions) {
+                                    record_collector* outside_collector, group_metrics* metrics,
+                                    const std::map<std::string, int32_t>* partitions) {
   auto& st = self->state;
   st.self = self;
   st.topo = std::move(topo);
   st.config = config;
   st.collector = collector;
+  st.outside_collector = outside_collector;
   st.metrics = metrics;
   st.partitions = partitions;
   try {
@@ -909,9 +949,10 @@ caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* sel
 }
 
 caf::actor spawn_group_member(caf::actor_system& sys, topology topo, const streams_config* config,
-                              record_collector* collector, group_metrics* metrics,
-                              const std::map<std::string, int32_t>* partitions) {
-  return sys.spawn<caf::detached>(group_member_behavior, std::move(topo), config, collector, metrics, partitions);
+                              record_collector* collector, record_collector* outside_collector,
+                              group_metrics* metrics, const std::map<std::string, int32_t>* partitions) {
+  return sys.spawn<caf::detached>(group_member_behavior, std::move(topo), config, collector, outside_collector,
+                                  metrics, partitions);
 }
 
 } // namespace sluice

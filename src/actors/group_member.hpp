@@ -27,8 +27,10 @@ struct group_metrics {
 /// Spawns the group member; it subscribes at once and polls until (shutdown_atom) or a task fails,
 /// then commits what it can, closes the consumer and quits (with the failure as exit reason).
 /// `partitions`: partition count of every topic the topology reads or writes internally.
+/// `outside_collector`: under exactly-once, the (non-transactional) producer of the tasks whose
+/// sub-topology writes no records, which commit outside the transaction; null: they use `collector`.
 caf::actor spawn_group_member(caf::actor_system& sys, topology topo, const streams_config* config,
-                              record_collector* collector, group_metrics* metrics,
-                              const std::map<std::string, int32_t>* partitions);
+                              record_collector* collector, record_collector* outside_collector,
+                              group_metrics* metrics, const std::map<std::string, int32_t>* partitions);
 
 } // namespace sluice

@@ -10,6 +10,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <mutex>
 #include <optional>
@@ -72,6 +73,7 @@ struct kafka_streams::impl {
   std::unique_ptr<caf::actor_system> system;
   std::optional<instance_claim> instance; // exactly-once: this instance's slot in the state directory
   std::unique_ptr<record_collector> collector;
+  std::unique_ptr<record_collector> outside_collector; // exactly-once: for tasks outside the transaction
   caf::actor member;
   caf::actor watcher; // sees the member go down; without a handle it would end at once, unreachable
   mutable std::mutex mutex;
@@ -109,7 +111,14 @@ void kafka_streams::start() {
                  "fencing, read_committed also sees aborted records); only a Kafka cluster gives exactly-once");
   d.collector->set_cluster(std::move(cluster), d.topo.repartition_topics());
   d.partitions = partition_counts(d.collector->handle(), d.topo);
-  d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), &d.metrics, &d.partitions);
+  // Sub-topologies that write no records (alert sinks) have nothing for a transaction to hold:
+  // their tasks commit at least once, and their dead letters go out through a producer of their own.
+  const auto& subs = d.topo.subtopologies();
+  if (d.collector->transactional() &&
+      std::any_of(subs.begin(), subs.end(), [&](const subtopology& s) { return !d.topo.writes_records(s.id); }))
+    d.outside_collector = std::make_unique<record_collector>(d.config);
+  d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), d.outside_collector.get(),
+                                &d.metrics, &d.partitions);
   d.watcher = d.system->spawn([this](caf::event_based_actor* self) -> caf::behavior {
     self->monitor(impl_->member);
     self->set_down_handler([this, self](caf::down_msg& m) {
@@ -132,6 +141,7 @@ void kafka_streams::close() {
   d.member = nullptr;
   d.watcher = nullptr;
   d.collector.reset(); // flushes what is still queued
+  d.outside_collector.reset();
   d.system.reset();
   d.system_config.reset();
   spdlog::info("stopped: {} records processed, {} commits", d.metrics.records_processed.load(),

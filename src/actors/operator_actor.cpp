@@ -144,7 +144,7 @@ struct operator_state : processor_context {
         send(changelog, r);
       };
     }
-    exactly_once = setup.config->guarantee == processing_guarantee::exactly_once;
+    exactly_once = setup.collector->transactional(); // a task outside the transaction commits at least once
     generation = setup.collector->generation();
     epoch = new_epoch();
     if (store) { // before anything else: the committed state of what the changelog holds past it
@@ -214,6 +214,9 @@ struct operator_state : processor_context {
   }
 
   int sink_topic(const std::string& topic) override {
+    if (setup.config->guarantee == processing_guarantee::exactly_once && !setup.collector->transactional())
+      throw topology_error("node " + node->name + " writes to " + topic + " but its sub-topology was taken to write "
+                           "no records (topology::writes_records), so it commits outside the transaction");
     topics.push_back(setup.collector->topic(setup.topo.resolve_topic(topic)));
     return static_cast<int>(topics.size() - 1);
   }

@@ -27,6 +27,15 @@ int topology::subtopology_of(const std::string& topic) const {
   return n < 0 ? -1 : nodes()[static_cast<size_t>(n)].subtopology;
 }
 
+bool topology::writes_records(int id) const {
+  for (int n : subtopologies()[static_cast<size_t>(id)].nodes) {
+    const auto& node = nodes()[static_cast<size_t>(n)];
+    if (node.kind == node_kind::sink || node.store)
+      return true;
+  }
+  return false;
+}
+
 topology topology::with_application_id(const std::string& application_id) const {
   auto g = std::make_shared<graph>(*graph_);
   g->application_id = application_id;

@@ -67,6 +67,10 @@ public:
   /// The source node reading `topic`, or -1.
   int source_node_of(const std::string& topic) const;
 
+  /// True if sub-topology `id` writes records to Kafka (a sink, or a store's changelog); dead
+  /// letters aside. One that does not (an alert sink's) has nothing for a transaction to hold.
+  bool writes_records(int id) const;
+
   /// A human-readable description in the style of Kafka Streams' `Topology#describe()`.
   std::string describe() const;
 

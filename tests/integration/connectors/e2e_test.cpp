@@ -259,3 +259,91 @@ TEST(ConnectorsEndToEnd, UnderExactlyOnceEachAlertIsSentOnceNamedByItsCommittedR
   std::error_code ec;
   std::filesystem::remove_all(state_dir, ec);
 }
+
+// Under exactly_once_v2 a webhook that holds an alert back (429 with Retry-After) does not hold
+// the transaction: the alert's sub-topology writes no records, so it commits outside it. While
+// the first alert waits, readings produced meanwhile are committed and every result is readable read
+// committed; after the wait that alert goes out again and every alert has been sent once.
+TEST(ConnectorsEndToEnd, UnderExactlyOnceARateLimitedWebhookDoesNotHoldTheTransaction) {
+  sluice::test::http_receiver receiver;
+  receiver.enqueue({429, "slow down", {{"Retry-After", "20"}}});
+  sluice::embedded_broker broker;
+  broker.create_topic("readings", 4);
+  broker.create_topic("hot", 4);
+  sluice::test::kafka_test_client kafka{broker.bootstrap_servers()};
+  sluice::alert_sink_options alert_options;
+  alert_options.client_options.retry_backoff_min = 20ms;
+  sluice::json_webhook_sink hook{receiver.url("/hook"), {}, alert_options};
+
+  sluice::topology_builder builder;
+  auto hot = builder.stream<S, J>("readings").filter(
+    [](const json::value& v) { return v.at("usage").to_number<double>() > 80; }, "over-80");
+  hot.to("hot");
+  hot.alert(hook, "hook");
+
+  std::vector<std::pair<std::string, std::string>> readings;
+  std::set<std::string> expected; // keys over the limit
+  for (int i = 0; i < 200; ++i) {
+    const auto key = "r" + std::to_string(i);
+    const json::value v{{"host", "h" + std::to_string(i % 7)}, {"usage", 60.0 + (i * 37) % 40}};
+    readings.emplace_back(key, json::serialize(v));
+    if (v.at("usage").as_double() > 80)
+      expected.insert(key);
+  }
+  const std::vector<std::pair<std::string, std::string>> before(readings.begin(), readings.begin() + 100);
+  const std::vector<std::pair<std::string, std::string>> after(readings.begin() + 100, readings.end());
+  kafka.produce("readings", before);
+
+  const auto state_dir = std::filesystem::temp_directory_path() / ("sluice-e2e-eos-429-" + std::to_string(getpid()));
+  sluice::streams_config config;
+  config.application_id = "connectors-eos-429";
+  config.bootstrap_servers = broker.bootstrap_servers();
+  config.state_dir = state_dir.string();
+  config.set("processing.guarantee", "exactly_once_v2");
+  sluice::kafka_streams streams{builder.build(), config};
+  streams.start();
+  ASSERT_TRUE(receiver.wait_for_requests(1, 60s));
+  const auto held = receiver.requests().front().header("Idempotency-Key");
+  ASSERT_FALSE(held.empty());
+  kafka.produce("readings", after); // read while the alert waits
+  sluice::test::consume_options to_end;
+  to_end.stop_at_end = true;
+  std::map<int32_t, int64_t> end_of; // readings partition -> its end offset
+  for (const auto& r : kafka.consume("readings", to_end))
+    end_of[r.partition] = std::max(end_of[r.partition], r.offset + 1);
+
+  const bool input_committed = sluice::test::wait_until([&] {
+    for (const auto& [partition, end] : end_of)
+      if (kafka.committed_offset(config.application_id, "readings", partition) != end)
+        return false;
+    return true;
+  }, 15s, 50ms);
+  auto sent_of = [&](const std::string& id) {
+    const auto requests = receiver.requests();
+    return std::count_if(requests.begin(), requests.end(), [&](const auto& r) { return r.header("Idempotency-Key") == id; });
+  };
+  EXPECT_TRUE(input_committed) << "the readings' offsets were not committed while an alert waited";
+  EXPECT_EQ(sent_of(held), 1) << "the held alert went out again before the checks: the Retry-After did not hold it";
+  sluice::test::consume_options committed = to_end;
+  committed.isolation_level = "read_committed";
+  std::set<std::string> hot_keys;
+  for (const auto& r : kafka.consume("hot", committed))
+    if (r.key)
+      hot_keys.insert(*r.key);
+  EXPECT_EQ(hot_keys, expected);
+
+  ASSERT_TRUE(receiver.wait_for_requests(expected.size() + 1, 60s)) << "alerts so far: " << receiver.request_count();
+  const auto processed = static_cast<int64_t>(readings.size() + expected.size());
+  sluice::test::wait_until([&] { return streams.records_processed() >= processed; }, 30s, 20ms);
+  streams.close();
+  EXPECT_FALSE(streams.failed()) << streams.failure();
+  const auto requests = receiver.requests();
+  EXPECT_EQ(requests.size(), expected.size() + 1); // each once, the held one twice
+  EXPECT_EQ(sent_of(held), 2);
+  std::set<std::string> alerted;
+  for (const auto& r : requests)
+    alerted.insert(r.header("Idempotency-Key"));
+  EXPECT_EQ(alerted.size(), expected.size());
+  std::error_code ec;
+  std::filesystem::remove_all(state_dir, ec);
+}

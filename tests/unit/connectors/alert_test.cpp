@@ -46,6 +46,8 @@ TEST(alert, runs_in_its_own_sub_topology_reading_the_alerts_topic) {
                                                      "    Processor: hot-alert\n"
                                                      "      <-- hot-alert-alerts-source\n");
   EXPECT_EQ(t.with_application_id("app").repartition_topics(), std::vector<std::string>{"app-hot-alert-alerts"});
+  EXPECT_TRUE(t.writes_records(0));  // to the alerts topic: in the transaction under exactly-once
+  EXPECT_FALSE(t.writes_records(1)); // only the sink's side effect: commits outside it
 
   topology_test_driver d{t, "app"};
   d.pipe<S, J>("readings", "a", reading("a", 91));
