@@ -158,7 +158,7 @@ struct group_member_state {
   topology topo;
   const streams_config* config = nullptr;
   record_collector* collector = nullptr;          // exactly-once: transactional
-  record_collector* outside_collector = nullptr;  // exactly-once: the tasks' outside the transaction, or null
+  record_collector* outside_collector = nullptr;  // exactly-once: the producer of the tasks outside the transaction, or null
   group_metrics* metrics = nullptr;
   const std::map<std::string, int32_t>* partitions = nullptr;
   rd_kafka_t* consumer = nullptr;
