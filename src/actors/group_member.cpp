@@ -149,6 +149,7 @@ struct partition_slot {
   std::shared_ptr<raw_batch> pending; // batch being filled in this poll round
   std::shared_ptr<consumed_messages> pending_messages;
   const std::string* topic_name = nullptr; // stable pointer for record_meta
+  std::shared_ptr<partition_metrics> metrics;
 };
 
 struct group_member_state {
@@ -159,7 +160,7 @@ struct group_member_state {
   const streams_config* config = nullptr;
   record_collector* collector = nullptr;          // exactly-once: transactional
   record_collector* outside_collector = nullptr;  // exactly-once: the producer of the tasks outside the transaction, or null
-  group_metrics* metrics = nullptr;
+  instance_metrics* metrics = nullptr;
   const std::map<std::string, int32_t>* partitions = nullptr;
   rd_kafka_t* consumer = nullptr;
   rd_kafka_queue_t* queue = nullptr; // the consumer's queue: rebalances and errors
@@ -186,6 +187,7 @@ struct group_member_state {
   struct commit_lane {
     bool in_flight = false;
     uint64_t rounds = 0; // rounds started; an answer to an earlier one is stale
+    std::chrono::steady_clock::time_point started; // of the round in flight (commit latency)
   };
   commit_lane plain;       // at-least-once: every task
   commit_lane transaction; // exactly-once
@@ -194,6 +196,7 @@ struct group_member_state {
   std::optional<std::pair<std::string, std::optional<transaction_outcome>>> rewind_pending; // rewind's arguments
   int rewinds_in_a_row = 0;
   std::map<std::pair<std::string, int32_t>, std::pair<int64_t, std::string>> committed_positions; // offset, metadata
+  std::chrono::steady_clock::time_point ends_read; // when the partitions' high watermarks were last read (lag)
 
   ~group_member_state() {
     waker.reset();
@@ -252,6 +255,9 @@ private:
     return names;
   }
   void commit_round(bool in_transaction);
+  /// Every half second: each partition's high watermark as librdkafka last fetched it (no
+  /// request), for consumer lag.
+  void read_ends();
   void spawn_tasks(const rd_kafka_topic_partition_list_t* parts, const committed_metadata& committed);
   void take(ssize_t n, std::vector<uint64_t>& touched);
   int64_t share() const;
@@ -365,6 +371,7 @@ size_t group_member_state::poll() {
   auto n = rd_kafka_consume_batch_queue(queue, 0, buffer.data(), buffer.size());
   size_t taken = n > 0 ? static_cast<size_t>(n) : 0;
   take(n, touched);
+  read_ends();
   for (auto& [id, s] : slots) {
     if (s.held || !s.queue)
       continue;
@@ -408,6 +415,7 @@ void group_member_state::take(ssize_t n, std::vector<uint64_t>& touched) {
       continue;
     }
     if (m->err) { // end of partition: after the records before it
+      last->metrics->position = m->offset;
       rd_kafka_message_destroy(m);
       if (last->pending)
         dispatch(*last, last_id);
@@ -473,9 +481,26 @@ void group_member_state::dispatch(partition_slot& s, uint64_t id) {
   b->credit = std::move(token);
   s.in_flight_bytes += bytes;
   metrics->records_consumed += count;
+  s.metrics->consumed.fetch_add(count, std::memory_order_relaxed);
+  s.metrics->position.store(b->next_offset, std::memory_order_relaxed);
   self->send(tasks.at(s.task).actor, batch_atom::value, batch_ptr{std::move(b)});
   if (s.in_flight_bytes >= share())
     s.held = true; // its records wait in librdkafka's queue, which stops fetching once full
+}
+
+void group_member_state::read_ends() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - ends_read < 500ms)
+    return;
+  ends_read = now;
+  for (auto& [id, s] : slots) {
+    int64_t low = -1, high = -1;
+    if (rd_kafka_get_watermark_offsets(consumer, s.topic.c_str(), s.partition, &low, &high) || high < 0)
+      continue;
+    s.metrics->end.store(high, std::memory_order_relaxed);
+    if (s.metrics->position.load(std::memory_order_relaxed) < 0 && low >= 0)
+      s.metrics->position.store(low, std::memory_order_relaxed); // nothing committed: reading from the start
+  }
 }
 
 int64_t group_member_state::share() const {
@@ -559,6 +584,7 @@ void group_member_state::commit_round(bool in_transaction) {
   if (lane.in_flight || rebalancing || names.empty())
     return;
   lane.in_flight = true;
+  lane.started = std::chrono::steady_clock::now();
   // Every task passes a marker; their offsets go to the broker in one commit once all answered.
   struct round {
     uint64_t id;
@@ -620,6 +646,7 @@ transaction_result group_member_state::end_transaction(const source_offsets& off
     if (result.outcome != transaction_outcome::committed)
       return result;
     metrics->commits++;
+    metrics->observe_commit(std::chrono::steady_clock::now() - transaction.started);
     rewinds_in_a_row = 0;
     for (auto& o : moved)
       committed_positions[{o.topic, o.partition}] = {o.offset, o.metadata};
@@ -701,6 +728,7 @@ void group_member_state::committed(rd_kafka_resp_err_t err) {
   plain.in_flight = false;
   if (!err) {
     metrics->commits++;
+    metrics->observe_commit(std::chrono::steady_clock::now() - plain.started);
     return;
   }
   if (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
@@ -717,6 +745,7 @@ void group_member_state::committed(rd_kafka_resp_err_t err) {
 void group_member_state::commit_sync(const std::set<std::string>& task_names) {
   caf::scoped_actor blocker{self->system()};
   bool complete = true;
+  transaction.started = std::chrono::steady_clock::now();
   source_offsets all;
   if (transactional()) // an asynchronous round may have sealed operators: this commit takes what they hold
     release_outputs(false);
@@ -751,10 +780,16 @@ void group_member_state::commit_sync(const std::set<std::string>& task_names) {
 
 void group_member_state::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
   rebalancing = false;
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+  metrics->rebalances++;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     assign(parts);
-  else
+    if (!closing)
+      metrics->state = instance_state::running;
+  } else {
+    if (!closing)
+      metrics->state = instance_state::rebalancing; // until the assignment that follows
     revoke(parts, rd_kafka_assignment_lost(consumer));
+  }
 }
 
 committed_metadata group_member_state::fetch_committed(rd_kafka_topic_partition_list_t* list) {
@@ -793,7 +828,7 @@ void group_member_state::spawn_tasks(const rd_kafka_topic_partition_list_t* part
     const bool in = in_transaction(first.first);
     auto* producer = in || !outside_collector ? collector : outside_collector;
     auto task = spawn_task(self->system(), topo, topo.subtopology_of(first.first), first.second, producer, config,
-                           cache, partitions, spec.second, spec.first);
+                           cache, partitions, spec.second, spec.first, metrics);
     self->monitor(task);
     tasks.emplace(tname, running_task{std::move(task), in});
   }
@@ -803,7 +838,6 @@ void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
   const bool cooperative = std::string_view{rd_kafka_rebalance_protocol(consumer)} == "COOPERATIVE";
   auto* offsets = rd_kafka_topic_partition_list_copy(parts); // parts are assigned as they came
   spawn_tasks(parts, fetch_committed(offsets));
-  rd_kafka_topic_partition_list_destroy(offsets);
   const auto repartition = topo.repartition_topics();
   std::vector<std::string> names;
   for (int i = 0; i < parts->cnt; ++i) {
@@ -817,6 +851,9 @@ void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
     s.task = tname;
     s.repartition = std::find(repartition.begin(), repartition.end(), topic) != repartition.end();
     s.topic_name = &*topic_names.insert(topic).first;
+    s.metrics = metrics->add_partition(topic, p.partition, tname);
+    if (offsets->elems[i].offset >= 0)
+      s.metrics->position = offsets->elems[i].offset;
     // Its own queue, split off before the assignment starts fetching (librdkafka then leaves it
     // alone): its records are read only while it has credit, the rest wait in librdkafka.
     s.queue = rd_kafka_queue_get_partition(consumer, topic.c_str(), p.partition);
@@ -831,6 +868,7 @@ void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
   }
   auto e = cooperative ? take_error(rd_kafka_incremental_assign(consumer, parts))
                        : rd_kafka_assign(consumer, parts);
+  rd_kafka_topic_partition_list_destroy(offsets);
   if (e)
     spdlog::error("assign failed: {}", rd_kafka_err2str(e));
   metrics->assigned_partitions = static_cast<int32_t>(slots.size());
@@ -889,6 +927,7 @@ void group_member_state::shutdown(caf::error reason) {
     return;
   closing = true;
   failure = std::move(reason);
+  metrics->state = failure ? instance_state::failed : instance_state::closing;
   if (failure)
     spdlog::error("stopping without committing failed work: {}", to_string(failure));
   else
@@ -906,7 +945,7 @@ void group_member_state::shutdown(caf::error reason) {
 
 caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* self, topology topo,
                                     const streams_config* config, record_collector* collector,
-                                    record_collector* outside_collector, group_metrics* metrics,
+                                    record_collector* outside_collector, instance_metrics* metrics,
                                     const std::map<std::string, int32_t>* partitions) {
   auto& st = self->state;
   st.self = self;
@@ -950,7 +989,7 @@ caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* sel
 
 caf::actor spawn_group_member(caf::actor_system& sys, topology topo, const streams_config* config,
                               record_collector* collector, record_collector* outside_collector,
-                              group_metrics* metrics, const std::map<std::string, int32_t>* partitions) {
+                              instance_metrics* metrics, const std::map<std::string, int32_t>* partitions) {
   return sys.spawn<caf::detached>(group_member_behavior, std::move(topo), config, collector, outside_collector,
                                   metrics, partitions);
 }

@@ -2,6 +2,7 @@
 // librdkafka), hands consumed batches to tasks while their partitions have credit, commits.
 #pragma once
 
+#include "actors/metrics.hpp"
 #include "actors/record_collector.hpp"
 #include "actors/streams_config.hpp"
 #include "topology/topology.hpp"
@@ -15,22 +16,14 @@
 
 namespace sluice {
 
-/// Counters the group member keeps up to date for the instance.
-struct group_metrics {
-  std::atomic<int64_t> records_consumed{0};  ///< handed to tasks
-  std::atomic<int64_t> records_processed{0}; ///< fully through their task
-  std::atomic<int64_t> commits{0};           ///< successful offset commits (exactly-once: transactions)
-  std::atomic<int64_t> rewinds{0};           ///< exactly-once: aborted transactions, after which every task restarted
-  std::atomic<int32_t> assigned_partitions{0};
-};
-
 /// Spawns the group member; it subscribes at once and polls until (shutdown_atom) or a task fails,
 /// then commits what it can, closes the consumer and quits (with the failure as exit reason).
 /// `partitions`: partition count of every topic the topology reads or writes internally.
 /// `outside_collector`: under exactly-once, the (non-transactional) producer of the tasks whose
 /// sub-topology writes no records, which commit outside the transaction; null: they use `collector`.
+/// `metrics`: the instance's, kept up to date by the member, its tasks and their operators.
 caf::actor spawn_group_member(caf::actor_system& sys, topology topo, const streams_config* config,
                               record_collector* collector, record_collector* outside_collector,
-                              group_metrics* metrics, const std::map<std::string, int32_t>* partitions);
+                              instance_metrics* metrics, const std::map<std::string, int32_t>* partitions);
 
 } // namespace sluice

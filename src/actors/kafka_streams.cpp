@@ -1,6 +1,8 @@
 #include "actors/kafka_streams.hpp"
 
 #include "actors/group_member.hpp"
+#include "actors/http_server.hpp"
+#include "actors/live_page.hpp"
 #include "actors/internal_topics.hpp"
 #include "actors/messages.hpp"
 #include "actors/record_collector.hpp"
@@ -67,7 +69,7 @@ std::string transactional_id(const streams_config& config, std::optional<instanc
 struct kafka_streams::impl {
   topology topo;
   streams_config config;
-  group_metrics metrics;
+  instance_metrics metrics;
   std::map<std::string, int32_t> partitions; // of every topic the topology reads
   std::unique_ptr<caf::actor_system_config> system_config;
   std::unique_ptr<caf::actor_system> system;
@@ -76,6 +78,8 @@ struct kafka_streams::impl {
   std::unique_ptr<record_collector> outside_collector; // exactly-once: for tasks outside the transaction
   caf::actor member;
   caf::actor watcher; // sees the member go down; without a handle it would end at once, unreachable
+  std::unique_ptr<http_server> http; // application.server: /metrics, /health, the live page
+  std::string http_address;
   mutable std::mutex mutex;
   std::string failure;
   bool stopped = false;
@@ -101,6 +105,7 @@ void kafka_streams::start() {
   d.system_config->set("logger.console-verbosity", caf::atom("quiet"));
   d.system = std::make_unique<caf::actor_system>(*d.system_config);
   d.collector = std::make_unique<record_collector>(d.config, transactional_id(d.config, d.instance));
+  serve_http(); // /health says "starting" while the cluster is set up and the group joined
   sigset_t pending;
   auto cluster = ensure_internal_topics(d.collector->handle(), d.topo, d.config, [&] {
     sigpending(&pending);
@@ -116,7 +121,13 @@ void kafka_streams::start() {
   const auto& subs = d.topo.subtopologies();
   if (d.collector->transactional() &&
       std::any_of(subs.begin(), subs.end(), [&](const subtopology& s) { return !d.topo.writes_records(s.id); }))
+  {
     d.outside_collector = std::make_unique<record_collector>(d.config);
+    d.metrics.add_source([c = d.outside_collector.get()](std::vector<metric_sample>& out) {
+      out.push_back({"sluice_producer_queue_records", "Records and requests the producer has not finished with",
+                     metric_type::gauge, {{"producer", "outside_transaction"}}, static_cast<double>(c->queue_length())});
+    });
+  }
   d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), d.outside_collector.get(),
                                 &d.metrics, &d.partitions);
   d.watcher = d.system->spawn([this](caf::event_based_actor* self) -> caf::behavior {
@@ -124,8 +135,10 @@ void kafka_streams::start() {
     self->set_down_handler([this, self](caf::down_msg& m) {
       std::lock_guard lock{impl_->mutex};
       impl_->stopped = true;
-      if (m.reason)
+      if (m.reason) {
         impl_->failure = to_string(m.reason);
+        impl_->metrics.state = instance_state::failed;
+      }
       self->quit();
     });
     return {[](shutdown_atom) {}}; // alive (with a behavior and a handle) until the member is down
@@ -136,6 +149,7 @@ void kafka_streams::close() {
   auto& d = *impl_;
   if (!d.system)
     return;
+  d.http.reset();
   caf::anon_send(d.member, shutdown_atom::value);
   d.system->await_all_actors_done();
   d.member = nullptr;
@@ -186,5 +200,42 @@ int64_t kafka_streams::records_processed() const { return impl_->metrics.records
 int64_t kafka_streams::commits() const { return impl_->metrics.commits; }
 int64_t kafka_streams::rewinds() const { return impl_->metrics.rewinds; }
 int32_t kafka_streams::assigned_partitions() const { return impl_->metrics.assigned_partitions; }
+std::string kafka_streams::http_address() const { return impl_->http_address; }
+
+void kafka_streams::serve_http() {
+  auto& d = *impl_;
+  if (d.config.application_server.empty())
+    return;
+  d.metrics.add_source([&d](std::vector<metric_sample>& out) {
+    out.push_back({"sluice_producer_queue_records", "Records and requests the producer has not finished with", metric_type::gauge, {{"producer", "main"}},
+                   static_cast<double>(d.collector->queue_length())});
+  });
+  for (const auto& n : d.topo.nodes())
+    if (n.metrics)
+      d.metrics.add_source(n.metrics);
+  d.http = std::make_unique<http_server>(d.config.application_server, [&d](std::string_view target) {
+    const auto path = target.substr(0, target.find('?'));
+    if (path == "/metrics")
+      return http_response{200, "text/plain; version=0.0.4; charset=utf-8", prometheus_text(d.metrics.collect())};
+    if (path == "/health") {
+      const auto h = d.metrics.health();
+      return http_response{h.ready ? 200 : 503, "application/json", h.json() + "\n"};
+    }
+    if (path == "/health/live")
+      return http_response{200, "application/json", "{\"live\":true}\n"};
+    if (path == "/")
+      return http_response{200, "text/html; charset=utf-8", live_page_html()};
+    if (path == "/topology")
+      return http_response{200, "application/json", topology_json(d.topo)};
+    if (path == "/alerts")
+      return http_response{200, "application/json", d.metrics.recent_alerts_json()};
+    return http_response{404, "text/plain; charset=utf-8",
+                         "not found: " + std::string{path} +
+                           " (try /, /metrics, /health, /health/live, /topology, /alerts)\n"};
+  });
+  const auto host = d.config.application_server.substr(0, d.config.application_server.rfind(':'));
+  d.http_address = "http://" + host + ":" + std::to_string(d.http->port()) + "/";
+  spdlog::info("serving the live page at {} (and /metrics, /health)", d.http_address);
+}
 
 } // namespace sluice

@@ -54,7 +54,12 @@ public:
   /// Partitions currently assigned to this instance.
   int32_t assigned_partitions() const;
 
+  /// The HTTP endpoint's base address ("http://localhost:8080/") once started with
+  /// `application.server` set, else "".
+  std::string http_address() const;
+
 private:
+  void serve_http();
   struct impl;
   std::unique_ptr<impl> impl_;
 };

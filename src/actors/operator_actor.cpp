@@ -70,6 +70,7 @@ struct operator_state : processor_context {
   operator_setup setup;
   const topology_node* node = nullptr;
   std::unique_ptr<processor> proc;
+  std::shared_ptr<operator_metrics> metrics;
   node_store* store = nullptr;               // this node's store, if it declared one
   rd_kafka_topic_t* changelog = nullptr;     // the store's changelog topic
   delivery_epoch* epoch = nullptr;           // records produced since the last marker
@@ -130,11 +131,14 @@ struct operator_state : processor_context {
     self = s;
     setup = std::move(st);
     node = &setup.topo.nodes()[static_cast<size_t>(setup.node)];
+    metrics = setup.metrics ? setup.metrics->add_operator(setup.task_id, node->name)
+                            : std::make_shared<operator_metrics>(setup.task_id, node->name);
     if (auto it = setup.stores->by_node.find(setup.node); it != setup.stores->by_node.end()) {
       store = &it->second;
       changelog = setup.collector->topic(store->changelog_topic);
       store->changelog->sink = [this](std::string_view key, std::optional<std::string_view> value, int64_t) {
         store->written_since_checkpoint = true;
+        bump(metrics->changelog_records);
         record_collector::outgoing r;
         r.key = key;
         r.value = value.value_or(std::string_view{});
@@ -162,6 +166,7 @@ struct operator_state : processor_context {
     const auto& restored = setup.restored_clocks;
     auto restored_of = [&](int id) { return restored.empty() ? event_clock{} : restored[static_cast<size_t>(id)]; };
     clock = restored_of(setup.node);
+    metrics->watermark.store(clock.watermark, std::memory_order_relaxed);
     if (node->kind == node_kind::source) {
       inputs = make_inputs(setup.topo, *node, setup.partition, setup.restored_inputs, true);
       origins.resize(inputs.size());
@@ -209,6 +214,7 @@ struct operator_state : processor_context {
   // processor_context
 
   void forward(batch_ptr b, int port) override {
+    bump(metrics->records_out, static_cast<int64_t>(b->size()));
     for (const auto& child : setup.ports[static_cast<size_t>(port)])
       self->send(child, batch_atom::value, b);
   }
@@ -231,6 +237,7 @@ struct operator_state : processor_context {
       encode_origin(origin_of(origin), value, origin_value);
       r.value = origin_value;
     }
+    bump(metrics->records_produced);
     r.key_is_null = key_is_null;
     send(topics[static_cast<size_t>(topic)], r);
   }
@@ -248,6 +255,7 @@ struct operator_state : processor_context {
     out.value_is_null = r.value_is_null;
     out.timestamp = r.meta.timestamp;
     out.headers = dead_letter_headers(r.meta, e.what(), {});
+    bump(metrics->dead_letters);
     send(dlq, out);
   }
 
@@ -264,10 +272,16 @@ struct operator_state : processor_context {
     out.value_is_null = true;
     out.timestamp = meta.timestamp;
     out.headers = dead_letter_headers(meta, e.what(), n);
+    bump(metrics->dead_letters);
     send(dlq, out);
   }
 
   const std::string& task_id() const override { return setup.task_id; }
+
+  void alert_sent(std::string_view text) override {
+    if (setup.metrics)
+      setup.metrics->alert_sent(node->name, text);
+  }
 
   int64_t watermark() const override { return clock.watermark; }
 
@@ -276,6 +290,7 @@ struct operator_state : processor_context {
   void late_record(const record_meta& meta, std::string_view) override {
     ++late_unreported;
     ++late_total;
+    bump(metrics->late_records);
     latest_late = meta;
     if (steady_ms() - last_late_report_ms >= late_report_interval_ms)
       report_late();
@@ -305,6 +320,7 @@ struct operator_state : processor_context {
   caf::result<void> on_batch(const batch_ptr& b) {
     if (held_back())
       return caf::skip;
+    bump(metrics->records_in, static_cast<int64_t>(b->size()));
     if (node->kind != node_kind::source) {
       proc->process(b, *this);
       return caf::unit;
@@ -499,6 +515,7 @@ private:
       return;
     const bool advanced = c.watermark > clock.watermark;
     clock = c;
+    metrics->watermark.store(clock.watermark, std::memory_order_relaxed);
     if (advanced)
       proc->advance(clock.watermark, *this);
     for (const auto& port : setup.ports)

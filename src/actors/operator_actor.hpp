@@ -1,6 +1,7 @@
 // The operator actor: runs one topology node's processor for one task.
 #pragma once
 
+#include "actors/metrics.hpp"
 #include "actors/record_collector.hpp"
 #include "actors/streams_config.hpp"
 #include "actors/task_stores.hpp"
@@ -28,6 +29,7 @@ struct operator_setup {
   /// Source nodes: each input's state at the last commit ("" = none), by (topic, partition).
   std::map<std::pair<std::string, int32_t>, std::string> restored_inputs;
   std::vector<event_clock> restored_clocks;   ///< every node's clock at the last commit, by node id
+  instance_metrics* metrics = nullptr;        ///< the instance's, outlives the actor
 };
 
 /// The clocks every node of sub-topology `sub` had at the last commit, by node id, from the

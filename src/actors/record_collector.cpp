@@ -214,6 +214,11 @@ record_collector::~record_collector() {
   stop_producer();
 }
 
+int64_t record_collector::queue_length() {
+  std::shared_lock gate{gate_};
+  return rd_kafka_outq_len(producer_);
+}
+
 rd_kafka_topic_t* record_collector::topic(const std::string& name) {
   std::lock_guard lock{topics_mutex_};
   auto& t = topics_[name];

@@ -128,6 +128,10 @@ public:
   /// The raw handle (for metadata and Admin API requests).
   rd_kafka_t* handle() const { return producer_; }
 
+  /// Records and requests the producer has not finished with (librdkafka's out queue); from any
+  /// thread (waits while a transaction ends).
+  int64_t queue_length();
+
   /// Records what the cluster supports (before the group member starts); on a cluster with the
   /// Admin API, consumed records of `repartition_topics` are purged after commits from then on.
   void set_cluster(cluster_info cluster, const std::vector<std::string>& repartition_topics);

@@ -76,6 +76,8 @@ const std::vector<config_key>& config_keys() {
        "how often consumed repartition records are deleted"},
       {"group.instance.id", d.group_instance_id,
        "static membership (brokers 2.3+): unique per instance; empty = dynamic membership"},
+      {"application.server", d.application_server,
+       "host:port of this instance's HTTP endpoint (/metrics, /health, /stores, the live page); empty = none"},
       {"cache.max.bytes.buffering", std::to_string(d.cache_max_bytes_buffering),
        "bytes of updates each key-value store coalesces between commits (0 = write through)"},
       {"input.buffer.max.bytes", std::to_string(d.input_buffer_max_bytes),
@@ -115,6 +117,8 @@ std::string streams_config::get(const std::string& key) const {
     return std::to_string(repartition_purge_interval_ms);
   if (key == "group.instance.id")
     return group_instance_id;
+  if (key == "application.server")
+    return application_server;
   if (key == "cache.max.bytes.buffering")
     return std::to_string(cache_max_bytes_buffering);
   if (key == "input.buffer.max.bytes")
@@ -168,6 +172,15 @@ void streams_config::set(const std::string& key, const std::string& value) {
     repartition_purge_interval_ms = parse_int(key, value, 1);
   } else if (key == "group.instance.id") {
     group_instance_id = value;
+  } else if (key == "application.server") {
+    if (!value.empty()) {
+      const auto colon = value.rfind(':');
+      if (colon == std::string::npos || colon == 0)
+        throw std::invalid_argument("application.server must be host:port, got '" + value + "'");
+      if (parse_int(key + "'s port", value.substr(colon + 1), 0) > 65535)
+        throw std::invalid_argument("application.server's port must be at most 65535, got '" + value + "'");
+    }
+    application_server = value;
   } else if (key == "cache.max.bytes.buffering") {
     cache_max_bytes_buffering = parse_int(key, value, 0);
   } else if (key == "input.buffer.max.bytes") {

@@ -53,6 +53,11 @@ struct streams_config {
   /// `group.instance.id`: static membership (brokers 2.3+): a restart within session.timeout.ms keeps
   /// this instance's partitions without a rebalance. Unique per instance; "" = dynamic membership.
   std::string group_instance_id;
+  /// `application.server`: "host:port" of this instance's HTTP endpoint (metrics, health, state
+  /// queries, the live page); "" = no HTTP. Port 0 takes a free port. A host of localhost or
+  /// 127.x listens on loopback only, any other on every interface; the value is what other
+  /// instances are told to reach this one at.
+  std::string application_server;
   /// `cache.max.bytes.buffering`: per instance (all stores' caches share it), bytes of store updates
   /// coalesced between commits; 0 = write through.
   int64_t cache_max_bytes_buffering = 10 * 1024 * 1024;

@@ -83,6 +83,8 @@ struct task_state {
   committed_state committed;
   std::map<std::string, int64_t> changelogs; // store -> last changelog offset, as of the last marker
   std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
+  instance_metrics* instance = nullptr;
+  std::shared_ptr<task_metrics> metrics; // restore progress, running
   bool restoring = true;
   std::map<std::string, caf::actor> sources;                // topic -> source operator
   std::vector<caf::actor> operators;
@@ -161,8 +163,8 @@ struct task_state {
     std::map<int, caf::actor> actors;
     const auto clocks = restored_clocks(topo, sub, partition, committed.inputs);
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
-      operator_setup setup{topo,   *it,   id,         partition,        {}, {}, collector, config, stores,
-                           partitions, committed.inputs, clocks};
+      operator_setup setup{topo,       *it,     id,             partition, {},      {}, collector, config, stores,
+                           partitions, committed.inputs, clocks, instance};
       for (const auto& port : nodes[static_cast<size_t>(*it)].outputs) {
         setup.ports.emplace_back();
         for (int child : port)
@@ -177,6 +179,7 @@ struct task_state {
     }
     operator_count = actors.size();
     restoring = false;
+    metrics->running = true;
     spdlog::debug("task {} running with {} operators", id, operator_count);
   }
 };
@@ -187,7 +190,7 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
                             const streams_config* config, std::shared_ptr<cache_budget> cache,
                             const std::map<std::string, int32_t>* partitions,
                             const committed_metadata& committed,
-                            const std::vector<std::pair<std::string, int32_t>>& inputs) {
+                            const std::vector<std::pair<std::string, int32_t>>& inputs, instance_metrics* metrics) {
   auto& st = self->state;
   for (const auto& tp : inputs)
     st.queues[tp];
@@ -198,6 +201,8 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
   st.collector = collector;
   st.config = config;
   st.partitions = partitions;
+  st.instance = metrics;
+  st.metrics = metrics->add_task(st.id);
   st.committed = decode_metadata(committed);
   if (st.committed.changelogs)
     st.changelogs = *st.committed.changelogs;
@@ -205,9 +210,9 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
   // (their credit keeps the partition held), commits report nothing processed yet.
   auto me = caf::actor_cast<caf::actor>(self);
   self->spawn<caf::detached>([me, t = st.topo, sub, partition, config, cache, stop = st.stop,
-                              positions = st.committed.changelogs](caf::event_based_actor* r) {
+                              positions = st.committed.changelogs, progress = st.metrics](caf::event_based_actor* r) {
     try {
-      auto stores = open_task_stores(t, sub, partition, *config, cache, positions, *stop);
+      auto stores = open_task_stores(t, sub, partition, *config, cache, positions, *stop, *progress);
       if (stores)
         r->send(me, resume_atom::value, std::move(stores));
     } catch (const std::exception& e) {
@@ -305,9 +310,9 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
 caf::actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
                       record_collector* collector, const streams_config* config, std::shared_ptr<cache_budget> cache,
                       const std::map<std::string, int32_t>* partitions, const committed_metadata& committed,
-                      const std::vector<std::pair<std::string, int32_t>>& inputs) {
+                      const std::vector<std::pair<std::string, int32_t>>& inputs, instance_metrics* metrics) {
   return sys.spawn(task_behavior, std::move(topo), subtopology, partition, collector, config, std::move(cache),
-                   partitions, committed, inputs);
+                   partitions, committed, inputs, metrics);
 }
 
 } // namespace sluice

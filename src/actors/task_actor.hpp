@@ -2,6 +2,7 @@
 // sources, and runs commit markers through them.
 #pragma once
 
+#include "actors/metrics.hpp"
 #include "actors/record_collector.hpp"
 #include "actors/streams_config.hpp"
 #include "state/cache_budget.hpp"
@@ -27,11 +28,11 @@ inline constexpr const char* task_metadata_of_no_commit = "sluice1\n";
 /// commit of its source partitions carried (input watermarks, store changelog positions);
 /// `partitions`: partition count per topic, outliving the task; `inputs`: its assigned source
 /// partitions (with several, batches are taken in head-timestamp order); `cache`: the instance's
-/// store cache budget.
+/// store cache budget; `metrics`: the instance's (the task and its operators register there).
 caf::actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
                       record_collector* collector, const streams_config* config, std::shared_ptr<cache_budget> cache,
                       const std::map<std::string, int32_t>* partitions, const committed_metadata& committed,
-                      const std::vector<std::pair<std::string, int32_t>>& inputs);
+                      const std::vector<std::pair<std::string, int32_t>>& inputs, instance_metrics* metrics);
 
 /// Kafka Streams' task name: "<sub-topology>_<partition>".
 std::string task_name(int subtopology, int32_t partition);

@@ -204,7 +204,7 @@ void compensate(changelog_reader& reader, node_store& ns, int32_t partition, int
 std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopology, int32_t partition,
                                               const streams_config& config, std::shared_ptr<cache_budget> budget,
                                               const std::optional<std::map<std::string, int64_t>>& committed,
-                                              const std::atomic<bool>& stop) {
+                                              const std::atomic<bool>& stop, task_metrics& progress) {
   auto stores = std::make_shared<task_stores>();
   std::vector<int> stateful;
   for (int id : topo.subtopologies()[static_cast<size_t>(subtopology)].nodes)
@@ -269,6 +269,8 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
       checkpoint.reset();
     }
     const int64_t from = std::max(low, checkpoint ? *checkpoint + 1 : low);
+    progress.to_restore += std::max<int64_t>(0, end - from);
+    auto restored = [&](size_t n) { progress.restored.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed); };
     if (spec.windowed) {
       window_store_options options;
       options.retention_ms = spec.retention_ms;
@@ -279,6 +281,7 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
       reader.read(ns.changelog_topic, partition, from, end, stop, what,
                   [&](const std::vector<changelog_record>& rs, int64_t last) {
                     check(ns.windows->restore(rs, last), "cannot restore " + what);
+                    restored(rs.size());
                   });
     } else {
       caching_store_options options;
@@ -288,6 +291,7 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
       reader.read(ns.changelog_topic, partition, from, end, stop, what,
                   [&](const std::vector<changelog_record>& rs, int64_t last) {
                     check(ns.key_value->restore(rs, last), "cannot restore " + what);
+                    restored(rs.size());
                   });
     }
     if (stop)
@@ -295,6 +299,12 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
     if (end < high)
       compensate(reader, ns, partition, end, high, stop, what);
   }
+  std::vector<std::pair<std::string, std::filesystem::path>> dirs;
+  for (int id : stateful) {
+    const auto& name = topo.nodes()[static_cast<size_t>(id)].store->name;
+    dirs.emplace_back(name, stores->lock->directory() / name);
+  }
+  progress.set_stores(std::move(dirs));
   // Created only now: a crash during restore leaves nothing uncommitted behind.
   std::ofstream{marker}.put('\n');
   return stores;

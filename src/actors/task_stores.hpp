@@ -2,6 +2,7 @@
 // changelogs before the task processes anything.
 #pragma once
 
+#include "actors/metrics.hpp"
 #include "actors/streams_config.hpp"
 #include "state/cache_budget.hpp"
 #include "state/changelog_writer.hpp"
@@ -68,10 +69,11 @@ struct task_stores {
 /// carried no such positions. Blocking: run it off the scheduler threads. Gives up (returns
 /// nullptr) when `stop` becomes true; throws std::runtime_error with a clear message when the
 /// state cannot be opened or restored. `budget`: the instance's `cache.max.bytes.buffering`,
-/// shared by the caching stores of all its tasks.
+/// shared by the caching stores of all its tasks. `progress`: restore progress and the stores'
+/// directories, for metrics.
 std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopology, int32_t partition,
                                               const streams_config& config, std::shared_ptr<cache_budget> budget,
                                               const std::optional<std::map<std::string, int64_t>>& committed,
-                                              const std::atomic<bool>& stop);
+                                              const std::atomic<bool>& stop, task_metrics& progress);
 
 } // namespace sluice

@@ -62,6 +62,10 @@ public:
   /// warns about late records in the log (at most every few seconds, with counts).
   virtual void late_record(const record_meta& meta, std::string_view node) = 0;
 
+  /// Alert sinks tell the instance each alert they send (its text, or its fields as JSON): the
+  /// live page shows the latest.
+  virtual void alert_sent(std::string_view /*text*/) {}
+
   /// The task this processor belongs to, e.g. "0_3" (sub-topology 0, partition 3).
   virtual const std::string& task_id() const = 0;
 

@@ -32,6 +32,8 @@ struct record {
 /// is released (returning flow-control credit) when the last of them is gone.
 struct batch {
   virtual ~batch() = default;
+  /// Its number of records.
+  virtual size_t size() const = 0;
   std::shared_ptr<void> credit;
 };
 
@@ -42,6 +44,7 @@ using batch_ptr = std::shared_ptr<batch>;
 template <class K, class V>
 struct record_batch final : batch {
   std::vector<record<K, V>> records;
+  size_t size() const override { return records.size(); }
 };
 
 /// A serialized record as consumed; `key`/`value` point into `raw_batch::storage`.
@@ -61,6 +64,7 @@ struct raw_batch final : batch {
   int64_t next_offset = -1;            ///< the position after the batch (records and announcements)
   int64_t bytes = 0;                   ///< key and value bytes of the records (flow control)
   std::vector<raw_record> records;     ///< the data records, in offset order
+  size_t size() const override { return records.size(); }
   /// Watermark announcements read among the records (repartition topics); they apply after them.
   std::vector<watermark_announcement> announcements;
   std::shared_ptr<void> storage;

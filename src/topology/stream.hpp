@@ -189,9 +189,11 @@ public:
                    std::string name = {}) const {
     using V2 = typename Lookup::template joined_type<K, V, Joiner>;
     auto n = name_or(name, "LOOKUPJOIN");
-    return child<K, V2>(n, [lookup, key_fn, joiner, kind, n] {
+    auto joined = child<K, V2>(n, [lookup, key_fn, joiner, kind, n] {
       return lookup.template make_processor<K, V>(key_fn, joiner, kind, n);
     });
+    attach_metrics(joined.node_, lookup, n);
+    return joined;
   }
 
   /// Sends every record as an alert through `sink` (e.g. a Slack webhook); ends the stream. The
@@ -202,9 +204,10 @@ public:
   template <serde KS = typename default_serde<K>::type, serde VS = typename alert_serde<V>::type, class AlertSink>
   void alert(AlertSink sink, std::string name = {}) const {
     auto n = name_or(name, "ALERT");
-    through<KS, VS>(n + "-alerts").template child<K, V>(n, [sink, n] {
+    auto alerting = through<KS, VS>(n + "-alerts").template child<K, V>(n, [sink, n] {
       return sink.template make_processor<K, V>(n);
     });
+    attach_metrics(alerting.node_, sink, n);
   }
 
   /// Writes the stream through the internal topic "<application.id>-<name>-repartition" and reads
@@ -267,6 +270,15 @@ private:
     builder_->add_internal_topic(topic);
     to<KS, VS>(topic, topic + "-sink");
     return builder_->template stream<KS, VS>(std::vector<std::string>{topic}, topic + "-source");
+  }
+
+  // Node `node` reports `connector`'s counters to /metrics, if it keeps any.
+  template <class Connector>
+  void attach_metrics(int node, const Connector& connector, const std::string& name) const {
+    if constexpr (requires(std::vector<metric_sample>& out) { connector.collect_metrics(name, out); })
+      builder_->node(node).metrics = [connector, name](std::vector<metric_sample>& out) {
+        connector.collect_metrics(name, out);
+      };
   }
 
   template <class K2, class V2, class Make>

@@ -1,6 +1,7 @@
 // The immutable topology graph built by `topology_builder`.
 #pragma once
 
+#include "topology/metric.hpp"
 #include "topology/processor.hpp"
 
 #include <functional>
@@ -37,6 +38,7 @@ struct topology_node {
   std::vector<std::vector<int>> outputs{{}};          ///< children per output port
   std::function<std::unique_ptr<processor>()> make;   ///< creates the per-task processor
   std::optional<store_spec> store;                    ///< the node's state store, if any
+  metrics_source metrics;                             ///< its connector's instance-wide counters, if any
   int subtopology = -1;                               ///< assigned by `topology_builder::build`
 };
 
@@ -84,6 +86,9 @@ public:
   /// Internal topics other than changelogs: the repartition topics, "-alerts" ones included (the
   /// runtime treats them alike), by full name once `with_application_id` was applied.
   std::vector<std::string> repartition_topics() const;
+
+  /// The application id `with_application_id` set ("" before).
+  const std::string& application_id() const { return graph_->application_id; }
 
   /// The changelog topic of store `store`: "<application.id>-<store>-changelog".
   std::string changelog_topic(const std::string& store) const;

@@ -204,10 +204,26 @@ alert_sink_metrics alert_sink_core::metrics() const {
   m.dead_lettered = impl_->dead_lettered;
   m.render_failures = impl_->render_failures;
   m.resubmissions = impl_->resubmissions;
+  std::lock_guard lock{impl_->start_mutex};
+  if (impl_->client)
+    m.retries = impl_->client->metrics().retries;
   return m;
 }
 
 } // namespace detail
+
+void http_alert_sink::collect_metrics(const std::string& node, std::vector<metric_sample>& out) const {
+  const auto m = metrics();
+  auto add = [&](const char* name, const char* help, std::uint64_t v) {
+    out.push_back({name, help, metric_type::counter, {{"operator", node}}, static_cast<double>(v)});
+  };
+  add("sluice_alerts_total", "Alerts handed to an alert sink", m.alerts);
+  add("sluice_alert_deliveries_total", "Alerts the endpoint accepted", m.delivered);
+  add("sluice_alert_retries_total", "Alert requests retried after a retryable failure (429, 5xx, transport)",
+      m.retries);
+  add("sluice_alert_failures_total", "Alerts dead-lettered: failed after every attempt, or not renderable",
+      m.dead_lettered + m.render_failures);
+}
 
 http_alert_sink::http_alert_sink(detail::alert_sink_core::request_builder build, std::string target,
                                  alert_sink_options options)

@@ -19,6 +19,7 @@
 #include "connectors/http/alert_client.hpp"
 #include "connectors/http/alert_requests.hpp"
 #include "connectors/http/message_template.hpp"
+#include "topology/metric.hpp"
 #include "topology/processor.hpp"
 
 #include <boost/json/object.hpp>
@@ -67,6 +68,7 @@ struct alert_sink_metrics {
   std::uint64_t dead_lettered = 0;   ///< Alerts that failed after all attempts (sent to the DLQ).
   std::uint64_t render_failures = 0; ///< Records whose message could not be rendered (sent to the DLQ).
   std::uint64_t resubmissions = 0;   ///< Times the client was full and submission was retried later.
+  std::uint64_t retries = 0;         ///< Attempts retried after a retryable failure (429, 5xx, transport).
 };
 
 /// The id of the alert made from the record at `meta` (a record of its alerts topic):
@@ -168,6 +170,7 @@ public:
           throw std::runtime_error("alert " + name_ + ": " + req.error().message);
         requests.push_back(std::move(*req));
         metas.push_back(r.meta);
+        ctx.alert_sent(requests.back().body);
       } catch (const std::exception& e) {
         core_->count_render_failure();
         ctx.processing_failed(r.meta, name_, e);
@@ -215,6 +218,9 @@ public:
 
   /// Counters summed over every processor of this sink (and its copies); thread-safe.
   alert_sink_metrics metrics() const { return core_->metrics(); }
+
+  /// Appends this sink's counters, labelled `operator="<node>"`, to a scrape (/metrics).
+  void collect_metrics(const std::string& node, std::vector<metric_sample>& out) const;
 
   /// The endpoint with secrets redacted, as logs show it.
   const std::string& target() const { return core_->target(); }
@@ -297,6 +303,7 @@ public:
         continue;
       }
       sink_.write_line(*line);
+      ctx.alert_sent(*line);
     }
   }
 

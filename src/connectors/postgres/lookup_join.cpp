@@ -165,6 +165,22 @@ lookup_join_metrics postgres_lookup_source::metrics() const {
   return m;
 }
 
+void postgres_lookup_source::collect_metrics(const std::string& node, std::vector<metric_sample>& out) const {
+  const auto m = metrics();
+  auto add = [&](const char* name, const char* help, std::uint64_t v) {
+    out.push_back({name, help, metric_type::counter, {{"operator", node}}, static_cast<double>(v)});
+  };
+  add("sluice_lookup_join_cache_hits_total", "Lookup keys answered from the join's cache", m.lookup.cache_hits);
+  add("sluice_lookup_join_cache_misses_total", "Lookup keys that had to be queried", m.lookup.cache_misses);
+  add("sluice_lookup_join_queries_total", "Lookup queries answered (one per batch's misses)", m.lookup.queries);
+  add("sluice_lookup_join_retries_total", "Lookup attempts retried (connection lost, server restarting)",
+      m.lookup.retries);
+  add("sluice_lookup_join_records_dropped_total", "Inner-join records dropped (no row for their key)",
+      m.records_dropped);
+  add("sluice_lookup_join_records_failed_total", "Join records dead-lettered (lookup or joiner failed)",
+      m.records_failed);
+}
+
 const postgres_lookup_options& postgres_lookup_source::options() const { return state_->options; }
 
 boost::json::value merge_row_fn::operator()(const boost::json::value& value, const lookup_row* row) const {

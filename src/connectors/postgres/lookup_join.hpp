@@ -18,6 +18,7 @@
 //          ready-made joiner for JSON values: the value's fields plus the row's columns.
 
 #include "connectors/postgres/postgres_lookup.hpp"
+#include "topology/metric.hpp"
 #include "topology/processor.hpp"
 #include "topology/stream.hpp"
 
@@ -237,6 +238,9 @@ public:
 
   /// Counters summed over every processor made from this source (and its copies); thread-safe.
   lookup_join_metrics metrics() const;
+
+  /// Appends this source's counters, labelled `operator="<node>"`, to a scrape (/metrics).
+  void collect_metrics(const std::string& node, std::vector<metric_sample>& out) const;
 
   /// The options every processor's lookup uses.
   const postgres_lookup_options& options() const;

@@ -8,6 +8,7 @@
 #include "embedded_broker.hpp"
 #include "kafka_test_client.hpp"
 #include "paths.hpp"
+#include "test_helpers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -38,11 +39,6 @@ void progress(std::chrono::steady_clock::time_point start, const char* what) {
   std::fflush(stdout);
 }
 
-// Output of a child for failure messages: its stderr, last 4000 characters.
-std::string tail_of(const child_process& child) {
-  const auto text = child.stderr_text();
-  return text.size() <= 4000 ? text : "..." + text.substr(text.size() - 4000);
-}
 
 // Starts sluice-gen cpu writing `count` seeded readings to `topic` (rate 0 = as fast as possible).
 std::unique_ptr<child_process> start_generator(const std::string& bootstrap, const std::string& topic,
@@ -461,3 +457,63 @@ TEST(cpu_anomaly, rejects_bad_configuration_values_with_a_clear_message) {
 }
 
 } // namespace
+
+// The live page in headless Chromium: a running cpu-anomaly's page names every operator of its
+// topology and shows rates, and what it shows changes while readings flow.
+TEST(cpu_anomaly, live_page_shows_its_operators_with_rates_that_change) {
+  const auto chromium = std::filesystem::path{"/usr/bin/chromium"};
+  ASSERT_TRUE(std::filesystem::exists(chromium)) << "scripts/setup installs Debian's chromium";
+  sluice::embedded_broker broker;
+  const auto in = unique_name("cpu-in"), out = unique_name("cpu-out"), app_id = unique_name("cpu-app");
+  broker.create_topic(in, 4);
+  sluice::test::cpu_anomaly::temp_dir state;
+  auto args = app_args(broker.bootstrap_servers(), app_id, in, out, state.path());
+  args.insert(args.end(), {"--http-port", "0"});
+  child_process app{sluice::test::built_binary("cpu-anomaly"), args};
+  const std::string marker = "serving the live page at ";
+  ASSERT_TRUE(app.wait_for_output(marker, 30s, true)) << tail_of(app);
+  const auto log = app.stderr_text();
+  const auto at = log.find(marker) + marker.size();
+  const auto page = log.substr(at, log.find_first_of(" \n", at) - at);
+  // Readings flow for the whole test: 2000 a second for 60 s.
+  auto gen = start_generator(broker.bootstrap_servers(), in, 120000, 7, 2000);
+  ASSERT_TRUE(wait_until([&] { return sluice::test::http_get(page, "/health").status == 200; }, 60s)) << tail_of(app);
+
+  const auto topology = boost::json::parse(sluice::test::http_get(page, "/topology").body);
+  std::vector<std::string> operators;
+  for (const auto& sub : topology.at("subtopologies").as_array())
+    for (const auto& n : sub.at("nodes").as_array())
+      operators.emplace_back(n.at("name").as_string());
+  ASSERT_FALSE(operators.empty());
+
+  // The page as rendered after 10 s of its (virtual) time: refreshed ten times from the instance.
+  auto render = [&] {
+    child_process browser{chromium.string(),
+                          {"--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
+                           "--dump-dom", page}};
+    const auto status = browser.wait_for(60s);
+    EXPECT_TRUE(status && status->success()) << browser.stderr_text();
+    return browser.stdout_text();
+  };
+  // The rate shown for `op` ("1.2 k records/s" → 1200), or -1 if the page shows none.
+  auto rate_of = [](const std::string& dom, const std::string& op) {
+    const auto tag = dom.find("data-rate=\"" + op + "\"");
+    if (tag == std::string::npos)
+      return -1.0;
+    const auto text = dom.substr(dom.find('>', tag) + 1);
+    const double value = std::stod(text);
+    return text.find(" k ") == text.find(' ') ? value * 1e3 : text.find(" M ") == text.find(' ') ? value * 1e6 : value;
+  };
+  const auto first = render();
+  for (const auto& op : operators)
+    EXPECT_NE(first.find(op), std::string::npos) << op << " is not on the page:\n" << first.substr(0, 3000);
+  EXPECT_NE(first.find("ready"), std::string::npos);
+  const auto source = operators.front();
+  ASSERT_TRUE(wait_until([&] { return rate_of(render(), source) > 0; }, 60s))
+    << "the source's rate stays 0:\n" << render().substr(0, 3000);
+  // Later, the page shows other figures: more records processed.
+  ASSERT_TRUE(wait_until([&] { return render() != first; }, 30s));
+  gen->kill();
+  app.terminate();
+  app.wait_for(30s);
+}

@@ -1,5 +1,5 @@
 // Small helpers shared by the end-to-end tests: unique names, temporary directories, waiting,
-// reading a topic back, and a child's recent log.
+// reading a topic back, a child's recent log, HTTP GETs and Prometheus samples.
 #pragma once
 
 #include "child_process.hpp"
@@ -8,7 +8,9 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sluice::test {
@@ -31,6 +33,20 @@ std::string tail_of(const child_process& child);
 /// Polls `condition` every `poll` until it holds (true) or `timeout` passes (false).
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds poll = std::chrono::milliseconds{300});
+
+/// An HTTP answer: status and body.
+struct http_answer {
+  int status = 0;
+  std::string body;
+};
+
+/// GETs `path` ("/metrics") from `base` ("http://localhost:8080/"); throws on a connection failure.
+http_answer http_get(const std::string& base, const std::string& path);
+
+/// The sum of every sample of `name` in Prometheus text `metrics` whose labels include each of
+/// `labels` (`{"operator", "evens"}`); nullopt if there is none.
+std::optional<double> metric_sum(const std::string& metrics, const std::string& name,
+                                 const std::vector<std::pair<std::string, std::string>>& labels = {});
 
 /// Every record of `topic` from the beginning to its current end (waits `idle` for stragglers).
 std::vector<consumed_record> read_all(const kafka_test_client& client, const std::string& topic,

@@ -1,0 +1,190 @@
+// An instance's HTTP endpoint (application.server): /metrics counts what happened, exactly, on a
+// 4-partition backlog produced before the app starts; /health is ready only once every task runs;
+// restore progress and store sizes show up for stateful tasks.
+#include "actors/kafka_streams.hpp"
+#include "embedded_broker.hpp"
+#include "kafka_test_client.hpp"
+#include "test_helpers.hpp"
+#include "topology/grouped_stream.hpp"
+#include "topology/stream.hpp"
+#include "topology/table.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+using namespace sluice;
+using namespace std::chrono_literals;
+using sluice::test::http_get;
+using sluice::test::kafka_test_client;
+using sluice::test::metric_sum;
+using sluice::test::outgoing_record;
+using sluice::test::unique_name;
+
+namespace {
+
+constexpr int partitions = 4;
+
+struct operability : ::testing::Test {
+  embedded_broker broker{1};
+  kafka_test_client client{broker.bootstrap_servers()};
+  std::string in = unique_name("in"), out = unique_name("out"), app = unique_name("app");
+  sluice::test::temp_dir state{"sluice-operability"};
+
+  void SetUp() override {
+    broker.create_topic(in, partitions);
+    broker.create_topic(out, partitions);
+  }
+
+  streams_config config() const {
+    streams_config c;
+    c.application_id = app;
+    c.bootstrap_servers = broker.bootstrap_servers();
+    c.state_dir = state.path.string();
+    c.commit_interval_ms = 200;
+    c.set("application.server", "localhost:0");
+    return c;
+  }
+
+  std::string scrape(const kafka_streams& s) const {
+    auto r = http_get(s.http_address(), "/metrics");
+    EXPECT_EQ(r.status, 200);
+    return r.body;
+  }
+};
+
+} // namespace
+
+TEST_F(operability, metrics_count_every_record_of_a_backlog_exactly) {
+  // {"n": i} for i < per_partition in every partition, and a malformed value every 100th record.
+  constexpr int per_partition = 3000;
+  std::vector<outgoing_record> records;
+  int evens = 0, malformed = 0;
+  for (int i = 0; i < per_partition; ++i)
+    for (int p = 0; p < partitions; ++p) {
+      const bool bad = i % 100 == 99;
+      records.push_back({"k" + std::to_string(p), bad ? "{not json" : "{\"n\":" + std::to_string(i) + "}", {}, p});
+      malformed += bad;
+      evens += !bad && i % 2 == 0;
+    }
+  client.produce(in, records);
+
+  topology_builder b;
+  b.stream<serdes::string, serdes::json>(in)
+    .filter([](const std::string&, const boost::json::value& v) { return v.at("n").as_int64() % 2 == 0; }, "evens")
+    .to(out, "to-out");
+  kafka_streams streams{b.build(), config()};
+  streams.start();
+  ASSERT_FALSE(streams.http_address().empty());
+  const int total = partitions * per_partition;
+  ASSERT_TRUE(sluice::test::wait_until([&] { return streams.records_processed() >= total; }, 120s))
+    << streams.records_processed() << " " << streams.failure();
+  // Lag reaches 0 once the high watermarks were read again after the last batch.
+  ASSERT_TRUE(sluice::test::wait_until(
+    [&] {
+      const auto m = scrape(streams);
+      return metric_sum(m, "sluice_consumer_lag_records") == 0.0 && metric_sum(m, "sluice_commits_total") >= 1.0;
+    },
+    30s));
+  const auto m = scrape(streams);
+  EXPECT_EQ(metric_sum(m, "sluice_records_consumed_total"), total);
+  EXPECT_EQ(metric_sum(m, "sluice_records_processed_total"), total);
+  for (int p = 0; p < partitions; ++p)
+    EXPECT_EQ(metric_sum(m, "sluice_partition_records_consumed_total", {{"topic", in}, {"partition", std::to_string(p)}}),
+              per_partition)
+      << "partition " << p;
+  EXPECT_EQ(metric_sum(m, "sluice_operator_records_in_total", {{"operator", "evens"}}), total - malformed);
+  EXPECT_EQ(metric_sum(m, "sluice_operator_records_out_total", {{"operator", "evens"}}), evens);
+  EXPECT_EQ(metric_sum(m, "sluice_operator_records_in_total", {{"operator", "evens"}, {"task", "0_2"}}),
+            per_partition - malformed / partitions);
+  EXPECT_EQ(metric_sum(m, "sluice_records_produced_total", {{"operator", "to-out"}}), evens);
+  EXPECT_EQ(metric_sum(m, "sluice_dead_letter_records_total"), malformed);
+  EXPECT_EQ(metric_sum(m, "sluice_assigned_partitions"), partitions);
+  EXPECT_EQ(metric_sum(m, "sluice_commit_latency_seconds_count"), metric_sum(m, "sluice_commits_total"));
+  EXPECT_EQ(metric_sum(m, "sluice_commit_latency_seconds_bucket", {{"le", "+Inf"}}),
+            metric_sum(m, "sluice_commits_total"));
+  EXPECT_TRUE(metric_sum(m, "sluice_producer_queue_records").has_value());
+  EXPECT_NE(m.find("# TYPE sluice_commit_latency_seconds histogram"), std::string::npos);
+  EXPECT_NE(m.find("# TYPE sluice_operator_records_in_total counter"), std::string::npos);
+  // HELP and TYPE once per family.
+  size_t helps = 0;
+  for (size_t at = m.find("# HELP sluice_operator_records_in_total "); at != std::string::npos;
+       at = m.find("# HELP sluice_operator_records_in_total ", at + 1))
+    ++helps;
+  EXPECT_EQ(helps, 1u);
+
+  const auto health = http_get(streams.http_address(), "/health");
+  EXPECT_EQ(health.status, 200) << health.body;
+  const auto h = boost::json::parse(health.body).as_object();
+  EXPECT_EQ(h.at("ready"), true);
+  EXPECT_EQ(h.at("state"), "running");
+  EXPECT_EQ(h.at("tasks"), partitions);
+  EXPECT_EQ(http_get(streams.http_address(), "/nothing-here").status, 404);
+}
+
+TEST_F(operability, health_is_not_ready_until_the_group_is_joined) {
+  // A second away, joining the group (coordinator, join, sync) takes several seconds after start().
+  broker.set_rtt(1, 1000ms);
+  topology_builder b;
+  b.stream<serdes::string, serdes::string>(in).to(out);
+  kafka_streams streams{b.build(), config()};
+  streams.start();
+  EXPECT_EQ(http_get(streams.http_address(), "/health/live").status, 200);
+  const auto health = http_get(streams.http_address(), "/health");
+  EXPECT_EQ(health.status, 503) << health.body;
+  const auto h = boost::json::parse(health.body).as_object();
+  EXPECT_EQ(h.at("ready"), false);
+  EXPECT_EQ(h.at("state"), "starting");
+  EXPECT_FALSE(h.at("reason").as_string().empty());
+  ASSERT_TRUE(sluice::test::wait_until([&] { return http_get(streams.http_address(), "/health").status == 200; }, 60s))
+    << http_get(streams.http_address(), "/health").body;
+  EXPECT_EQ(streams.assigned_partitions(), partitions);
+}
+
+TEST_F(operability, restore_progress_and_store_sizes_of_a_stateful_app) {
+  constexpr int per_partition = 2000, keys_per_partition = 50;
+  std::vector<outgoing_record> records;
+  for (int i = 0; i < per_partition; ++i)
+    for (int p = 0; p < partitions; ++p)
+      records.push_back({"p" + std::to_string(p) + "-k" + std::to_string(i % keys_per_partition), "x", {}, p});
+  client.produce(in, records);
+  auto build = [&] {
+    topology_builder b;
+    b.stream<serdes::string, serdes::string>(in).group_by_key().count("counts").to_stream().to(out);
+    return b.build();
+  };
+  double changelogged = 0;
+  {
+    kafka_streams first{build(), config()};
+    first.start();
+    ASSERT_TRUE(sluice::test::wait_until(
+      [&] { return first.records_processed() >= partitions * per_partition && first.commits() >= 1; }, 120s))
+      << first.failure();
+    const auto m = scrape(first);
+    EXPECT_EQ(metric_sum(m, "sluice_task_running"), partitions);
+    const auto sizes = metric_sum(m, "sluice_store_size_bytes", {{"store", "counts-store"}});
+    ASSERT_TRUE(sizes.has_value());
+    EXPECT_GT(*sizes, 0);
+    first.close(); // the last changelog records are written and acknowledged before it stops
+    changelogged = *metric_sum(m, "sluice_changelog_records_total");
+  }
+  // The changelog's length, read independently: what a restore into an empty directory reads.
+  const auto changelog = sluice::test::read_all(client, app + "-counts-store-changelog", 2s);
+  ASSERT_GE(static_cast<double>(changelog.size()), changelogged);
+  // A second instance with no local state restores every store from its changelog.
+  sluice::test::temp_dir fresh{"sluice-operability-fresh"};
+  auto c = config();
+  c.state_dir = fresh.path.string();
+  kafka_streams second{build(), c};
+  second.start();
+  ASSERT_TRUE(sluice::test::wait_until(
+    [&] {
+      const auto m = scrape(second);
+      return metric_sum(m, "sluice_task_running") == partitions &&
+             http_get(second.http_address(), "/health").status == 200;
+    },
+    60s));
+  const auto m = scrape(second);
+  EXPECT_EQ(metric_sum(m, "sluice_restore_records_total"), static_cast<double>(changelog.size()));
+  EXPECT_EQ(metric_sum(m, "sluice_restore_remaining_records"), 0);
+}
