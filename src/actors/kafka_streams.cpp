@@ -2,6 +2,7 @@
 
 #include "actors/group_member.hpp"
 #include "actors/http_server.hpp"
+#include "actors/interactive_queries.hpp"
 #include "actors/live_page.hpp"
 #include "actors/internal_topics.hpp"
 #include "actors/messages.hpp"
@@ -227,11 +228,13 @@ void kafka_streams::serve_http() {
       return http_response{200, "text/html; charset=utf-8", live_page_html()};
     if (path == "/topology")
       return http_response{200, "application/json", topology_json(d.topo)};
+    if (path == "/stores" || path.starts_with("/stores/"))
+      return stores_endpoint(target, d.metrics);
     if (path == "/alerts")
       return http_response{200, "application/json", d.metrics.recent_alerts_json()};
     return http_response{404, "text/plain; charset=utf-8",
                          "not found: " + std::string{path} +
-                           " (try /, /metrics, /health, /health/live, /topology, /alerts)\n"};
+                           " (try /, /metrics, /health, /health/live, /topology, /alerts, /stores)\n"};
   });
   const auto host = d.config.application_server.substr(0, d.config.application_server.rfind(':'));
   d.http_address = "http://" + host + ":" + std::to_string(d.http->port()) + "/";

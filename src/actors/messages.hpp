@@ -2,6 +2,7 @@
 // CAF 0.17 spelling stays inside src/actors.
 #pragma once
 
+#include "actors/interactive_queries.hpp"
 #include "topology/processor.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -37,6 +38,7 @@ using source_offsets = std::vector<source_offset>;
 //   (delivery_failed_atom, string)     the broker refused a record: the task fails
 //   (retry_atom)                       try again to enqueue records the full producer queue refused
 //   (resume_atom, continuation)        deferred work is done: run its continuation, take input again
+//   (query_atom, store_query) -> string   an interactive query of this node's store: JSON entries
 //   (txn_done_atom, bool committed, uint64_t marker)   exactly-once: the transaction holding what
 //                                      came before marker `marker` ended: send what was held since it
 //                                      (and checkpoint the store if it committed)
@@ -75,10 +77,12 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using announce_atom = caf::atom_constant<caf::atom("announce")>;
 using input_state_atom = caf::atom_constant<caf::atom("in_state")>;
 using txn_done_atom = caf::atom_constant<caf::atom("txn_done")>;
+using query_atom = caf::atom_constant<caf::atom("query")>;
 
 } // namespace sluice
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::source_offsets)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::continuation)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sluice::store_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<sluice::task_stores>)

@@ -1,5 +1,7 @@
 #include "actors/metrics.hpp"
 
+#include "actors/interactive_queries.hpp"
+
 #include "topology/event_time.hpp"
 
 #include <boost/json.hpp>
@@ -64,6 +66,16 @@ std::shared_ptr<task_metrics> instance_metrics::add_task(const std::string& task
   std::lock_guard lock{mutex_};
   tasks_.push_back(m);
   return m;
+}
+
+void instance_metrics::add_store(std::shared_ptr<store_replica> store) {
+  std::lock_guard lock{mutex_};
+  stores_.push_back(std::move(store));
+}
+
+std::vector<std::shared_ptr<store_replica>> instance_metrics::stores() const {
+  std::lock_guard lock{mutex_};
+  return live(stores_);
 }
 
 void instance_metrics::alert_sent(const std::string& node, std::string_view text) {

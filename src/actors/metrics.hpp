@@ -18,6 +18,8 @@
 
 namespace sluice {
 
+struct store_replica;
+
 /// Adds `n` to a counter that only its owner's thread writes (no atomic read-modify-write).
 inline void bump(std::atomic<int64_t>& counter, int64_t n = 1) {
   counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -101,6 +103,10 @@ public:
   std::shared_ptr<partition_metrics> add_partition(const std::string& topic, int32_t partition, const std::string& task);
   /// Registers a task, likewise.
   std::shared_ptr<task_metrics> add_task(const std::string& task);
+  /// Registers a task's store for interactive queries, likewise.
+  void add_store(std::shared_ptr<store_replica> store);
+  /// The live stores, of every task.
+  std::vector<std::shared_ptr<store_replica>> stores() const;
   /// Adds something scraped as it is (the producer's queue, a connector's counters); for the
   /// instance's lifetime.
   void add_source(metrics_source source);
@@ -128,6 +134,7 @@ private:
   mutable std::vector<std::weak_ptr<operator_metrics>> operators_;
   mutable std::vector<std::weak_ptr<partition_metrics>> partitions_;
   mutable std::vector<std::weak_ptr<task_metrics>> tasks_;
+  mutable std::vector<std::weak_ptr<store_replica>> stores_;
   std::vector<metrics_source> sources_;
   struct sent_alert {
     int64_t time;

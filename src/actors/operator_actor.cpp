@@ -71,6 +71,7 @@ struct operator_state : processor_context {
   const topology_node* node = nullptr;
   std::unique_ptr<processor> proc;
   std::shared_ptr<operator_metrics> metrics;
+  std::shared_ptr<store_replica> replica; // this node's store, for interactive queries
   node_store* store = nullptr;               // this node's store, if it declared one
   rd_kafka_topic_t* changelog = nullptr;     // the store's changelog topic
   delivery_epoch* epoch = nullptr;           // records produced since the last marker
@@ -135,6 +136,8 @@ struct operator_state : processor_context {
                             : std::make_shared<operator_metrics>(setup.task_id, node->name);
     if (auto it = setup.stores->by_node.find(setup.node); it != setup.stores->by_node.end()) {
       store = &it->second;
+      if (setup.metrics)
+        register_store();
       changelog = setup.collector->topic(store->changelog_topic);
       store->changelog->sink = [this](std::string_view key, std::optional<std::string_view> value, int64_t) {
         store->written_since_checkpoint = true;
@@ -160,6 +163,33 @@ struct operator_state : processor_context {
     init_clocks();
     proc = node->make();
     proc->init(*this);
+  }
+
+  // Queries come from the HTTP thread, which waits for the answer (never a scheduler thread).
+  void register_store() {
+    replica = std::make_shared<store_replica>();
+    replica->store = node->store->name;
+    replica->task = setup.task_id;
+    replica->windowed = node->store->windowed;
+    replica->view = node->store->view;
+    replica->query = [weak = caf::actor_cast<caf::weak_actor_ptr>(self),
+                      sys = &self->system()](const store_query& q) -> std::optional<std::string> {
+      auto owner = caf::actor_cast<caf::actor>(weak);
+      if (!owner)
+        return std::nullopt;
+      caf::scoped_actor asker{*sys};
+      std::optional<std::string> answer;
+      asker->request(owner, 10s, query_atom::value, q)
+        .receive([&](std::string& json) { answer = std::move(json); }, [](const caf::error&) {});
+      return answer;
+    };
+    setup.metrics->add_store(replica);
+  }
+
+  std::string answer(const store_query& q) {
+    const auto* view = node->store->view.get();
+    return store->windows ? query_window_store(*store->windows, view, q)
+                          : query_key_value_store(*store->key_value, view, q);
   }
 
   void init_clocks() {
@@ -631,6 +661,13 @@ caf::behavior operator_behavior(operator_actor_t self, operator_setup setup) {
     },
     [=](retry_atom) { self->state.on_retry(); },
     [=](resume_atom, const continuation& c) { self->state.on_resume(c); },
+    [=](query_atom, const store_query& q) -> caf::result<std::string> {
+      try {
+        return self->state.answer(q);
+      } catch (const std::exception& e) { // a bad query fails the query, not the task
+        return caf::make_error(caf::sec::runtime_error, std::string{e.what()});
+      }
+    },
   };
 }
 

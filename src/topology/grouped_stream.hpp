@@ -74,7 +74,7 @@ private:
     auto node = b_->add_node(n, node_kind::processor, {{node_, port_}}, {}, [policy, n] {
       return std::make_unique<detail::kv_aggregate_processor<K, V, KS, P>>(policy, n);
     });
-    b_->node(node).store = store_spec{n + "-store", false, 0};
+    b_->node(node).store = store_spec{n + "-store", false, 0, detail::aggregate_store_view<KS>(policy)};
     return table<K, R, KS, typename P::result_serde>{b_, node, 0};
   }
 
@@ -153,7 +153,7 @@ private:
       }
       return nullptr;
     });
-    b_->node(node).store = store_spec{n + "-store", true, w_.effective_retention_ms()};
+    b_->node(node).store = store_spec{n + "-store", true, w_.effective_retention_ms(), detail::aggregate_store_view<KS>(policy)};
     return {b_, node, 0};
   }
 

@@ -354,7 +354,7 @@ topology_builder::table(const std::string& topic, consumed<typename VS::value_ty
   auto node = add_node(n, node_kind::source, {}, {topic}, [options, n] {
     return std::make_unique<detail::table_source_processor<KS, VS>>(options, n);
   });
-  this->node(node).store = store_spec{n + "-store", false, 0};
+  this->node(node).store = store_spec{n + "-store", false, 0, detail::serde_store_view<KS, VS>()};
   return sluice::table<typename KS::value_type, typename VS::value_type, KS, VS>{this, node, 0};
 }
 

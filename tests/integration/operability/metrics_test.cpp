@@ -8,10 +8,13 @@
 #include "topology/grouped_stream.hpp"
 #include "topology/stream.hpp"
 #include "topology/table.hpp"
+#include "topology/windows.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+
+#include <map>
 
 using namespace sluice;
 using namespace std::chrono_literals;
@@ -187,4 +190,81 @@ TEST_F(operability, restore_progress_and_store_sizes_of_a_stateful_app) {
   const auto m = scrape(second);
   EXPECT_EQ(metric_sum(m, "sluice_restore_records_total"), static_cast<double>(changelog.size()));
   EXPECT_EQ(metric_sum(m, "sluice_restore_remaining_records"), 0);
+}
+
+TEST_F(operability, interactive_queries_read_key_value_and_window_stores) {
+  // Keys "p<p>-k<j>", 30 records each, stamped 1 s apart from 2023-01-01: counts per key and per
+  // key and 10 s window.
+  constexpr int keys_per_partition = 20, per_key = 30;
+  constexpr int64_t t0 = 1672531200000;
+  std::vector<outgoing_record> records;
+  std::map<std::string, int64_t> counts;
+  std::map<std::pair<std::string, int64_t>, int64_t> windows;
+  for (int i = 0; i < per_key; ++i)
+    for (int p = 0; p < partitions; ++p)
+      for (int j = 0; j < keys_per_partition; ++j) {
+        const auto key = "p" + std::to_string(p) + "-k" + std::to_string(j);
+        const int64_t t = t0 + i * 1000;
+        records.push_back({key, "x", {}, p, t});
+        ++counts[key];
+        ++windows[{key, t - (t - t0) % 10000}];
+      }
+  client.produce(in, records);
+  topology_builder b;
+  auto grouped = b.stream<serdes::string, serdes::string>(in).group_by_key();
+  grouped.count("counts").to_stream().to(out);
+  grouped.windowed_by(tumbling(10s)).count("per-10s").to_stream().map([](const windowed<std::string>& k, int64_t n) {
+    return std::pair{k.key, n};
+  }).to(out + "-windows");
+  broker.create_topic(out + "-windows", partitions);
+  kafka_streams streams{b.build(), config()};
+  streams.start();
+  const auto total = static_cast<int64_t>(records.size());
+  ASSERT_TRUE(sluice::test::wait_until([&] { return streams.records_processed() >= total; }, 120s)) << streams.failure();
+  const auto base = streams.http_address();
+  auto get_json = [&](const std::string& path, int status) {
+    const auto r = http_get(base, path);
+    EXPECT_EQ(r.status, status) << path << ": " << r.body;
+    return boost::json::parse(r.body).as_object();
+  };
+
+  // The list: both stores, in every task.
+  const auto list = get_json("/stores", 200);
+  std::map<std::string, size_t> tasks_of;
+  for (const auto& s : list.at("stores").as_array())
+    tasks_of[std::string{s.at("name").as_string()}] = s.at("tasks").as_array().size();
+  EXPECT_EQ(tasks_of["counts-store"], static_cast<size_t>(partitions));
+  EXPECT_EQ(tasks_of["per-10s-store"], static_cast<size_t>(partitions));
+
+  // One key of a key-value store: its count, as a number.
+  const auto one = get_json("/stores/counts-store/p2-k7", 200);
+  ASSERT_EQ(one.at("results").as_array().size(), 1u);
+  EXPECT_EQ(one.at("results").at(0).at("key"), "p2-k7");
+  EXPECT_EQ(one.at("results").at(0).at("value"), counts["p2-k7"]);
+  get_json("/stores/counts-store/no-such-key", 404);
+
+  // A key range: every key from p1-k1 to p1-k3 in byte order, each with its count.
+  const auto range = get_json("/stores/counts-store?from=p1-k1&to=p1-k3", 200);
+  std::map<std::string, int64_t> expected_range, got_range;
+  for (const auto& [k, n] : counts)
+    if (k >= "p1-k1" && k <= "p1-k3")
+      expected_range[k] = n;
+  for (const auto& e : range.at("results").as_array())
+    got_range[std::string{e.at("key").as_string()}] = e.at("value").as_int64();
+  EXPECT_EQ(got_range, expected_range);
+
+  // One key of a window store: each of its windows with its count; then a time range.
+  std::map<int64_t, int64_t> expected_windows, got_windows;
+  for (const auto& [kw, n] : windows)
+    if (kw.first == "p3-k0")
+      expected_windows[kw.second] = n;
+  const auto all_windows = get_json("/stores/per-10s-store/p3-k0", 200);
+  for (const auto& e : all_windows.at("results").as_array())
+    got_windows[e.at("window_start").as_int64()] = e.at("value").as_int64();
+  EXPECT_EQ(got_windows, expected_windows);
+  const auto later = get_json("/stores/per-10s-store/p3-k0?from=" + std::to_string(t0 + 10000), 200);
+  EXPECT_EQ(later.at("results").as_array().size(), expected_windows.size() - 1);
+
+  get_json("/stores/no-such-store/x", 404);
+  get_json("/stores/counts-store?limit=x", 400);
 }

@@ -1,0 +1,172 @@
+#include "actors/interactive_queries.hpp"
+
+#include <cctype>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+namespace sluice {
+
+namespace {
+
+boost::json::value key_json(const store_view* view, std::string_view bytes) {
+  return view ? view->key_to_json(bytes) : boost::json::value(boost::json::string{bytes});
+}
+
+boost::json::value value_json(const store_view* view, std::string_view bytes) {
+  return view ? view->value_to_json(bytes) : boost::json::value(boost::json::string{bytes});
+}
+
+/// `s` with %XX and '+' decoded.
+std::string url_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string{s.substr(i + 1, 2)}, nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i] == '+' ? ' ' : s[i];
+    }
+  }
+  return out;
+}
+
+/// The parameters of a query string ("a=1&b=2"), decoded.
+std::map<std::string, std::string> parameters(std::string_view query) {
+  std::map<std::string, std::string> out;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto part = query.substr(0, amp);
+    const auto eq = part.find('=');
+    out[url_decode(part.substr(0, eq))] = eq == std::string_view::npos ? "" : url_decode(part.substr(eq + 1));
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+  return out;
+}
+
+int64_t number_parameter(const std::map<std::string, std::string>& p, const std::string& name, int64_t otherwise) {
+  auto it = p.find(name);
+  if (it == p.end())
+    return otherwise;
+  size_t used = 0;
+  try {
+    const auto n = std::stoll(it->second, &used);
+    if (used == it->second.size())
+      return n;
+  } catch (const std::exception&) {
+  }
+  throw std::invalid_argument(name + " must be an integer, got '" + it->second + "'");
+}
+
+http_response json_response(int status, const boost::json::value& v) {
+  return {status, "application/json", boost::json::serialize(v) + "\n"};
+}
+
+} // namespace
+
+std::string query_key_value_store(key_value_store& store, const store_view* view, const store_query& q) {
+  boost::json::array out;
+  if (q.key) {
+    std::string value;
+    auto found = store.get_into(*q.key, value);
+    if (!found)
+      throw std::runtime_error("cannot read store " + store.name() + ": " + found.error().message);
+    if (*found)
+      out.push_back({{"key", key_json(view, *q.key)}, {"value", value_json(view, value)}});
+    return boost::json::serialize(out);
+  }
+  scan_bounds bounds;
+  if (q.from)
+    bounds.from = *q.from;
+  if (q.to)
+    bounds.to = std::string_view{*q.to};
+  for (auto it = store.scan(bounds); it->valid() && out.size() < q.limit; it->next())
+    out.push_back({{"key", key_json(view, it->key())}, {"value", value_json(view, it->value())}});
+  return boost::json::serialize(out);
+}
+
+std::string query_window_store(window_store& store, const store_view* view, const store_query& q) {
+  boost::json::array out;
+  auto it = q.key ? store.fetch(*q.key, q.time_from, q.time_to) : store.fetch_all(q.time_from, q.time_to);
+  for (; it->valid() && out.size() < q.limit; it->next())
+    out.push_back({{"key", key_json(view, it->key())},
+                   {"window_start", it->window_start()},
+                   {"value", value_json(view, it->value())}});
+  return boost::json::serialize(out);
+}
+
+http_response stores_endpoint(std::string_view target, const instance_metrics& registry) {
+  const auto question = target.find('?');
+  const auto path = target.substr(0, question);
+  const auto params = parameters(question == std::string_view::npos ? std::string_view{} : target.substr(question + 1));
+  auto rest = path.substr(std::string_view{"/stores"}.size());
+  if (!rest.empty())
+    rest.remove_prefix(1); // the slash
+  const auto slash = rest.find('/');
+  const auto name = url_decode(rest.substr(0, slash));
+  const std::optional<std::string> key =
+    slash == std::string_view::npos ? std::nullopt : std::optional{url_decode(rest.substr(slash + 1))};
+
+  const auto stores = registry.stores();
+  if (name.empty()) { // the list
+    std::map<std::string, std::pair<bool, boost::json::array>> by_name;
+    for (const auto& s : stores) {
+      auto& [windowed, tasks] = by_name[s->store];
+      windowed = s->windowed;
+      tasks.emplace_back(s->task);
+    }
+    boost::json::array list;
+    for (auto& [n, entry] : by_name)
+      list.push_back({{"name", n}, {"windowed", entry.first}, {"tasks", std::move(entry.second)}});
+    return json_response(200, boost::json::object{{"stores", std::move(list)}});
+  }
+  std::vector<std::shared_ptr<store_replica>> replicas;
+  for (const auto& s : stores)
+    if (s->store == name)
+      replicas.push_back(s);
+  if (replicas.empty())
+    return json_response(404, {{"store", name}, {"error", "this instance runs no task with that store (see /stores)"}});
+  try {
+    // Every replica of a store is alike.
+    const auto& view = replicas.front()->view;
+    auto bytes = [&](const std::string& text) { return view ? view->key_from_text(text) : text; };
+    store_query q;
+    q.limit = static_cast<size_t>(std::max<int64_t>(1, number_parameter(params, "limit", 1000)));
+    if (key)
+      q.key = bytes(*key);
+    if (replicas.front()->windowed) {
+      q.time_from = number_parameter(params, "from", q.time_from);
+      q.time_to = number_parameter(params, "to", q.time_to);
+    } else {
+      if (auto it = params.find("from"); it != params.end())
+        q.from = bytes(it->second);
+      if (auto it = params.find("to"); it != params.end())
+        q.to = bytes(it->second);
+    }
+    boost::json::array results, tasks;
+    for (const auto& r : replicas) {
+      tasks.emplace_back(r->task);
+      if (results.size() >= q.limit)
+        break;
+      auto answer = r->query(q);
+      if (!answer)
+        return json_response(503, {{"store", name}, {"error", "task " + r->task + " did not answer (moving?)"}});
+      auto entries = boost::json::parse(*answer);
+      for (auto& e : entries.as_array())
+        if (results.size() < q.limit)
+          results.push_back(std::move(e));
+    }
+    boost::json::object out{{"store", name}, {"tasks", std::move(tasks)}, {"results", std::move(results)}};
+    if (key)
+      out["key"] = *key;
+    const bool missing = key && out["results"].as_array().empty();
+    if (missing)
+      out["error"] = "not found in the tasks of this instance";
+    return json_response(missing ? 404 : 200, out);
+  } catch (const std::exception& e) {
+    return json_response(400, {{"store", name}, {"error", e.what()}});
+  }
+}
+
+} // namespace sluice
