@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 namespace sluice {
 
@@ -96,17 +97,14 @@ connector_result<std::string> message_template::format_field(const part& p, cons
       return mismatch(kind_name(value));
     case format::iso:
     case format::iso_ms: {
-      std::int64_t ms = 0;
-      if (value.is_int64())
-        ms = value.get_int64();
-      else if (value.is_uint64() && value.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
-        ms = static_cast<std::int64_t>(value.get_uint64());
-      else if (value.is_double() && std::abs(value.get_double()) < 9.2e18)
-        ms = static_cast<std::int64_t>(std::floor(value.get_double()));
-      else if (!value.is_number())
+      if (!value.is_number())
         return mismatch(kind_name(value));
-      else
-        return mismatch("out of range");
+      // A number too large for int64 milliseconds is as far outside the supported years as the maximum.
+      constexpr auto far = std::numeric_limits<std::int64_t>::max();
+      const std::int64_t ms = value.is_int64()    ? value.get_int64()
+                              : value.is_uint64() ? static_cast<std::int64_t>(std::min<std::uint64_t>(value.get_uint64(), far))
+                              : std::abs(value.get_double()) < 1e18 ? static_cast<std::int64_t>(std::floor(value.get_double()))
+                                                                    : far;
       auto text = format_iso_utc(ms, p.fmt == format::iso_ms);
       if (text.empty())
         return mismatch("outside the years 0000-9999");

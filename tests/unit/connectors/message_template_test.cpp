@@ -79,7 +79,12 @@ TEST(message_template, a_field_of_the_wrong_kind_fails_to_render_naming_it) {
             "error: message template: field 'ts' is outside the years 0000-9999 (253402300800000); '{ts:iso}' "
             "needs epoch milliseconds");
   EXPECT_EQ(rendered("{ts:iso}", R"({"ts":1e300})"),
-            "error: message template: field 'ts' is out of range (1e+300); '{ts:iso}' needs epoch milliseconds");
+            "error: message template: field 'ts' is outside the years 0000-9999 (1e+300); '{ts:iso}' needs epoch "
+            "milliseconds");
+  EXPECT_EQ(rendered("{ts:iso}", R"({"ts":-62167219200001})"),
+            "error: message template: field 'ts' is outside the years 0000-9999 (-62167219200001); '{ts:iso}' needs "
+            "epoch milliseconds");
+  EXPECT_EQ(rendered("{ts:iso}", R"({"ts":-62167219200000})"), "0000-01-01T00:00:00Z");
 }
 
 TEST(message_template, a_missing_field_fails_whatever_its_spec) {
