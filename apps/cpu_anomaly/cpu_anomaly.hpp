@@ -24,9 +24,9 @@ struct cpu_anomaly_topics {
 /// Readings with usage above this go to `filtered`.
 inline constexpr double cpu_usage_threshold = 80.0;
 
-/// The tutorial's Slack message, as an alert-sink template over an alert row.
+/// The tutorial's Slack message, as an alert-sink template over an alert row (the average with 2 decimals).
 inline constexpr const char* cpu_alert_text =
-  "host:{hostname} CPU: {cpu} avg CPU value:{usage_avg} over the threshold {allowed_top}";
+  "host:{hostname} CPU: {cpu} avg CPU value:{usage_avg:.2f} over the threshold {allowed_top}";
 
 /// The third pipeline: thresholds looked up in PostgreSQL and where alerts over them go.
 struct cpu_thresholds_stage {

@@ -84,12 +84,14 @@ int main(int argc, char** argv) {
     sluice::topology_builder builder;
     sluice::apps::build_cpu_anomaly(builder, topics, options);
     auto topology = builder.build();
+    // Internal topics by their full names, as the running app creates them.
+    const auto description = topology.with_application_id(config.application_id).describe();
     if (describe) {
-      std::cout << "stages: " << stages << "\n" << topology.describe();
+      std::cout << "stages: " << stages << "\n" << description;
       return 0;
     }
     spdlog::info("cpu-anomaly: application.id={} bootstrap.servers={} stages: {}\n{}", config.application_id,
-                 config.bootstrap_servers, stages, topology.describe());
+                 config.bootstrap_servers, stages, description);
     sluice::kafka_streams streams{topology, config};
     return streams.run();
   } catch (const std::exception& e) {

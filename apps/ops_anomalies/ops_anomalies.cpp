@@ -45,7 +45,7 @@ void build_logs(topology_builder& builder, const ops_anomalies_options& o) {
         },
         "to-error-alert");
   bursts.to(t.error_alerts, "error-alerts-sink");
-  o.target.send(bursts, ops_anomalies_name, "{count} {status} log lines in the minute [{window_start}, {window_end}) ms",
+  o.target.send(bursts, ops_anomalies_name, "{count} {status} log lines in the minute [{window_start:iso}, {window_end:iso})",
               "error-alerts-alert");
 
   // Lines per status since the beginning.
@@ -66,7 +66,7 @@ void build_transactions(topology_builder& builder, const ops_anomalies_options& 
   auto large = withdrawals.filter(
     [](const json::value& tx) { return number_of(tx, "amount") > large_withdrawal_amount; }, "over-1m");
   large.to(t.large_withdrawals, "large-withdrawals-sink");
-  o.target.send(large, ops_anomalies_name, "large withdrawal: user {user-id} withdrew {amount} (tx {tx_id})",
+  o.target.send(large, ops_anomalies_name, "large withdrawal: user {user-id} withdrew {amount:.2f} (tx {tx_id})",
               "large-withdrawals-alert");
 
   // Per user and day, the withdrawals' total; the table keeps (and emits) days over 5,000,000.
@@ -95,7 +95,7 @@ void build_transactions(topology_builder& builder, const ops_anomalies_options& 
                            "crossed-5m")
                    .map(row, "to-suspicious-alert");
   o.target.send(crossed, ops_anomalies_name,
-              "suspicious user {user_id}: withdrawals of {total_withdrawal} in the day from {window_start} ms",
+              "suspicious user {user_id}: withdrawals of {total_withdrawal:.2f} in the day from {window_start:iso}",
               "suspicious-users-alert");
 
   // Running deposit and withdrawal sums per user.

@@ -13,8 +13,8 @@ namespace {
 
 constexpr const char* app_name = "pizza-anomaly";
 constexpr const char* bad_order_text =
-  "order {id} by {name}: {nr_bad_items} prohibited toppings ({toppings}) at {orderTimestamp}";
-constexpr const char* trend_text = "trend for {topping} from window time {trend_start}: {trend_detail} orders per 5 s";
+  "order {id} by {name}: {nr_bad_items} prohibited toppings ({toppings}) at {orderTimestamp:iso_ms}";
+constexpr const char* trend_text = "trend for {topping} from window time {trend_start:iso_ms}: {trend_detail} orders per 5 s";
 
 } // namespace
 
@@ -59,12 +59,14 @@ int main(int argc, char** argv) {
     alerts.send(alerting.bad_orders, app_name, bad_order_text, "bad-order-alerts");
     alerts.send(alerting.trends, app_name, trend_text, "trend-alerts");
     auto topology = builder.build();
+    // Internal topics by their full names, as the running app creates them.
+    const auto description = topology.with_application_id(config.application_id).describe();
     if (describe) {
-      std::cout << topology.describe();
+      std::cout << description;
       return 0;
     }
     spdlog::info("{}: application.id={} bootstrap.servers={} trend pattern {}\n{}", app_name, config.application_id,
-                 config.bootstrap_servers, pattern, topology.describe());
+                 config.bootstrap_servers, pattern, description);
     sluice::kafka_streams streams{topology, config};
     return streams.run();
   } catch (const std::exception& e) {

@@ -33,14 +33,16 @@ int main(int argc, char** argv) {
     sluice::topology_builder builder;
     sluice::apps::build_temperature_alert(builder, options);
     auto topology = builder.build();
+    // Internal topics by their full names, as the running app creates them.
+    const auto description = topology.with_application_id(config.application_id).describe();
     if (describe) {
-      std::cout << topology.describe();
+      std::cout << description;
       return 0;
     }
     spdlog::info("temperature-alert: application.id={} bootstrap.servers={} alerts to {}\n{}", config.application_id,
                  config.bootstrap_servers,
                  options.target.describe(),
-                 topology.describe());
+                 description);
     sluice::kafka_streams streams{topology, config};
     return streams.run();
   } catch (const std::exception& e) {

@@ -92,7 +92,10 @@ std::string topology::describe() const {
           os << "    Source: " << n.name << " (topics: [" << join(n.topics) << "])\n";
           break;
         case node_kind::processor:
-          os << "    Processor: " << n.name << "\n";
+          os << "    Processor: " << n.name;
+          if (n.store)
+            os << " (stores: [" << n.store->name << "])";
+          os << "\n";
           break;
         case node_kind::sink:
           os << "    Sink: " << n.name << " (topic: " << join(n.topics) << ")\n";
@@ -109,6 +112,22 @@ std::string topology::describe() const {
       if (!parents.empty())
         os << "      <-- " << join(parents) << "\n";
     }
+  }
+  // The topics the application creates for itself, by full name once it has an application id.
+  std::vector<std::pair<std::string, std::string>> internal; // topic, what it is
+  for (const auto& t : graph_->internal_topics) {
+    const bool alerts = t.size() >= 7 && t.compare(t.size() - 7, 7, "-alerts") == 0;
+    internal.emplace_back(resolve_topic(t), alerts ? "alerts" : "repartition");
+  }
+  for (const auto& n : ns)
+    if (n.store)
+      internal.emplace_back(graph_->application_id.empty() ? n.store->name + "-changelog" : changelog_topic(n.store->name),
+                            "changelog of store " + n.store->name);
+  if (!internal.empty()) {
+    std::sort(internal.begin(), internal.end());
+    os << "Internal topics:\n";
+    for (const auto& [topic, what] : internal)
+      os << "    " << topic << " (" << what << ")\n";
   }
   return os.str();
 }

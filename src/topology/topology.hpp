@@ -75,7 +75,7 @@ public:
   /// letters aside. One that does not (an alert sink's) has nothing for a transaction to hold.
   bool writes_records(int id) const;
 
-  /// A human-readable description in the style of Kafka Streams' `Topology#describe()`.
+  /// Kafka Streams' `Topology#describe()` style: nodes, "(stores: [s])", then the internal topics.
   std::string describe() const;
 
   /// This topology run as application `application_id`: internal topics (repartition and alerts

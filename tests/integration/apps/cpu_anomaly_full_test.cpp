@@ -82,9 +82,11 @@ std::string double_text(double v) {
   return s;
 }
 
-// Expected Slack text for an alert row.
+// Expected Slack text for an alert row: the average with 2 decimals, as printf's %.2f.
 std::string slack_text(const agg_row& a) {
-  return "host:" + a.hostname + " CPU: " + a.cpu + " avg CPU value:" + double_text(a.usage_avg) +
+  char avg[400];
+  std::snprintf(avg, sizeof avg, "%.2f", a.usage_avg);
+  return "host:" + a.hostname + " CPU: " + a.cpu + " avg CPU value:" + avg +
          " over the threshold " + std::to_string(static_cast<std::int64_t>(a.extra));
 }
 

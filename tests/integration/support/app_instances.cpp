@@ -118,7 +118,7 @@ std::string app_instances::logs() const {
     std::string log;
     std::istringstream lines(slots_[i].process->stderr_text());
     for (std::string line; std::getline(lines, line);)
-      if (!line.empty() && line[0] != ' ' && line != "Topologies:")
+      if (!line.empty() && line[0] != ' ' && line != "Topologies:" && line != "Internal topics:")
         log += line + "\n";
     if (log.size() > 3000)
       log = "..." + log.substr(log.size() - 3000);

@@ -44,7 +44,9 @@ TEST(alert, runs_in_its_own_sub_topology_reading_the_alerts_topic) {
                                                      "    Source: hot-alert-alerts-source (topics: [app-hot-alert-alerts])\n"
                                                      "      --> hot-alert\n"
                                                      "    Processor: hot-alert\n"
-                                                     "      <-- hot-alert-alerts-source\n");
+                                                     "      <-- hot-alert-alerts-source\n"
+                                                     "Internal topics:\n"
+                                                     "    app-hot-alert-alerts (alerts)\n");
   EXPECT_EQ(t.with_application_id("app").repartition_topics(), std::vector<std::string>{"app-hot-alert-alerts"});
   EXPECT_TRUE(t.writes_records(0));  // to the alerts topic: in the transaction under exactly-once
   EXPECT_FALSE(t.writes_records(1)); // only the sink's side effect: commits outside it

@@ -166,6 +166,78 @@ TEST(dsl, describe_lists_sources_processors_sinks_and_subtopologies) {
   EXPECT_NE(d.find("Sub-topology: 1"), std::string::npos) << d;
 }
 
+// A repartitioning group_by, a windowed count and a plain count: what --describe shows of them.
+topology counting_topology() {
+  using namespace std::chrono_literals;
+  topology_builder b;
+  auto by_host =
+    b.stream<serdes::string, serdes::json>("readings")
+      .group_by([](const std::string&, const json::value& r) { return std::string(r.at("host").as_string()); }, "by-host");
+  by_host.windowed_by(tumbling(30s)).count("per-host-30s").to_stream("per-host-30s-updates").to("counts-30s");
+  b.stream<serdes::string, serdes::string>("logs").group_by_key().count("per-key").to_stream("per-key-updates").to("counts");
+  return b.build();
+}
+
+TEST(dsl, describe_names_stores_and_internal_topics_in_full) {
+  const auto t = counting_topology().with_application_id("app");
+  const auto d = t.describe();
+  // Every topic the runtime creates for the app is named as it creates it.
+  for (const auto& topic : t.repartition_topics())
+    EXPECT_NE(d.find("    " + topic + " (repartition)\n"), std::string::npos) << topic;
+  for (const auto& n : t.nodes()) {
+    if (!n.store)
+      continue;
+    const auto line = "    " + t.changelog_topic(n.store->name) + " (changelog of store " + n.store->name + ")\n";
+    EXPECT_NE(d.find(line), std::string::npos) << line;
+  }
+  EXPECT_EQ(d,
+            "Topologies:\n"
+            "   Sub-topology: 0\n"
+            "    Source: SOURCE-0000000000 (topics: [readings])\n"
+            "      --> by-host-select\n"
+            "    Processor: by-host-select\n"
+            "      --> by-host-repartition-sink\n"
+            "      <-- SOURCE-0000000000\n"
+            "    Sink: by-host-repartition-sink (topic: app-by-host-repartition)\n"
+            "      <-- by-host-select\n"
+            "   Sub-topology: 1\n"
+            "    Source: by-host-repartition-source (topics: [app-by-host-repartition])\n"
+            "      --> per-host-30s\n"
+            "    Processor: per-host-30s (stores: [per-host-30s-store])\n"
+            "      --> per-host-30s-updates\n"
+            "      <-- by-host-repartition-source\n"
+            "    Processor: per-host-30s-updates\n"
+            "      --> SINK-0000000006\n"
+            "      <-- per-host-30s\n"
+            "    Sink: SINK-0000000006 (topic: counts-30s)\n"
+            "      <-- per-host-30s-updates\n"
+            "   Sub-topology: 2\n"
+            "    Source: SOURCE-0000000007 (topics: [logs])\n"
+            "      --> per-key\n"
+            "    Processor: per-key (stores: [per-key-store])\n"
+            "      --> per-key-updates\n"
+            "      <-- SOURCE-0000000007\n"
+            "    Processor: per-key-updates\n"
+            "      --> SINK-0000000010\n"
+            "      <-- per-key\n"
+            "    Sink: SINK-0000000010 (topic: counts)\n"
+            "      <-- per-key-updates\n"
+            "Internal topics:\n"
+            "    app-by-host-repartition (repartition)\n"
+            "    app-per-host-30s-store-changelog (changelog of store per-host-30s-store)\n"
+            "    app-per-key-store-changelog (changelog of store per-key-store)\n");
+}
+
+TEST(dsl, describe_without_an_application_id_names_internal_topics_by_their_base_names) {
+  const auto d = counting_topology().describe();
+  EXPECT_NE(d.find("Internal topics:\n"
+                   "    by-host-repartition (repartition)\n"
+                   "    per-host-30s-store-changelog (changelog of store per-host-30s-store)\n"
+                   "    per-key-store-changelog (changelog of store per-key-store)\n"),
+            std::string::npos)
+    << d;
+}
+
 TEST(dsl, topic_read_twice_is_rejected) {
   topology_builder b;
   b.stream<serdes::string, serdes::string>("a");
