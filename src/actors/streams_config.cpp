@@ -214,6 +214,10 @@ void streams_config::load_file(const std::string& path) {
   std::ifstream in{path};
   if (!in)
     throw std::runtime_error("cannot read config file '" + path + "'");
+  load_properties(in, path);
+}
+
+void streams_config::load_properties(std::istream& in, const std::string& path) {
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
     line = trim(line);

@@ -11,6 +11,7 @@
 #include "topology/errors.hpp"
 
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
@@ -92,6 +93,9 @@ struct streams_config {
 
   /// Applies a properties file; throws std::runtime_error naming the file and line.
   void load_file(const std::string& path);
+
+  /// Applies properties text read from `in`; throws std::runtime_error naming `source` and the line.
+  void load_properties(std::istream& in, const std::string& source);
 
   /// Applies `SLUICE_*` variables from the environment.
   void load_environment();

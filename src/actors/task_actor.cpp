@@ -1,5 +1,6 @@
 #include "actors/task_actor.hpp"
 
+#include "actors/commit_metadata.hpp"
 #include "actors/messages.hpp"
 #include "actors/operator_actor.hpp"
 #include "actors/task_stores.hpp"
@@ -20,55 +21,7 @@ std::string task_name(int subtopology, int32_t partition) {
 
 namespace {
 
-// Commit metadata of a source partition (at most a few hundred bytes; brokers keep up to
-// offset.metadata.max.bytes, 4096 by default): a version line, the partition's input state
-// (input_clocks::save) and one line per store of the task, "<store>=<last changelog offset>".
-constexpr std::string_view metadata_version = "sluice1";
-constexpr size_t metadata_limit = 4000;
-
-std::string encode_metadata(const std::string& input_state, const std::map<std::string, int64_t>& changelogs) {
-  std::string out{metadata_version};
-  out += '\n';
-  out += input_state;
-  for (const auto& [store, offset] : changelogs)
-    out += '\n' + store + '=' + std::to_string(offset);
-  return out;
-}
-
-/// What the last commit carried for a task: input states and store changelog positions.
-struct committed_state {
-  std::map<std::pair<std::string, int32_t>, std::string> inputs;
-  std::optional<std::map<std::string, int64_t>> changelogs; ///< nullopt: no metadata of ours
-};
-
-committed_state decode_metadata(const committed_metadata& committed) {
-  committed_state out;
-  for (const auto& [tp, text] : committed) {
-    std::string_view rest{text};
-    auto line = [&] {
-      auto at = rest.find('\n');
-      auto l = rest.substr(0, at);
-      rest = at == std::string_view::npos ? std::string_view{} : rest.substr(at + 1);
-      return l;
-    };
-    if (line() != metadata_version)
-      continue; // none, or not ours
-    out.inputs[tp] = std::string{line()};
-    std::map<std::string, int64_t> changelogs;
-    while (!rest.empty()) {
-      auto l = line();
-      auto eq = l.rfind('=');
-      if (eq == std::string_view::npos)
-        continue;
-      try {
-        changelogs[std::string{l.substr(0, eq)}] = std::stoll(std::string{l.substr(eq + 1)});
-      } catch (const std::exception&) {
-      }
-    }
-    out.changelogs = std::move(changelogs);
-  }
-  return out;
-}
+constexpr size_t metadata_limit = 4000; // brokers keep up to offset.metadata.max.bytes, 4096 by default
 
 struct task_state {
   static inline const char* name = "task";

@@ -2,6 +2,7 @@
 // sources, and runs commit markers through them.
 #pragma once
 
+#include "actors/commit_metadata.hpp"
 #include "actors/metrics.hpp"
 #include "actors/record_collector.hpp"
 #include "actors/streams_config.hpp"
@@ -17,12 +18,6 @@
 #include <vector>
 
 namespace sluice {
-
-/// The committed metadata of source partitions, by (topic, partition).
-using committed_metadata = std::map<std::pair<std::string, int32_t>, std::string>;
-
-/// The metadata that stands for "never committed": no input state, every store empty.
-inline constexpr const char* task_metadata_of_no_commit = "sluice1\n";
 
 /// Spawns the task of sub-topology `subtopology` for `partition`; `committed`: what the last
 /// commit of its source partitions carried (input watermarks, store changelog positions);

@@ -41,25 +41,6 @@ bool is_lock_error(const leveldb::Status& s) {
   return s.IsIOError() && s.ToString().find("IO error: lock ") != std::string::npos;
 }
 
-std::string encode_offset(changelog_offset offset) {
-  std::string out(8, '\0');
-  auto u = static_cast<std::uint64_t>(offset);
-  for (int i = 7; i >= 0; --i) {
-    out[static_cast<std::size_t>(i)] = static_cast<char>(u & 0xff);
-    u >>= 8;
-  }
-  return out;
-}
-
-std::optional<changelog_offset> decode_offset(std::string_view bytes) {
-  if (bytes.size() != 8)
-    return std::nullopt;
-  std::uint64_t u = 0;
-  for (char c : bytes)
-    u = (u << 8) | static_cast<unsigned char>(c);
-  return static_cast<changelog_offset>(u);
-}
-
 // Routes LevelDB's info log to spdlog (debug) instead of a LOG file per store: one descriptor
 // and one file less per store, and one place to read logs.
 class spdlog_leveldb_logger final : public leveldb::Logger {
@@ -156,6 +137,29 @@ leveldb::WriteOptions write_options() {
 
 }  // namespace
 
+namespace detail {
+
+std::string encode_checkpoint(changelog_offset offset) {
+  std::string out(8, '\0');
+  auto u = static_cast<std::uint64_t>(offset);
+  for (int i = 7; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = static_cast<char>(u & 0xff);
+    u >>= 8;
+  }
+  return out;
+}
+
+std::optional<changelog_offset> decode_checkpoint(std::string_view bytes) {
+  if (bytes.size() != 8)
+    return std::nullopt;
+  std::uint64_t u = 0;
+  for (char c : bytes)
+    u = (u << 8) | static_cast<unsigned char>(c);
+  return static_cast<changelog_offset>(u);
+}
+
+}  // namespace detail
+
 leveldb_store::leveldb_store(std::filesystem::path path, std::string name,
                              leveldb_store_options options)
     : path_(std::move(path)),
@@ -194,7 +198,7 @@ result<void> leveldb_store::open_db() {
   s = db_->Get(leveldb::ReadOptions{}, leveldb::Slice{checkpoint_key.data(), checkpoint_key.size()},
                &value);
   if (s.ok()) {
-    checkpoint_ = decode_offset(value);
+    checkpoint_ = detail::decode_checkpoint(value);
     if (!checkpoint_) {
       db_.reset();
       return state_error{state_errc::corruption,
@@ -291,7 +295,7 @@ result<void> leveldb_store::write(const store_batch& batch) {
   });
   std::string encoded;
   if (batch.checkpoint()) {
-    encoded = encode_offset(*batch.checkpoint());
+    encoded = detail::encode_checkpoint(*batch.checkpoint());
     write_batch_->Put(leveldb::Slice{checkpoint_key.data(), checkpoint_key.size()}, encoded);
   }
   auto s = db_->Write(write_options(), write_batch_.get());

@@ -12,7 +12,9 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "state/key_value_store.hpp"
 
@@ -57,6 +59,13 @@ enum class open_outcome : std::uint8_t {
 };
 
 class leveldb_store;
+
+namespace detail {
+/// The stored form of a checkpoint: the offset as 8 bytes big-endian two's complement.
+std::string encode_checkpoint(changelog_offset offset);
+/// The offset `encode_checkpoint` wrote; nullopt unless `bytes` is 8 bytes long.
+std::optional<changelog_offset> decode_checkpoint(std::string_view bytes);
+}  // namespace detail
 
 /// An opened store plus how it was found.
 struct opened_leveldb_store {

@@ -445,7 +445,9 @@ result<void> window_store::maybe_purge() {
       options_.purge_interval_ms > 0 ? options_.purge_interval_ms
                                      : std::max<std::int64_t>(options_.retention_ms / 4, 1);
   // The first purge after open scans from the oldest window: nothing is known about the past.
-  if (purged_up_to_ && *cutoff - *purged_up_to_ < interval)
+  // The cutoff never moves back, so its progress fits in 64 bits unsigned (not always signed).
+  if (purged_up_to_ && static_cast<std::uint64_t>(*cutoff) - static_cast<std::uint64_t>(*purged_up_to_) <
+                         static_cast<std::uint64_t>(interval))
     return ok();
   auto n = purge_expired();
   if (!n)

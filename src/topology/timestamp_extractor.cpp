@@ -38,6 +38,21 @@ bool expect(std::string_view s, size_t& pos, char c) {
   return true;
 }
 
+// Days in month `m` of year `y` (proleptic Gregorian).
+int days_in_month(int y, int m) {
+  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : days[m - 1];
+}
+
+// `x` as an int64 (already integral), or nullopt if it is not finite or out of range.
+std::optional<int64_t> to_int64(long double x) {
+  constexpr long double limit = 9223372036854775808.0L; // 2^63
+  if (!(x >= -limit && x < limit))
+    return std::nullopt;
+  return static_cast<int64_t>(x);
+}
+
 const boost::json::value* field_of(const boost::json::value& v, const std::string& field) {
   const auto* o = v.if_object();
   return o ? o->if_contains(field) : nullptr;
@@ -57,7 +72,7 @@ std::optional<int64_t> parse_datetime_ms(std::string_view s) {
   if (!digits(s, pos, 2, h) || !expect(s, pos, ':') || !digits(s, pos, 2, mi) || !expect(s, pos, ':') ||
       !digits(s, pos, 2, sec))
     return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+  if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60)
     return std::nullopt;
   int64_t ms = 0;
   if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
@@ -106,9 +121,9 @@ timestamp_extractor<boost::json::value> json_field_ms(std::string field) {
     if (f->is_int64())
       return f->get_int64();
     if (f->is_uint64())
-      return static_cast<int64_t>(f->get_uint64());
-    if (f->is_double() && std::isfinite(f->get_double()))
-      return static_cast<int64_t>(std::floor(f->get_double()));
+      return f->get_uint64() <= INT64_MAX ? std::optional{static_cast<int64_t>(f->get_uint64())} : std::nullopt;
+    if (f->is_double())
+      return to_int64(std::floor(f->get_double()));
     return std::nullopt;
   };
 }
@@ -123,8 +138,11 @@ timestamp_extractor<boost::json::value> json_field_ns(std::string field) {
       return floor_div(f->get_int64(), 1'000'000);
     if (f->is_uint64())
       return static_cast<int64_t>(f->get_uint64() / 1'000'000);
-    if (f->is_double() && std::isfinite(f->get_double()))
-      return static_cast<int64_t>(std::floor(f->get_double() / 1e6));
+    if (f->is_double()) {
+      // In long double, which holds every int64: a double quotient is coarser than 1 ms beyond
+      // 2^53 ms, and its rounding crosses whole milliseconds there.
+      return to_int64(std::floor(static_cast<long double>(f->get_double()) / 1e6L));
+    }
     return std::nullopt;
   };
 }
@@ -134,10 +152,7 @@ timestamp_extractor<boost::json::value> json_field_seconds(std::string field) {
     const auto* f = field_of(v, field);
     if (!f || !f->is_number())
       return std::nullopt;
-    const double s = f->to_number<double>();
-    if (!std::isfinite(s))
-      return std::nullopt;
-    return static_cast<int64_t>(std::llround(s * 1000.0));
+    return to_int64(std::round(f->to_number<double>() * 1000.0));
   };
 }
 

@@ -18,7 +18,8 @@ template <class V>
 using timestamp_extractor = std::function<std::optional<int64_t>(const V& value, const record_meta& meta)>;
 
 /// Parses "YYYY-MM-DD HH:MM:SS[.f...]" (UTC) or ISO-8601 "YYYY-MM-DDTHH:MM:SS[.f...][Z|±HH[:]MM]"
-/// to epoch ms (fractions truncated to ms); nullopt if malformed.
+/// to epoch ms (fractions truncated to ms; second 60 is a leap second); nullopt if malformed or
+/// not a date of the calendar (February 30).
 std::optional<int64_t> parse_datetime_ms(std::string_view text);
 
 /// Ready-made extractors. JSON ones read a top-level field of an object value.
@@ -30,7 +31,8 @@ timestamp_extractor<V> record_time() {
   return [](const V&, const record_meta& m) -> std::optional<int64_t> { return m.timestamp; };
 }
 
-/// A JSON number field holding epoch milliseconds.
+/// A JSON number field holding epoch milliseconds (floored); nullopt when absent, not a number or
+/// outside int64 (so for the extractors below).
 timestamp_extractor<boost::json::value> json_field_ms(std::string field);
 
 /// A JSON number field holding epoch nanoseconds (floored to ms).

@@ -3,6 +3,7 @@
 #include <leveldb/env.h>
 #include <leveldb/helpers/memenv.h>
 
+#include <limits>
 #include <tuple>
 
 #include "state/in_memory_store.hpp"
@@ -141,6 +142,20 @@ TEST_P(window_store_test, purge_interval_batches_physical_deletes_but_fetch_hide
   n = ws->storage().approximate_num_entries();
   ASSERT_OK(n);
   EXPECT_EQ(*n, 2u * 11);  // windows 400..500
+}
+
+TEST_P(window_store_test, purges_across_the_whole_range_of_window_starts) {
+  window_store_options o;
+  o.retention_ms = 1000;
+  auto ws = make(o);
+  const auto oldest = std::numeric_limits<std::int64_t>::min();
+  ASSERT_OK(ws->put("a", oldest + 2000, "a", 0));  // cutoff oldest + 1000: the first purge
+  ASSERT_OK(ws->put("b", std::int64_t{3'000'000'000'000'000'000}, "b", 0));  // cutoff moves by more than 2^63
+  EXPECT_EQ(collect_windows(ws->fetch_all(oldest, std::numeric_limits<std::int64_t>::max())),
+            (std::vector<window>{{"b", 3'000'000'000'000'000'000, "b"}}));
+  auto n = ws->storage().approximate_num_entries();
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 2u);  // "a" purged: only b's data and time index entries remain
 }
 
 TEST_P(window_store_test, changelog_records_roundtrip_through_restore) {

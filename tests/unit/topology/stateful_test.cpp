@@ -58,6 +58,34 @@ TEST(timestamps, date_time_strings_utc_and_iso_8601) {
   EXPECT_EQ(timestamps_of(d.read_output("out")), (std::vector<int64_t>{1700000000123}));
 }
 
+TEST(timestamps, date_time_strings_name_calendar_dates_only) {
+  EXPECT_EQ(parse_datetime_ms("2024-02-29T00:00:00Z"), 1709164800000);
+  EXPECT_EQ(parse_datetime_ms("2023-02-29T00:00:00Z"), std::nullopt); // not a leap year
+  EXPECT_EQ(parse_datetime_ms("2024-02-30T00:00:00Z"), std::nullopt);
+  EXPECT_EQ(parse_datetime_ms("2023-04-31 12:00:00"), std::nullopt);
+  EXPECT_EQ(parse_datetime_ms("1900-02-29 12:00:00"), std::nullopt);
+  EXPECT_EQ(parse_datetime_ms("2000-02-29 00:00:00"), 951782400000);
+  EXPECT_EQ(parse_datetime_ms("2016-12-31T23:59:60Z"), 1483228800000); // a leap second
+}
+
+TEST(timestamps, numbers_outside_int64_are_no_event_time) {
+  const record_meta meta{};
+  auto read = [&](auto extractor, const char* json_text) {
+    return extractor(json::value{{"t", serdes::parse_json(json_text)}}, meta);
+  };
+  EXPECT_EQ(read(timestamps::json_field_ms("t"), "1e300"), std::nullopt);
+  EXPECT_EQ(read(timestamps::json_field_ms("t"), "-1e19"), std::nullopt);
+  EXPECT_EQ(read(timestamps::json_field_ms("t"), "18446744073709551615"), std::nullopt);
+  EXPECT_EQ(read(timestamps::json_field_ms("t"), "9223372036854775807"), INT64_MAX);
+  EXPECT_EQ(read(timestamps::json_field_ms("t"), "-1.5"), -2);
+  EXPECT_EQ(read(timestamps::json_field_ns("t"), "1e30"), std::nullopt);
+  EXPECT_EQ(read(timestamps::json_field_ns("t"), "1.7e18"), 1700000000000);
+  EXPECT_EQ(read(timestamps::json_field_ns("t"), "-0.5"), -1);
+  EXPECT_EQ(read(timestamps::json_field_seconds("t"), "3e33"), std::nullopt);
+  EXPECT_EQ(read(timestamps::json_field_seconds("t"), "18446744073709551615"), std::nullopt);
+  EXPECT_EQ(read(timestamps::json_field_seconds("t"), "-1700000000.5"), -1700000000500);
+}
+
 TEST(timestamps, record_timestamp_by_default_and_custom_function) {
   topology_test_driver d{extractor_topology({})};
   d.pipe("in", "k", "{}", 42);
