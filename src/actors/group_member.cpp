@@ -708,9 +708,12 @@ void group_member_state::rewind(const std::string& reason, std::optional<transac
     return;
   }
   const auto committed = fetch_committed(list);
-  for (int i = 0; i < list->cnt; ++i)
+  for (int i = 0; i < list->cnt; ++i) {
+    if (auto it = slot_of.find({list->elems[i].topic, list->elems[i].partition}); it != slot_of.end())
+      slots.at(it->second).metrics->position = list->elems[i].offset; // -1: from the start (read_ends)
     if (list->elems[i].offset < 0)
       list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING; // nothing committed yet
+  }
   if (auto* e = rd_kafka_seek_partitions(consumer, list, 10000))
     shutdown(caf::make_error(caf::sec::runtime_error,
                              std::string{"exactly-once: cannot rewind to the last commit: "} + rd_kafka_error_string(e)));
