@@ -251,7 +251,7 @@ stream<K, boost::json::value> match_recognize(const stream<K, boost::json::value
   auto shared = std::make_shared<const pattern_spec>(std::move(spec));
   auto out = in.template process<K, boost::json::value>(
     [shared, n] { return std::make_unique<detail::match_recognize_processor<K, KS>>(shared, n); }, n);
-  in.builder().node(out.node()).store = store_spec{n + "-store", false, 0, nullptr};
+  in.builder().node(out.node()).store = store_spec{n + "-store"};
   return out;
 }
 

@@ -325,7 +325,7 @@ public:
     auto node = b_->add_node(nm, node_kind::processor, {{single.node(), single.port()}}, {}, [n, score, order, nm] {
       return std::make_unique<detail::top_n_processor<K, V, KS, VS, F>>(n, score, order, nm);
     });
-    b_->node(node).store = store_spec{nm + "-store", false, 0, nullptr};
+    b_->node(node).store = store_spec{nm + "-store", false, 0};
     return table<std::string, ranking<K, V>, serdes::string, serdes::ranking_json<KS, VS>>{b_, node, 0};
   }
 

@@ -28,7 +28,7 @@ struct store_spec {
   std::string name;          ///< unique in the topology; names the changelog
   bool windowed = false;     ///< a window store (else key-value)
   int64_t retention_ms = 0;  ///< window stores: how long windows are kept behind the newest one
-  std::shared_ptr<const store_view> view; ///< how its keys and values read as JSON (queries); null: as text
+  std::shared_ptr<const store_view> view = nullptr; ///< how its keys and values read as JSON (queries); null: as text
 };
 
 /// One node of the graph.
