@@ -208,8 +208,8 @@ void kafka_streams::serve_http() {
   if (d.config.application_server.empty())
     return;
   d.metrics.add_source([&d](std::vector<metric_sample>& out) {
-    out.push_back({"sluice_producer_queue_records", "Records and requests the producer has not finished with", metric_type::gauge, {{"producer", "main"}},
-                   static_cast<double>(d.collector->queue_length())});
+    out.push_back({"sluice_producer_queue_records", "Records and requests the producer has not finished with",
+                   metric_type::gauge, {{"producer", "main"}}, static_cast<double>(d.collector->queue_length())});
   });
   for (const auto& n : d.topo.nodes())
     if (n.metrics)
