@@ -65,6 +65,14 @@ std::string transactional_id(const streams_config& config, std::optional<instanc
   return config.application_id + "-" + claim->id();
 }
 
+/// The gauge of `collector`'s producer queue, labelled producer=`name`; `collector` outlives the scrapes.
+metrics_source producer_queue(std::string name, record_collector* collector) {
+  return [name = std::move(name), collector](std::vector<metric_sample>& out) {
+    out.push_back({"sluice_producer_queue_records", "Records and requests the producer has not finished with",
+                   metric_type::gauge, {{"producer", name}}, static_cast<double>(collector->queue_length())});
+  };
+}
+
 } // namespace
 
 struct kafka_streams::impl {
@@ -124,10 +132,7 @@ void kafka_streams::start() {
       std::any_of(subs.begin(), subs.end(), [&](const subtopology& s) { return !d.topo.writes_records(s.id); }))
   {
     d.outside_collector = std::make_unique<record_collector>(d.config);
-    d.metrics.add_source([c = d.outside_collector.get()](std::vector<metric_sample>& out) {
-      out.push_back({"sluice_producer_queue_records", "Records and requests the producer has not finished with",
-                     metric_type::gauge, {{"producer", "outside_transaction"}}, static_cast<double>(c->queue_length())});
-    });
+    d.metrics.add_source(producer_queue("outside_transaction", d.outside_collector.get()));
   }
   d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), d.outside_collector.get(),
                                 &d.metrics, &d.partitions);
@@ -207,10 +212,7 @@ void kafka_streams::serve_http() {
   auto& d = *impl_;
   if (d.config.application_server.empty())
     return;
-  d.metrics.add_source([&d](std::vector<metric_sample>& out) {
-    out.push_back({"sluice_producer_queue_records", "Records and requests the producer has not finished with",
-                   metric_type::gauge, {{"producer", "main"}}, static_cast<double>(d.collector->queue_length())});
-  });
+  d.metrics.add_source(producer_queue("main", d.collector.get()));
   for (const auto& n : d.topo.nodes())
     if (n.metrics)
       d.metrics.add_source(n.metrics);
