@@ -119,4 +119,29 @@ http_server::~http_server() {
 
 uint16_t http_server::port() const { return impl_->port; }
 
+http_response http_get(const std::string& server, std::string_view target, std::chrono::milliseconds timeout) {
+  const auto colon = server.rfind(':');
+  if (colon == std::string::npos)
+    throw std::runtime_error("HTTP address must be host:port, got '" + server + "'");
+  try {
+    asio::io_context io;
+    tcp::resolver resolver{io};
+    beast::tcp_stream stream{io};
+    stream.expires_after(timeout);
+    stream.connect(resolver.resolve(server.substr(0, colon), server.substr(colon + 1)));
+    http::request<http::empty_body> request{http::verb::get, beast::string_view{target.data(), target.size()}, 11};
+    request.set(http::field::host, server);
+    http::write(stream, request);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(stream, buffer, response);
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    return {static_cast<int>(response.result_int()), std::string{response[http::field::content_type]},
+            std::move(response.body())};
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("GET http://" + server + std::string{target} + ": " + e.code().message());
+  }
+}
+
 } // namespace sluice

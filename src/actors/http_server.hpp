@@ -2,6 +2,7 @@
 // Boost.Beast on a thread of its own, never on the actor scheduler's.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,5 +41,9 @@ private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// GETs `target` from the HTTP server at `server` ("host:port") and answers what it answered;
+/// throws std::runtime_error if it cannot connect or the answer does not come within `timeout`.
+http_response http_get(const std::string& server, std::string_view target, std::chrono::milliseconds timeout);
 
 } // namespace sluice

@@ -2,6 +2,8 @@
 
 #include "topology/serdes.hpp"
 
+#include <boost/json/value_from.hpp>
+
 #include <cctype>
 #include <map>
 #include <set>
@@ -105,7 +107,43 @@ std::string query_window_store(window_store& store, const store_view* view, cons
   return text_of(out);
 }
 
-http_response stores_endpoint(std::string_view target, const instance_metrics& registry) {
+namespace {
+
+/// `target` asking the instance it goes to for its own tasks only.
+std::string local_only(std::string_view target) {
+  return std::string{target} + (target.find('?') == std::string_view::npos ? "?" : "&") + "local=1";
+}
+
+/// The /stores list: this instance's stores and their tasks, and every instance's entry.
+http_response list_stores(const std::vector<std::shared_ptr<store_replica>>& stores, const endpoint_directory* directory) {
+  std::map<std::string, std::pair<bool, boost::json::array>> by_name;
+  for (const auto& s : stores) {
+    auto& [windowed, tasks] = by_name[s->store];
+    windowed = s->windowed;
+    tasks.emplace_back(s->task);
+  }
+  boost::json::array list;
+  for (auto& [n, entry] : by_name)
+    list.push_back({{"name", n}, {"windowed", entry.first}, {"tasks", std::move(entry.second)}});
+  boost::json::object out{{"stores", std::move(list)}};
+  if (directory) {
+    out["instance"] = directory->self();
+    boost::json::array instances;
+    for (const auto& e : directory->entries()) {
+      boost::json::object by_store;
+      for (const auto& [store, tasks] : e.stores)
+        by_store[store] = boost::json::value_from(tasks);
+      instances.push_back({{"server", e.server}, {"stores", std::move(by_store)}});
+    }
+    out["instances"] = std::move(instances);
+  }
+  return json_response(200, out);
+}
+
+} // namespace
+
+http_response stores_endpoint(std::string_view target, const instance_metrics& registry,
+                              const endpoint_directory* directory) {
   const auto question = target.find('?');
   const auto path = target.substr(0, question);
   const auto params = parameters(question == std::string_view::npos ? std::string_view{} : target.substr(question + 1));
@@ -118,64 +156,95 @@ http_response stores_endpoint(std::string_view target, const instance_metrics& r
     slash == std::string_view::npos ? std::nullopt : std::optional{url_decode(rest.substr(slash + 1))};
 
   const auto stores = registry.stores();
-  if (name.empty()) { // the list
-    std::map<std::string, std::pair<bool, boost::json::array>> by_name;
-    for (const auto& s : stores) {
-      auto& [windowed, tasks] = by_name[s->store];
-      windowed = s->windowed;
-      tasks.emplace_back(s->task);
-    }
-    boost::json::array list;
-    for (auto& [n, entry] : by_name)
-      list.push_back({{"name", n}, {"windowed", entry.first}, {"tasks", std::move(entry.second)}});
-    return json_response(200, boost::json::object{{"stores", std::move(list)}});
-  }
+  if (name.empty())
+    return list_stores(stores, directory);
   std::vector<std::shared_ptr<store_replica>> replicas;
   for (const auto& s : stores)
     if (s->store == name)
       replicas.push_back(s);
-  if (replicas.empty())
-    return json_response(404, {{"store", name}, {"error", "this instance runs no task with that store (see /stores)"}});
+  const auto peers = directory && !params.count("local") ? directory->holders(name) : std::vector<std::string>{};
+  if (replicas.empty() && peers.empty())
+    return json_response(404, {{"store", name},
+                               {"error", "no task with that store runs on this instance" +
+                                           std::string{directory && !params.count("local") ? " or any other" : ""} +
+                                           " (see /stores)"}});
+  boost::json::object out{{"store", name}};
+  if (key)
+    out["key"] = *key;
+  if (directory)
+    out["instance"] = directory->self();
+  boost::json::array results, tasks;
+  size_t limit = 1000;
   try {
-    // Every replica of a store is alike.
-    const auto& view = replicas.front()->view;
-    auto bytes = [&](const std::string& text) { return view ? view->key_from_text(text) : text; };
-    store_query q;
-    q.limit = static_cast<size_t>(std::max<int64_t>(1, number_parameter(params, "limit", 1000)));
-    if (key)
-      q.key = bytes(*key);
-    if (replicas.front()->windowed) {
-      q.time_from = number_parameter(params, "from", q.time_from);
-      q.time_to = number_parameter(params, "to", q.time_to);
-    } else {
-      if (auto it = params.find("from"); it != params.end())
-        q.from = bytes(it->second);
-      if (auto it = params.find("to"); it != params.end())
-        q.to = bytes(it->second);
+    limit = static_cast<size_t>(std::max<int64_t>(1, number_parameter(params, "limit", 1000)));
+    if (!replicas.empty()) {
+      // Every replica of a store is alike.
+      const auto& view = replicas.front()->view;
+      auto bytes = [&](const std::string& text) { return view ? view->key_from_text(text) : text; };
+      store_query q;
+      q.limit = limit;
+      if (key)
+        q.key = bytes(*key);
+      if (replicas.front()->windowed) {
+        q.time_from = number_parameter(params, "from", q.time_from);
+        q.time_to = number_parameter(params, "to", q.time_to);
+      } else {
+        if (auto it = params.find("from"); it != params.end())
+          q.from = bytes(it->second);
+        if (auto it = params.find("to"); it != params.end())
+          q.to = bytes(it->second);
+      }
+      for (const auto& r : replicas) {
+        tasks.emplace_back(r->task);
+        if (results.size() >= q.limit)
+          break;
+        auto answer = r->query(q);
+        if (!answer)
+          return json_response(503, {{"store", name}, {"error", "task " + r->task + " did not answer (moving?)"}});
+        auto entries = serdes::parse_json(*answer); // correctly rounded: numbers come out as they went in
+        for (auto& e : entries.as_array())
+          if (results.size() < q.limit)
+            results.push_back(std::move(e));
+      }
     }
-    boost::json::array results, tasks;
-    for (const auto& r : replicas) {
-      tasks.emplace_back(r->task);
-      if (results.size() >= q.limit)
-        break;
-      auto answer = r->query(q);
-      if (!answer)
-        return json_response(503, {{"store", name}, {"error", "task " + r->task + " did not answer (moving?)"}});
-      auto entries = serdes::parse_json(*answer); // correctly rounded: numbers come out as they went in
-      for (auto& e : entries.as_array())
-        if (results.size() < q.limit)
-          results.push_back(std::move(e));
-    }
-    boost::json::object out{{"store", name}, {"tasks", std::move(tasks)}, {"results", std::move(results)}};
-    if (key)
-      out["key"] = *key;
-    const bool missing = key && out["results"].as_array().empty();
-    if (missing)
-      out["error"] = "not found in the tasks of this instance";
-    return json_response(missing ? 404 : 200, out);
   } catch (const std::exception& e) {
     return json_response(400, {{"store", name}, {"error", e.what()}});
   }
+  // What this instance does not hold, the others are asked for: a key until one has it, a range
+  // from every one of them.
+  boost::json::array unreachable;
+  for (const auto& peer : peers) {
+    if (key ? !results.empty() : results.size() >= limit)
+      break;
+    try {
+      const auto answer = http_get(peer, local_only(target), std::chrono::seconds(5));
+      if (answer.status == 404)
+        continue;
+      if (answer.status != 200) {
+        unreachable.push_back({{"server", peer}, {"error", "answered " + std::to_string(answer.status)}});
+        continue;
+      }
+      auto theirs = serdes::parse_json(answer.body);
+      if (key)
+        return json_response(200, theirs);
+      for (auto& t : theirs.at("tasks").as_array())
+        tasks.push_back(std::move(t));
+      for (auto& e : theirs.at("results").as_array())
+        if (results.size() < limit)
+          results.push_back(std::move(e));
+    } catch (const std::exception& e) {
+      unreachable.push_back({{"server", peer}, {"error", e.what()}});
+    }
+  }
+  const bool missing = key && results.empty();
+  out["tasks"] = std::move(tasks);
+  out["results"] = std::move(results);
+  if (!unreachable.empty())
+    out["unreachable"] = std::move(unreachable);
+  if (missing)
+    out["error"] = peers.empty() ? "not found in the tasks of this instance" : "not found in the tasks of any instance";
+  // A key not found while an instance that may hold it did not answer is not known to be missing.
+  return json_response(missing ? (out.contains("unreachable") ? 503 : 404) : 200, out);
 }
 
 } // namespace sluice

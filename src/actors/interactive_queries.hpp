@@ -3,6 +3,7 @@
 // thread-safe), asked from the HTTP thread; what comes out is JSON through the store's view.
 #pragma once
 
+#include "actors/endpoint_directory.hpp"
 #include "actors/http_server.hpp"
 #include "actors/metrics.hpp"
 #include "state/key_value_store.hpp"
@@ -46,11 +47,14 @@ std::string query_key_value_store(key_value_store& store, const store_view* view
 /// Answers `q` from a window store (on its owner's thread), likewise.
 std::string query_window_store(window_store& store, const store_view* view, const store_query& q);
 
-/// Answers an HTTP request for /stores (this instance's stores and their tasks),
-/// /stores/<store>[?from=&to=&limit=] (every entry; key-value stores: keys from..to; window
-/// stores: window starts from..to, epoch ms) or /stores/<store>/<key>[?from=&to=] (one key), from
-/// every task of this instance that has the store. Keys are written as the store's key serde
-/// reads them as text (URL-encoded).
-http_response stores_endpoint(std::string_view target, const instance_metrics& registry);
+/// Answers an HTTP request for /stores (this instance's stores and their tasks, and every
+/// instance's entry), /stores/<store>[?from=&to=&limit=] (every entry; key-value stores: keys
+/// from..to; window stores: window starts from..to, epoch ms) or /stores/<store>/<key>[?from=&to=]
+/// (one key), from every task of this instance that has the store and, unless the query has
+/// `local=1`, from the other instances `directory` names (null: none): a key this instance does not
+/// hold is asked of them in turn and answered by the first that has it, a range merges everyone's
+/// answers. Keys are written as the store's key serde reads them as text (URL-encoded).
+http_response stores_endpoint(std::string_view target, const instance_metrics& registry,
+                              const endpoint_directory* directory);
 
 } // namespace sluice

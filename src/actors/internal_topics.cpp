@@ -1,5 +1,7 @@
 #include "actors/internal_topics.hpp"
 
+#include "actors/endpoint_directory.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -374,6 +376,10 @@ std::map<std::string, internal_topic> plan_internal_topics(const topology& topo,
       config.processing_handler == exception_handler::log_and_continue) {
     const auto dlq = dead_letter_topic(config.application_id);
     out[dlq] = {dlq, 1, with_topic_configs({{"cleanup.policy", "delete"}})};
+  }
+  if (!config.application_server.empty()) { // where each instance serves its stores, its latest entry only
+    const auto endpoints = endpoints_topic(config.application_id);
+    out[endpoints] = {endpoints, 1, with_topic_configs({{"cleanup.policy", "compact"}})};
   }
   return out;
 }

@@ -1,5 +1,6 @@
 #include "actors/kafka_streams.hpp"
 
+#include "actors/endpoint_directory.hpp"
 #include "actors/group_member.hpp"
 #include "actors/http_server.hpp"
 #include "actors/interactive_queries.hpp"
@@ -14,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <mutex>
 #include <optional>
@@ -89,6 +91,8 @@ struct kafka_streams::impl {
   caf::actor watcher; // sees the member go down; without a handle it would end at once, unreachable
   std::unique_ptr<http_server> http; // application.server: /metrics, /health, the live page
   std::string http_address;
+  std::unique_ptr<endpoint_directory> directory;    // application.server: where the other instances are
+  std::atomic<const endpoint_directory*> peers{nullptr}; // the same, as the HTTP thread sees it
   mutable std::mutex mutex;
   std::string failure;
   bool stopped = false;
@@ -125,6 +129,16 @@ void kafka_streams::start() {
                  "fencing, read_committed also sees aborted records); only a Kafka cluster gives exactly-once");
   d.collector->set_cluster(std::move(cluster), d.topo.repartition_topics());
   d.partitions = partition_counts(d.collector->handle(), d.topo);
+  if (d.http) {
+    const auto host = d.config.application_server.substr(0, d.config.application_server.rfind(':'));
+    d.directory = std::make_unique<endpoint_directory>(d.config, host + ":" + std::to_string(d.http->port()), [&d] {
+      store_tasks out;
+      for (const auto& s : d.metrics.stores())
+        out[s->store].insert(s->task);
+      return out;
+    });
+    d.peers = d.directory.get();
+  }
   // Sub-topologies that write no records (alert sinks) have nothing for a transaction to hold:
   // their tasks commit at least once, and their dead letters go out through a producer of their own.
   const auto& subs = d.topo.subtopologies();
@@ -156,6 +170,8 @@ void kafka_streams::close() {
   if (!d.system)
     return;
   d.http.reset();
+  d.peers = nullptr;
+  d.directory.reset(); // this instance's entry goes: it no longer serves its stores
   caf::anon_send(d.member, shutdown_atom::value);
   d.system->await_all_actors_done();
   d.member = nullptr;
@@ -231,7 +247,7 @@ void kafka_streams::serve_http() {
     if (path == "/topology")
       return http_response{200, "application/json", topology_json(d.topo)};
     if (path == "/stores" || path.starts_with("/stores/"))
-      return stores_endpoint(target, d.metrics);
+      return stores_endpoint(target, d.metrics, d.peers.load());
     if (path == "/alerts")
       return http_response{200, "application/json", d.metrics.recent_alerts_json()};
     return http_response{404, "text/plain; charset=utf-8",

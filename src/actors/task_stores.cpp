@@ -1,5 +1,6 @@
 #include "actors/task_stores.hpp"
 
+#include "actors/kafka_client.hpp"
 #include "actors/record_collector.hpp"
 #include "actors/task_actor.hpp"
 #include "state/caching_store.hpp"
@@ -57,37 +58,31 @@ using clock = std::chrono::steady_clock;
 /// A consumer reading changelog partitions by assignment (no group).
 class changelog_reader {
 public:
-  explicit changelog_reader(const streams_config& config) {
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    apply_kafka_settings(conf, {{"bootstrap.servers", config.bootstrap_servers},
+  explicit changelog_reader(const streams_config& config)
+      : rk_(make_kafka_client(RD_KAFKA_CONSUMER,
+                              {{{"bootstrap.servers", config.bootstrap_servers},
                                 {"group.id", config.application_id + "-restore"},
                                 {"enable.auto.commit", "false"},
                                 {"enable.partition.eof", "true"},
-                                {"client.id", config.application_id + "-restore"}});
-    if (config.guarantee == processing_guarantee::exactly_once) // aborted writes are not state
-      apply_kafka_settings(conf, {{"isolation.level", "read_committed"}});
-    apply_kafka_settings(conf, config.kafka_common);
-    apply_kafka_settings(conf, config.kafka_consumer);
-    char err[512];
-    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-    if (!rk_) {
-      rd_kafka_conf_destroy(conf);
-      throw std::runtime_error(std::string{"cannot create restore consumer: "} + err);
-    }
-    queue_ = rd_kafka_queue_get_consumer(rk_);
+                                {"client.id", config.application_id + "-restore"}},
+                               config.guarantee == processing_guarantee::exactly_once // aborted writes are not state
+                                 ? std::map<std::string, std::string>{{"isolation.level", "read_committed"}}
+                                 : std::map<std::string, std::string>{},
+                               config.kafka_common, config.kafka_consumer},
+                              "the restore consumer")) {
+    queue_ = rd_kafka_queue_get_consumer(rk_.get());
     if (!queue_)
-      queue_ = rd_kafka_queue_get_main(rk_);
+      queue_ = rd_kafka_queue_get_main(rk_.get());
   }
   ~changelog_reader() {
     rd_kafka_queue_destroy(queue_);
-    rd_kafka_destroy(rk_);
   }
 
   /// The [low, high) offsets of a partition; throws if the partition does not exist.
   std::pair<int64_t, int64_t> watermarks(const std::string& topic, int32_t partition, const std::atomic<bool>& stop) {
     for (int attempt = 1;; ++attempt) {
       int64_t low = 0, high = 0;
-      auto err = rd_kafka_query_watermark_offsets(rk_, topic.c_str(), partition, &low, &high, 5000);
+      auto err = rd_kafka_query_watermark_offsets(rk_.get(), topic.c_str(), partition, &low, &high, 5000);
       if (!err)
         return {low, high};
       if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART && attempt >= 3)
@@ -110,7 +105,7 @@ public:
       return 0;
     auto* list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = from;
-    rd_kafka_assign(rk_, list);
+    rd_kafka_assign(rk_.get(), list);
     rd_kafka_topic_partition_list_destroy(list);
     std::vector<rd_kafka_message_t*> buffer(10000);
     std::vector<changelog_record> records;
@@ -150,7 +145,7 @@ public:
         spdlog::info("restoring {}: {}/{} records", what, done, total);
       }
     }
-    rd_kafka_assign(rk_, nullptr);
+    rd_kafka_assign(rk_.get(), nullptr);
     const double secs = std::chrono::duration<double>(clock::now() - start).count();
     if (done > 0)
       spdlog::info("restored {}: {} records in {:.2f} s ({:.0f} records/s)", what, done, secs,
@@ -159,7 +154,7 @@ public:
   }
 
 private:
-  rd_kafka_t* rk_ = nullptr;
+  kafka_handle rk_;
   rd_kafka_queue_t* queue_ = nullptr;
 };
 

@@ -1,6 +1,7 @@
 // An instance's HTTP endpoint (application.server): /metrics counts what happened, exactly, on a
 // 4-partition backlog produced before the app starts; /health is ready only once every task runs;
-// restore progress and store sizes show up for stateful tasks.
+// restore progress and store sizes show up for stateful tasks; interactive queries reach every
+// instance of the application.
 #include "actors/kafka_streams.hpp"
 #include "embedded_broker.hpp"
 #include "kafka_test_client.hpp"
@@ -14,7 +15,9 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <map>
+#include <set>
 
 using namespace sluice;
 using namespace std::chrono_literals;
@@ -267,4 +270,104 @@ TEST_F(operability, interactive_queries_read_key_value_and_window_stores) {
 
   get_json("/stores/no-such-store/x", 404);
   get_json("/stores/counts-store?limit=x", 400);
+}
+
+TEST_F(operability, interactive_queries_reach_the_instance_that_holds_the_key) {
+  // Two instances share 4 partitions of keys "p<p>-k<j>", counted; either one answers for every
+  // key, its own from its tasks and the other's through it, and a range merges both. When one
+  // closes, the other takes its tasks over and answers for all of them itself.
+  constexpr int keys_per_partition = 25, per_key = 8;
+  std::vector<outgoing_record> records;
+  std::map<std::string, int64_t> counts;
+  for (int i = 0; i < per_key; ++i)
+    for (int p = 0; p < partitions; ++p)
+      for (int j = 0; j < keys_per_partition; ++j) {
+        const auto key = "p" + std::to_string(p) + "-k" + std::to_string(j);
+        records.push_back({key, "x", {}, p});
+        ++counts[key];
+      }
+  client.produce(in, records);
+  auto build = [&] {
+    topology_builder b;
+    b.stream<serdes::string, serdes::string>(in).group_by_key().count("counts").to_stream().to(out);
+    return b.build();
+  };
+  sluice::test::temp_dir other_state{"sluice-operability-other"};
+  auto other_config = config();
+  other_config.state_dir = other_state.path.string();
+  kafka_streams a{build(), config()};
+  kafka_streams b{build(), other_config};
+  a.start();
+  b.start();
+  auto server_of = [](const kafka_streams& s) { // "http://localhost:1234/" → "localhost:1234"
+    auto address = s.http_address().substr(std::string_view{"http://"}.size());
+    return address.substr(0, address.size() - 1);
+  };
+  auto get_json = [&](const kafka_streams& s, const std::string& path) {
+    const auto r = http_get(s.http_address(), path);
+    auto v = boost::json::parse(r.body).as_object();
+    v["status"] = r.status;
+    return v;
+  };
+  // Every key answered through `via` with its count; the servers that answered, by key.
+  auto answers = [&](const kafka_streams& via) {
+    std::map<std::string, std::string> served_by;
+    for (const auto& [key, n] : counts) {
+      const auto r = get_json(via, "/stores/counts-store/" + key);
+      if (r.at("status") != 200 || r.at("results").as_array().size() != 1 ||
+          r.at("results").at(0).at("value") != n)
+        return std::map<std::string, std::string>{};
+      served_by[key] = std::string{r.at("instance").as_string()};
+    }
+    return served_by;
+  };
+  ASSERT_TRUE(sluice::test::wait_until(
+    [&] {
+      return a.assigned_partitions() > 0 && b.assigned_partitions() > 0 &&
+             a.assigned_partitions() + b.assigned_partitions() == partitions && !answers(a).empty() &&
+             !answers(b).empty();
+    },
+    120s))
+    << a.failure() << b.failure();
+
+  // Through either instance every key is found, some of them on the other instance.
+  for (const auto* via : {&a, &b}) {
+    std::map<std::string, int> keys_by_server;
+    for (const auto& [key, server] : answers(*via))
+      ++keys_by_server[server];
+    EXPECT_EQ(keys_by_server.size(), 2u);
+    EXPECT_EQ(keys_by_server[server_of(a)], keys_per_partition * a.assigned_partitions());
+    EXPECT_EQ(keys_by_server[server_of(b)], keys_per_partition * b.assigned_partitions());
+  }
+  // A range merges both instances' tasks.
+  const auto all = get_json(a, "/stores/counts-store");
+  EXPECT_EQ(all.at("status"), 200);
+  EXPECT_EQ(all.at("tasks").as_array().size(), static_cast<size_t>(partitions));
+  std::map<std::string, int64_t> got;
+  for (const auto& e : all.at("results").as_array())
+    got[std::string{e.at("key").as_string()}] = e.at("value").as_int64();
+  EXPECT_EQ(got, counts);
+  // Asked for its own tasks only, an instance has part of them.
+  const auto own = get_json(a, "/stores/counts-store?local=1");
+  EXPECT_EQ(own.at("results").as_array().size(), static_cast<size_t>(keys_per_partition * a.assigned_partitions()));
+  // The list names both instances and their tasks.
+  const auto list = get_json(a, "/stores");
+  std::set<std::string> servers;
+  for (const auto& i : list.at("instances").as_array())
+    servers.insert(std::string{i.at("server").as_string()});
+  EXPECT_EQ(servers, (std::set<std::string>{server_of(a), server_of(b)}));
+  EXPECT_EQ(get_json(a, "/stores/counts-store/no-such-key").at("status"), 404);
+
+  // One instance closes: the other restores its tasks and answers every key itself.
+  b.close();
+  ASSERT_TRUE(sluice::test::wait_until(
+    [&] {
+      const auto served_by = answers(a);
+      return a.assigned_partitions() == partitions && served_by.size() == counts.size() &&
+             std::all_of(served_by.begin(), served_by.end(), [&](auto& s) { return s.second == server_of(a); });
+    },
+    60s))
+    << a.failure();
+  // Its entry is gone from the directory.
+  ASSERT_TRUE(sluice::test::wait_until([&] { return get_json(a, "/stores").at("instances").as_array().size() == 1; }, 30s));
 }

@@ -1,7 +1,7 @@
 #include "test_helpers.hpp"
 
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
+#include "actors/http_server.hpp"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -56,27 +56,10 @@ std::vector<consumed_record> read_all(const kafka_test_client& client, const std
 }
 
 http_answer http_get(const std::string& base, const std::string& path) {
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  using tcp = boost::asio::ip::tcp;
-  // base: http://host:port/
-  auto rest = base.substr(base.find("//") + 2);
-  rest = rest.substr(0, rest.find('/'));
-  const auto colon = rest.rfind(':');
-  boost::asio::io_context io;
-  tcp::resolver resolver{io};
-  beast::tcp_stream stream{io};
-  stream.expires_after(std::chrono::seconds(30));
-  stream.connect(resolver.resolve(rest.substr(0, colon), rest.substr(colon + 1)));
-  http::request<http::empty_body> request{http::verb::get, path, 11};
-  request.set(http::field::host, rest);
-  http::write(stream, request);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  return {static_cast<int>(response.result_int()), response.body()};
+  auto server = base.substr(base.find("//") + 2); // base: http://host:port/
+  server = server.substr(0, server.find('/'));
+  auto answer = sluice::http_get(server, path, std::chrono::seconds(30));
+  return {answer.status, std::move(answer.body)};
 }
 
 std::optional<double> metric_sum(const std::string& metrics, const std::string& name,

@@ -150,6 +150,17 @@ TEST(plan_internal_topics, no_dead_letter_topic_when_every_handler_fails_instead
   EXPECT_FALSE(plan.count("app-dlq"));
 }
 
+TEST(plan_internal_topics, an_endpoints_topic_while_instances_serve_http) {
+  streams_config config;
+  config.application_id = "app";
+  EXPECT_FALSE(plan_internal_topics(counting_topology(), {{"in", 4}}, config).count("app-endpoints"));
+  config.set("application.server", "host-1:8080");
+  const auto plan = plan_internal_topics(counting_topology(), {{"in", 4}}, config);
+  ASSERT_TRUE(plan.count("app-endpoints"));
+  EXPECT_EQ(plan.at("app-endpoints").partitions, 1);
+  EXPECT_EQ(plan.at("app-endpoints").configs.at("cleanup.policy"), "compact"); // each instance's latest entry
+}
+
 TEST(admin_api_probe, not_supported_means_no_admin_api_and_a_refusal_means_there_is_one) {
   EXPECT_EQ(classify_admin_api_probe(RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE), admin_api_probe::absent);
   EXPECT_EQ(classify_admin_api_probe(RD_KAFKA_RESP_ERR_NO_ERROR), admin_api_probe::answered);

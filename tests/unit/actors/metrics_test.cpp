@@ -4,8 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
 #include <boost/json.hpp>
 
 #include <thread>
@@ -16,18 +14,8 @@ namespace {
 
 /// GET `target` from localhost:`port`: status and body.
 std::pair<int, std::string> get(uint16_t port, const std::string& target) {
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  boost::asio::io_context io;
-  beast::tcp_stream stream{io};
-  stream.connect(boost::asio::ip::tcp::endpoint{boost::asio::ip::address_v4::loopback(), port});
-  http::request<http::empty_body> request{http::verb::get, target, 11};
-  request.set(http::field::host, "localhost");
-  http::write(stream, request);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  return {static_cast<int>(response.result_int()), response.body()};
+  auto answer = http_get("localhost:" + std::to_string(port), target, std::chrono::seconds(10));
+  return {answer.status, std::move(answer.body)};
 }
 
 } // namespace
