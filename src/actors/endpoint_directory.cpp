@@ -3,6 +3,8 @@
 #include "actors/kafka_client.hpp"
 #include "topology/serdes.hpp"
 
+#include <boost/json/value_from.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -13,59 +15,85 @@
 
 namespace sluice {
 
-std::string encode_endpoint(const store_tasks& stores) {
+std::string encode_endpoint(const std::string& server, const instance_assignment& assignment) {
   boost::json::object by_store;
-  for (const auto& [store, tasks] : stores) {
-    boost::json::array list;
-    for (const auto& t : tasks)
-      list.emplace_back(t);
-    by_store[store] = std::move(list);
-  }
+  for (const auto& [store, tasks] : assignment.stores)
+    by_store[store] = boost::json::value_from(tasks);
   std::string out;
-  serdes::write_json(boost::json::object{{"stores", std::move(by_store)}}, out);
+  serdes::write_json(boost::json::object{{"server", server},
+                                         {"tasks", boost::json::value_from(assignment.tasks)},
+                                         {"stores", std::move(by_store)}},
+                     out);
   return out;
 }
 
-std::optional<store_tasks> decode_endpoint(std::string_view value) {
+std::optional<instance_endpoint> decode_endpoint(const std::string& id, std::string_view value) {
+  auto strings = [](const boost::json::value& v) {
+    std::set<std::string> out;
+    for (const auto& t : v.as_array())
+      out.insert(std::string{t.as_string()});
+    return out;
+  };
   try {
     const auto v = serdes::parse_json(value);
-    store_tasks out;
-    for (const auto& [store, tasks] : v.at("stores").as_object()) {
-      auto& of_store = out[std::string{store}];
-      for (const auto& t : tasks.as_array())
-        of_store.insert(std::string{t.as_string()});
-    }
+    instance_endpoint out{id, std::string{v.at("server").as_string()}, {strings(v.at("tasks")), {}}};
+    for (const auto& [store, tasks] : v.at("stores").as_object())
+      out.assignment.stores[std::string{store}] = strings(tasks);
     return out;
   } catch (const std::exception&) {
     return std::nullopt;
   }
 }
 
-std::vector<std::string> holders_of(const std::vector<instance_endpoint>& entries, const std::string& store,
-                                    const std::string& self) {
-  std::map<std::string, const instance_endpoint*> latest; // task → the entry with the latest claim on it
+namespace {
+
+/// The latest claimer of each task named in `tasks_of(entry)`.
+template <class Tasks>
+std::map<std::string, const instance_endpoint*> latest_claims(const std::vector<instance_endpoint>& entries,
+                                                              Tasks tasks_of) {
+  std::map<std::string, const instance_endpoint*> latest;
   for (const auto& e : entries)
-    if (auto it = e.stores.find(store); it != e.stores.end())
-      for (const auto& task : it->second) {
+    if (const std::set<std::string>* tasks = tasks_of(e))
+      for (const auto& task : *tasks) {
         auto& holder = latest[task];
         if (!holder || holder->offset < e.offset)
           holder = &e;
       }
+  return latest;
+}
+
+} // namespace
+
+std::vector<std::string> holders_of(const std::vector<instance_endpoint>& entries, const std::string& store,
+                                    const std::string& self) {
+  const auto latest = latest_claims(entries, [&](const instance_endpoint& e) -> const std::set<std::string>* {
+    auto it = e.assignment.stores.find(store);
+    return it == e.assignment.stores.end() ? nullptr : &it->second;
+  });
   std::set<std::string> out;
   for (const auto& [task, e] : latest)
-    if (e->server != self)
+    if (e->server != self && !e->server.empty())
       out.insert(e->server);
   return {out.begin(), out.end()};
 }
 
+std::map<std::string, std::string> active_owners(const std::vector<instance_endpoint>& entries) {
+  std::map<std::string, std::string> out;
+  for (const auto& [task, e] : latest_claims(entries, [](const instance_endpoint& e) { return &e.assignment.tasks; }))
+    out[task] = e->id;
+  return out;
+}
+
 struct endpoint_directory::impl {
-  std::string self;
+  using clock = std::chrono::steady_clock;
+  std::string id, server;
   std::string topic;
-  std::function<store_tasks()> local;
+  std::function<instance_assignment()> local;
   kafka_handle producer, consumer;
   mutable std::mutex mutex;
-  std::map<std::string, instance_endpoint> entries; // by server
-  std::optional<store_tasks> published;             // what this instance's entry says (nullopt: to be written)
+  std::map<std::string, std::pair<instance_endpoint, clock::time_point>> entries; // by id, with when it was read
+  std::optional<instance_assignment> published; // what this instance's entry says (nullopt: to be written)
+  clock::time_point published_at;
   std::atomic<bool> stop{false};
   std::thread thread;
 
@@ -83,7 +111,7 @@ struct endpoint_directory::impl {
     void* payload = value ? const_cast<char*>(value->data()) : nullptr;
     const size_t size = value ? value->size() : 0;
     const auto err = rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
-                                       RD_KAFKA_V_KEY(self.data(), self.size()), RD_KAFKA_V_VALUE(payload, size),
+                                       RD_KAFKA_V_KEY(id.data(), id.size()), RD_KAFKA_V_VALUE(payload, size),
                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (err)
       spdlog::warn("cannot publish this instance's endpoint to {}: {}", topic, rd_kafka_err2str(err));
@@ -93,11 +121,12 @@ struct endpoint_directory::impl {
     auto now = local();
     {
       std::lock_guard lock{mutex};
-      if (published == now)
+      if (published == now && clock::now() - published_at < heartbeat)
         return;
       published = now;
+      published_at = clock::now();
     }
-    produce(encode_endpoint(now));
+    produce(encode_endpoint(server, now));
   }
 
   void read(const rd_kafka_message_t* m) {
@@ -106,18 +135,19 @@ struct endpoint_directory::impl {
         spdlog::warn("cannot read {}: {}", topic, rd_kafka_message_errstr(m));
       return;
     }
-    const std::string server{static_cast<const char*>(m->key), m->key_len};
+    const std::string key{static_cast<const char*>(m->key), m->key_len};
     std::lock_guard lock{mutex};
     if (!m->payload) {
-      entries.erase(server);
+      entries.erase(key);
       return;
     }
-    auto stores = decode_endpoint({static_cast<const char*>(m->payload), m->len});
-    if (!stores) {
-      spdlog::warn("ignoring a malformed entry for '{}' in {} at offset {}", server, topic, m->offset);
+    auto entry = decode_endpoint(key, {static_cast<const char*>(m->payload), m->len});
+    if (!entry) {
+      spdlog::warn("ignoring a malformed entry for '{}' in {} at offset {}", key, topic, m->offset);
       return;
     }
-    entries[server] = {server, std::move(*stores), m->offset};
+    entry->offset = m->offset;
+    entries[key] = {std::move(*entry), clock::now()};
   }
 
   void run() {
@@ -132,11 +162,12 @@ struct endpoint_directory::impl {
   }
 };
 
-endpoint_directory::endpoint_directory(const streams_config& config, std::string self,
-                                       std::function<store_tasks()> local)
+endpoint_directory::endpoint_directory(const streams_config& config, std::string id, std::string server,
+                                       std::function<instance_assignment()> local)
     : impl_(std::make_unique<impl>()) {
   auto& d = *impl_;
-  d.self = std::move(self);
+  d.id = std::move(id);
+  d.server = std::move(server);
   d.topic = endpoints_topic(config.application_id);
   d.local = std::move(local);
   const std::map<std::string, std::string> common{{"bootstrap.servers", config.bootstrap_servers},
@@ -169,18 +200,22 @@ endpoint_directory::~endpoint_directory() {
   rd_kafka_consumer_close(d.consumer.get());
 }
 
-const std::string& endpoint_directory::self() const { return impl_->self; }
+const std::string& endpoint_directory::id() const { return impl_->id; }
+
+const std::string& endpoint_directory::server() const { return impl_->server; }
 
 std::vector<instance_endpoint> endpoint_directory::entries() const {
   std::lock_guard lock{impl_->mutex};
+  const auto now = impl::clock::now();
   std::vector<instance_endpoint> out;
-  for (const auto& [server, e] : impl_->entries)
-    out.push_back(e);
+  for (const auto& [id, e] : impl_->entries)
+    if (now - e.second < expiry)
+      out.push_back(e.first);
   return out;
 }
 
 std::vector<std::string> endpoint_directory::holders(const std::string& store) const {
-  return holders_of(entries(), store, impl_->self);
+  return holders_of(entries(), store, impl_->server);
 }
 
 } // namespace sluice

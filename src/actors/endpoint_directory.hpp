@@ -6,6 +6,7 @@
 
 #include "actors/streams_config.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -24,41 +25,61 @@ inline std::string endpoints_topic(const std::string& application_id) { return a
 /// Store name → the tasks ("1_3") of one instance that have that store.
 using store_tasks = std::map<std::string, std::set<std::string>>;
 
-/// One instance's entry: what it said it serves, last.
-struct instance_endpoint {
-  std::string server; ///< its application.server as others reach it ("host:port"); the entry's key
-  store_tasks stores; ///< its stores and their tasks
-  int64_t offset = 0; ///< of the entry in the topic: of two claims on a task, the later one holds
+/// What an instance runs: its active tasks, and those of them with stores.
+struct instance_assignment {
+  std::set<std::string> tasks; ///< every active task ("1_3"), restoring ones included
+  store_tasks stores;          ///< its stores, with the tasks that hold them (for queries)
+  bool operator==(const instance_assignment&) const = default;
 };
 
-/// An entry's value: {"stores":{"<store>":["<task>",…]}}.
-std::string encode_endpoint(const store_tasks& stores);
+/// One instance's entry: where it serves and what it said it runs, last.
+struct instance_endpoint {
+  std::string id;                 ///< the entry's key: application.server if set, else a random id
+  std::string server;             ///< its application.server as others reach it ("host:port"); "": no HTTP
+  instance_assignment assignment; ///< what it runs
+  int64_t offset = 0;             ///< of the entry in the topic: of two claims on a task, the later one holds
+};
 
-/// The stores of an entry's value; nullopt if it is not one.
-std::optional<store_tasks> decode_endpoint(std::string_view value);
+/// An entry's value: {"server":…,"tasks":[…],"stores":{"<store>":["<task>",…]}}.
+std::string encode_endpoint(const std::string& server, const instance_assignment& assignment);
+
+/// The entry of instance `id` from its value; nullopt if it is not one.
+std::optional<instance_endpoint> decode_endpoint(const std::string& id, std::string_view value);
 
 /// The servers of `entries`, `self` left out, that hold `store` in a task no later entry claims
 /// (an instance that died keeps its entry until its tasks are claimed again), in address order.
 std::vector<std::string> holders_of(const std::vector<instance_endpoint>& entries, const std::string& store,
                                     const std::string& self);
 
+/// The active owner (instance id) of each task, by the latest claim among `entries`.
+std::map<std::string, std::string> active_owners(const std::vector<instance_endpoint>& entries);
+
 /// This instance's view of the directory, kept current on a thread of its own.
 class endpoint_directory {
 public:
-  /// Publishes `self`'s entry (its stores as `local` answers, asked about every 200 ms; written
-  /// whenever they change) and reads every instance's from the start of the topic, until
-  /// destroyed. Throws std::runtime_error if the clients cannot be created.
-  endpoint_directory(const streams_config& config, std::string self, std::function<store_tasks()> local);
+  /// How often an instance writes its entry even when nothing changed.
+  static constexpr std::chrono::milliseconds heartbeat{2000};
+  /// An entry not written again for this long is an instance that is gone (killed, cut off).
+  static constexpr std::chrono::milliseconds expiry{10000};
+
+  /// Publishes this instance's entry (`id`, `server`, and what `local` answers, asked about every
+  /// 200 ms; written when it changes and every `heartbeat`) and reads every instance's from the
+  /// start of the topic, until destroyed. Throws std::runtime_error if the clients cannot be created.
+  endpoint_directory(const streams_config& config, std::string id, std::string server,
+                     std::function<instance_assignment()> local);
 
   /// Removes this instance's entry (a tombstone, flushed for at most 2 s) and stops.
   ~endpoint_directory();
   endpoint_directory(const endpoint_directory&) = delete;
   endpoint_directory& operator=(const endpoint_directory&) = delete;
 
-  /// This instance's address, as published.
-  const std::string& self() const;
+  /// This instance's id.
+  const std::string& id() const;
 
-  /// Every entry read so far, this instance's included.
+  /// This instance's application.server ("" without HTTP).
+  const std::string& server() const;
+
+  /// The entries of the instances alive now (written within `expiry`), this instance's included.
   std::vector<instance_endpoint> entries() const;
 
   /// The other instances that hold `store` now (holders_of over entries()).

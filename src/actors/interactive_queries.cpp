@@ -127,13 +127,15 @@ http_response list_stores(const std::vector<std::shared_ptr<store_replica>>& sto
     list.push_back({{"name", n}, {"windowed", entry.first}, {"tasks", std::move(entry.second)}});
   boost::json::object out{{"stores", std::move(list)}};
   if (directory) {
-    out["instance"] = directory->self();
+    out["instance"] = directory->server();
     boost::json::array instances;
     for (const auto& e : directory->entries()) {
       boost::json::object by_store;
-      for (const auto& [store, tasks] : e.stores)
+      for (const auto& [store, tasks] : e.assignment.stores)
         by_store[store] = boost::json::value_from(tasks);
-      instances.push_back({{"server", e.server}, {"stores", std::move(by_store)}});
+      instances.push_back({{"server", e.server},
+                           {"tasks", boost::json::value_from(e.assignment.tasks)},
+                           {"stores", std::move(by_store)}});
     }
     out["instances"] = std::move(instances);
   }
@@ -172,7 +174,7 @@ http_response stores_endpoint(std::string_view target, const instance_metrics& r
   if (key)
     out["key"] = *key;
   if (directory)
-    out["instance"] = directory->self();
+    out["instance"] = directory->server();
   boost::json::array results, tasks;
   size_t limit = 1000;
   try {

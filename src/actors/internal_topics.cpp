@@ -377,7 +377,7 @@ std::map<std::string, internal_topic> plan_internal_topics(const topology& topo,
     const auto dlq = dead_letter_topic(config.application_id);
     out[dlq] = {dlq, 1, with_topic_configs({{"cleanup.policy", "delete"}})};
   }
-  if (!config.application_server.empty()) { // where each instance serves its stores, its latest entry only
+  if (!config.application_server.empty() || config.num_standby_replicas > 0) { // each instance's latest entry
     const auto endpoints = endpoints_topic(config.application_id);
     out[endpoints] = {endpoints, 1, with_topic_configs({{"cleanup.policy", "compact"}})};
   }

@@ -8,17 +8,20 @@
 #include "actors/internal_topics.hpp"
 #include "actors/messages.hpp"
 #include "actors/record_collector.hpp"
+#include "actors/standby_tasks.hpp"
 #include "state/state_directory.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <thread>
 
 namespace sluice {
@@ -67,6 +70,14 @@ std::string transactional_id(const streams_config& config, std::optional<instanc
   return config.application_id + "-" + claim->id();
 }
 
+/// An id for an instance without application.server: its host name and 64 random bits.
+std::string random_instance_id() {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  std::random_device random;
+  return fmt::format("{}-{:08x}{:08x}", host, random(), random());
+}
+
 /// The gauge of `collector`'s producer queue, labelled producer=`name`; `collector` outlives the scrapes.
 metrics_source producer_queue(std::string name, record_collector* collector) {
   return [name = std::move(name), collector](std::vector<metric_sample>& out) {
@@ -91,7 +102,8 @@ struct kafka_streams::impl {
   caf::actor watcher; // sees the member go down; without a handle it would end at once, unreachable
   std::unique_ptr<http_server> http; // application.server: /metrics, /health, the live page
   std::string http_address;
-  std::unique_ptr<endpoint_directory> directory;    // application.server: where the other instances are
+  std::unique_ptr<endpoint_directory> directory;    // where the other instances are, what they run
+  std::unique_ptr<standby_tasks> standbys;          // num.standby.replicas: warm copies of others' tasks
   std::atomic<const endpoint_directory*> peers{nullptr}; // the same, as the HTTP thread sees it
   mutable std::mutex mutex;
   std::string failure;
@@ -129,16 +141,22 @@ void kafka_streams::start() {
                  "fencing, read_committed also sees aborted records); only a Kafka cluster gives exactly-once");
   d.collector->set_cluster(std::move(cluster), d.topo.repartition_topics());
   d.partitions = partition_counts(d.collector->handle(), d.topo);
-  if (d.http) {
+  if (d.http || d.config.num_standby_replicas > 0) {
     const auto host = d.config.application_server.substr(0, d.config.application_server.rfind(':'));
-    d.directory = std::make_unique<endpoint_directory>(d.config, host + ":" + std::to_string(d.http->port()), [&d] {
-      store_tasks out;
-      for (const auto& s : d.metrics.stores())
-        out[s->store].insert(s->task);
-      return out;
-    });
+    const auto server = d.http ? host + ":" + std::to_string(d.http->port()) : std::string{};
+    d.directory = std::make_unique<endpoint_directory>(d.config, server.empty() ? random_instance_id() : server,
+                                                       server, [&d] {
+                                                         instance_assignment out;
+                                                         for (auto& t : d.metrics.tasks())
+                                                           out.tasks.insert(std::move(t));
+                                                         for (const auto& s : d.metrics.stores())
+                                                           out.stores[s->store].insert(s->task);
+                                                         return out;
+                                                       });
     d.peers = d.directory.get();
   }
+  if (d.config.num_standby_replicas > 0)
+    d.standbys = std::make_unique<standby_tasks>(d.topo, d.config, d.partitions, *d.directory, d.metrics);
   // Sub-topologies that write no records (alert sinks) have nothing for a transaction to hold:
   // their tasks commit at least once, and their dead letters go out through a producer of their own.
   const auto& subs = d.topo.subtopologies();
@@ -171,6 +189,7 @@ void kafka_streams::close() {
     return;
   d.http.reset();
   d.peers = nullptr;
+  d.standbys.reset();
   d.directory.reset(); // this instance's entry goes: it no longer serves its stores
   caf::anon_send(d.member, shutdown_atom::value);
   d.system->await_all_actors_done();

@@ -68,6 +68,14 @@ std::shared_ptr<task_metrics> instance_metrics::add_task(const std::string& task
   return m;
 }
 
+std::vector<std::string> instance_metrics::tasks() const {
+  std::lock_guard lock{mutex_};
+  std::vector<std::string> out;
+  for (const auto& t : live(tasks_))
+    out.push_back(t->task);
+  return out;
+}
+
 void instance_metrics::add_store(std::shared_ptr<store_replica> store) {
   std::lock_guard lock{mutex_};
   stores_.push_back(std::move(store));

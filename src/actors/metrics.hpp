@@ -103,6 +103,8 @@ public:
   std::shared_ptr<partition_metrics> add_partition(const std::string& topic, int32_t partition, const std::string& task);
   /// Registers a task, likewise.
   std::shared_ptr<task_metrics> add_task(const std::string& task);
+  /// The names of the live tasks ("1_3"), restoring ones included.
+  std::vector<std::string> tasks() const;
   /// Registers a task's store for interactive queries, likewise.
   void add_store(std::shared_ptr<store_replica> store);
   /// The live stores, of every task.

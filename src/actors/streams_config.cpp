@@ -78,6 +78,8 @@ const std::vector<config_key>& config_keys() {
        "static membership (brokers 2.3+): unique per instance; empty = dynamic membership"},
       {"application.server", d.application_server,
        "host:port of this instance's HTTP endpoint (/metrics, /health, /stores, the live page); empty = none"},
+      {"num.standby.replicas", std::to_string(d.num_standby_replicas),
+       "warm copies of each task's stores kept by other instances, so a moved task restores only the tail"},
       {"cache.max.bytes.buffering", std::to_string(d.cache_max_bytes_buffering),
        "bytes of updates each key-value store coalesces between commits (0 = write through)"},
       {"input.buffer.max.bytes", std::to_string(d.input_buffer_max_bytes),
@@ -119,6 +121,8 @@ std::string streams_config::get(const std::string& key) const {
     return group_instance_id;
   if (key == "application.server")
     return application_server;
+  if (key == "num.standby.replicas")
+    return std::to_string(num_standby_replicas);
   if (key == "cache.max.bytes.buffering")
     return std::to_string(cache_max_bytes_buffering);
   if (key == "input.buffer.max.bytes")
@@ -183,6 +187,8 @@ void streams_config::set(const std::string& key, const std::string& value) {
     application_server = value;
   } else if (key == "cache.max.bytes.buffering") {
     cache_max_bytes_buffering = parse_int(key, value, 0);
+  } else if (key == "num.standby.replicas") {
+    num_standby_replicas = parse_int(key, value, 0);
   } else if (key == "input.buffer.max.bytes") {
     input_buffer_max_bytes = parse_int(key, value, 1);
   } else if (key == "max.batch.records") {

@@ -59,6 +59,10 @@ struct streams_config {
   /// 127.x listens on loopback only, any other on every interface; the value is what other
   /// instances are told to reach this one at.
   std::string application_server;
+  /// `num.standby.replicas`: how many other instances keep a warm copy of each task's stores,
+  /// following its changelog up to the last commit, so that a task moving to one of them restores
+  /// only what was committed since. 0 = none (a moved task restores its stores in full).
+  int64_t num_standby_replicas = 0;
   /// `cache.max.bytes.buffering`: per instance (all stores' caches share it), bytes of store updates
   /// coalesced between commits; 0 = write through.
   int64_t cache_max_bytes_buffering = 10 * 1024 * 1024;

@@ -58,8 +58,9 @@ using clock = std::chrono::steady_clock;
 /// A consumer reading changelog partitions by assignment (no group).
 class changelog_reader {
 public:
-  explicit changelog_reader(const streams_config& config)
-      : rk_(make_kafka_client(RD_KAFKA_CONSUMER,
+  /// `report_progress`: log how far each read is (restores), or stay quiet (standbys, which read often).
+  explicit changelog_reader(const streams_config& config, bool report_progress = true)
+      : report_progress_(report_progress), rk_(make_kafka_client(RD_KAFKA_CONSUMER,
                               {{{"bootstrap.servers", config.bootstrap_servers},
                                 {"group.id", config.application_id + "-restore"},
                                 {"enable.auto.commit", "false"},
@@ -140,20 +141,21 @@ public:
       }
       for (ssize_t i = 0; i < n; ++i)
         rd_kafka_message_destroy(buffer[static_cast<size_t>(i)]);
-      if (clock::now() - last_log > std::chrono::seconds(2)) {
+      if (report_progress_ && clock::now() - last_log > std::chrono::seconds(2)) {
         last_log = clock::now();
         spdlog::info("restoring {}: {}/{} records", what, done, total);
       }
     }
     rd_kafka_assign(rk_.get(), nullptr);
     const double secs = std::chrono::duration<double>(clock::now() - start).count();
-    if (done > 0)
+    if (done > 0 && report_progress_)
       spdlog::info("restored {}: {} records in {:.2f} s ({:.0f} records/s)", what, done, secs,
                    secs > 0 ? static_cast<double>(done) / secs : 0.0);
     return done;
   }
 
 private:
+  bool report_progress_;
   kafka_handle rk_;
   rd_kafka_queue_t* queue_ = nullptr;
 };
@@ -303,6 +305,104 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
   // Created only now: a crash during restore leaves nothing uncommitted behind.
   std::ofstream{marker}.put('\n');
   return stores;
+}
+
+struct standby_stores::impl {
+  /// One store: where it is in its changelog.
+  struct followed {
+    std::string name, changelog_topic;
+    std::unique_ptr<key_value_store> key_value; // or
+    std::unique_ptr<window_store> windows;
+    int64_t position = 0; // the next changelog offset to apply
+    int64_t target = 0;   // the next offset past the last commit, as of the last catch_up
+  };
+  task_lock lock;
+  std::string task;
+  int32_t partition;
+  changelog_reader reader;
+  std::vector<followed> stores;
+  impl(task_lock l, std::string t, int32_t p, const streams_config& config)
+      : lock(std::move(l)), task(std::move(t)), partition(p), reader(config, false) {}
+};
+
+standby_stores::standby_stores(std::unique_ptr<impl> d) : impl_(std::move(d)) {}
+
+standby_stores::~standby_stores() = default;
+
+std::unique_ptr<standby_stores> standby_stores::open(const topology& topo, int subtopology, int32_t partition,
+                                                     const streams_config& config) {
+  const auto task = task_name(subtopology, partition);
+  auto dir = check(state_directory::open(config.state_dir, config.application_id), "cannot open state directory");
+  auto lock = dir.lock_task(task);
+  if (!lock) {
+    if (lock.error().code == state_errc::locked)
+      return nullptr;
+    throw std::runtime_error("cannot lock state of task " + task + ": " + lock.error().message);
+  }
+  auto d = std::make_unique<impl>(std::move(*lock), task, partition, config);
+  // A store left by a run that stopped without closing it may hold uncommitted writes: start over.
+  const bool crashed = std::filesystem::exists(d->lock.directory() / running_marker);
+  for (int id : topo.subtopologies()[static_cast<size_t>(subtopology)].nodes) {
+    const auto& n = topo.nodes()[static_cast<size_t>(id)];
+    if (!n.store)
+      continue;
+    const auto& spec = *n.store;
+    const auto what = "standby of task " + task + " store " + spec.name;
+    if (crashed)
+      check(dir.wipe(d->lock, spec.name), "cannot wipe " + what);
+    auto opened = check(dir.open_leveldb_store(d->lock, spec.name), "cannot open " + what);
+    impl::followed f{spec.name, topo.changelog_topic(spec.name)};
+    const auto checkpoint = opened.store->checkpoint();
+    f.position = checkpoint ? *checkpoint + 1 : 0;
+    if (spec.windowed) {
+      window_store_options options;
+      options.retention_ms = spec.retention_ms;
+      options.time_from_puts = false;
+      f.windows = check(window_store::open(std::move(opened.store), options), "cannot open " + what);
+    } else {
+      f.key_value = std::move(opened.store);
+    }
+    d->stores.push_back(std::move(f));
+  }
+  if (crashed)
+    std::filesystem::remove(d->lock.directory() / running_marker);
+  return std::unique_ptr<standby_stores>{new standby_stores(std::move(d))};
+}
+
+int64_t standby_stores::catch_up(const std::optional<std::map<std::string, int64_t>>& committed, int64_t most,
+                                 const std::atomic<bool>& stop) {
+  auto& d = *impl_;
+  int64_t applied = 0;
+  for (auto& f : d.stores) {
+    const auto what = "standby of task " + d.task + " store " + f.name;
+    auto [low, high] = d.reader.watermarks(f.changelog_topic, d.partition, stop);
+    int64_t target = high;
+    if (committed) {
+      auto it = committed->find(f.name);
+      target = std::min(high, it == committed->end() ? 0 : it->second + 1);
+    }
+    f.target = target;
+    f.position = std::max(f.position, low); // compaction or deletion took what came before
+    const auto end = std::min(target, f.position + most);
+    applied += d.reader.read(f.changelog_topic, d.partition, f.position, end, stop, what,
+                             [&](const std::vector<changelog_record>& rs, int64_t last) {
+                               if (f.windows)
+                                 check(f.windows->restore(rs, last), "cannot follow " + what);
+                               else
+                                 check(f.key_value->restore(rs, last), "cannot follow " + what);
+                               f.position = last + 1;
+                             });
+    if (f.position < end && !stop) // only markers or compacted offsets left before `end`
+      f.position = end;
+  }
+  return applied;
+}
+
+int64_t standby_stores::lag() const {
+  int64_t out = 0;
+  for (const auto& f : impl_->stores)
+    out += std::max<int64_t>(0, f.target - f.position);
+  return out;
 }
 
 } // namespace sluice

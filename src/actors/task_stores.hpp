@@ -76,4 +76,34 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
                                               const std::optional<std::map<std::string, int64_t>>& committed,
                                               const std::atomic<bool>& stop, task_metrics& progress);
 
+/// The stores of a task this instance keeps warm while another instance runs it
+/// (num.standby.replicas): the same directories an active task of it would open here, kept at a
+/// committed changelog position, so that the task restores only what came after if it moves here.
+class standby_stores {
+public:
+  /// Opens the stores of task (`subtopology`, `partition`) to follow their changelogs; nullptr if
+  /// its state directory is locked (an active task of it runs from there). Throws
+  /// std::runtime_error when the state cannot be opened.
+  static std::unique_ptr<standby_stores> open(const topology& topo, int subtopology, int32_t partition,
+                                              const streams_config& config);
+  ~standby_stores();
+  standby_stores(const standby_stores&) = delete;
+  standby_stores& operator=(const standby_stores&) = delete;
+
+  /// Applies at most `most` changelog records per store, from where each store is up to
+  /// `committed` (each store's last changelog offset as of the task's last commit; nullopt: the
+  /// changelog's end, for commits that carry no positions); answers the records applied. Stops
+  /// early when `stop` becomes true. Throws std::runtime_error on a store or changelog failure.
+  int64_t catch_up(const std::optional<std::map<std::string, int64_t>>& committed, int64_t most,
+                   const std::atomic<bool>& stop);
+
+  /// Changelog records between the stores' positions and their targets, as of the last catch_up.
+  int64_t lag() const;
+
+private:
+  struct impl;
+  explicit standby_stores(std::unique_ptr<impl> d);
+  std::unique_ptr<impl> impl_;
+};
+
 } // namespace sluice

@@ -1,5 +1,6 @@
 // State survives: a task's store is rebuilt from its changelog after the instance is killed and
-// its state directory deleted, and moves with its task to another instance on rebalance.
+// its state directory deleted, and moves with its task to another instance on rebalance; a
+// standby replica takes over a killed instance's tasks restoring only the tail of their changelogs.
 // The app keeps the largest value per key and emits every new maximum, so an uninterrupted run
 // emits, per key, exactly the running maxima of its input: the tests compare against those.
 
@@ -7,12 +8,15 @@
 #include "embedded_broker.hpp"
 #include "kafka_test_client.hpp"
 #include "paths.hpp"
+#include "test_helpers.hpp"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <random>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -64,12 +68,12 @@ struct state_fixture : ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir); }
 
-  std::unique_ptr<child_process> start_app(const std::string& state_dir) {
-    return std::make_unique<child_process>(
-      sluice::test::built_binary("sluice-test-stateful"),
-      std::vector<std::string>{"--bootstrap-servers", broker.bootstrap_servers(), "--application-id", app_id,
-                               "--state-dir", (dir / state_dir).string(), "--commit-interval-ms", "300", "--set",
-                               "kafka.session.timeout.ms=6000", "--set", "kafka.heartbeat.interval.ms=500"});
+  std::unique_ptr<child_process> start_app(const std::string& state_dir, const std::vector<std::string>& more = {}) {
+    std::vector<std::string> args{"--bootstrap-servers", broker.bootstrap_servers(), "--application-id", app_id,
+                                  "--state-dir", (dir / state_dir).string(), "--commit-interval-ms", "300", "--set",
+                                  "kafka.session.timeout.ms=6000", "--set", "kafka.heartbeat.interval.ms=500"};
+    args.insert(args.end(), more.begin(), more.end());
+    return std::make_unique<child_process>(sluice::test::built_binary("sluice-test-stateful"), args);
   }
 
   per_key outputs() {
@@ -147,6 +151,78 @@ TEST_F(state_fixture, tasks_move_with_their_state_when_an_instance_joins) {
     ASSERT_TRUE(status);
     EXPECT_TRUE(status->success()) << app->stderr_text();
   }
+  EXPECT_EQ(got, expected);
+}
+
+TEST_F(state_fixture, a_standby_takes_over_a_killed_instance_restoring_only_the_tail) {
+  using sluice::test::http_get;
+  using sluice::test::metric_sum;
+  auto input = make_input(60000, 4000, 13);
+  const std::vector<outgoing_record> first(input.begin(), input.begin() + 30000),
+    second(input.begin() + 30000, input.begin() + 50000), third(input.begin() + 50000, input.end());
+  client.produce("state-in", first);
+  const std::vector<std::string> with_standby{"--http-port", "0", "--set", "num.standby.replicas=1"};
+  auto address_of = [](child_process& app) {
+    EXPECT_TRUE(app.wait_for_output("serving the live page at", 30s, true)) << app.stderr_text();
+    std::smatch m;
+    const auto text = app.stderr_text();
+    return std::regex_search(text, m, std::regex{"serving the live page at (http://[^ ]+/)"}) ? m[1].str() : "";
+  };
+  auto metrics_of = [](const std::string& address) { return http_get(address, "/metrics").body; };
+
+  auto a = start_app("a", with_standby);
+  const auto a_http = address_of(*a);
+  wait_for_final(running_maxima(first), 60s);
+  auto b = start_app("b", with_standby);
+  const auto b_http = address_of(*b);
+  client.produce("state-in", second);
+  wait_for_final(running_maxima({input.begin(), input.begin() + 50000}), 90s);
+  // Both run tasks, and b keeps an up-to-date standby of each of a's.
+  std::set<std::string> tasks_of_a;
+  ASSERT_TRUE(sluice::test::wait_until(
+    [&] {
+      const auto ma = metrics_of(a_http), mb = metrics_of(b_http);
+      const auto on_a = metric_sum(ma, "sluice_assigned_partitions").value_or(0);
+      const auto on_b = metric_sum(mb, "sluice_assigned_partitions").value_or(0);
+      tasks_of_a.clear();
+      for (int p = 0; p < 4; ++p)
+        if (metric_sum(ma, "sluice_task_running", {{"task", "0_" + std::to_string(p)}}) == 1)
+          tasks_of_a.insert("0_" + std::to_string(p));
+      return on_a > 0 && on_b > 0 && on_a + on_b == 4 && tasks_of_a.size() == static_cast<size_t>(on_a) &&
+             metric_sum(mb, "sluice_standby_tasks") == on_a && metric_sum(mb, "sluice_standby_lag_records") == 0;
+    },
+    90s))
+    << a->stderr_text() << b->stderr_text();
+
+  a->kill();
+  // b takes a's tasks over from its standbys: it restores only what a committed after b's last catch-up.
+  ASSERT_TRUE(sluice::test::wait_until(
+    [&] {
+      const auto mb = metrics_of(b_http);
+      return metric_sum(mb, "sluice_assigned_partitions") == 4 && metric_sum(mb, "sluice_task_running") == 4;
+    },
+    90s))
+    << b->stderr_text();
+  const auto mb = metrics_of(b_http);
+  const auto changelog = sluice::test::read_all(client, app_id + "-max-store-changelog", 2s);
+  double restored = 0, changelogged = 0;
+  for (const auto& task : tasks_of_a) {
+    restored += metric_sum(mb, "sluice_restore_records_total", {{"task", task}}).value_or(0);
+    for (const auto& r : changelog)
+      changelogged += "0_" + std::to_string(r.partition) == task;
+  }
+  std::cout << "moved tasks: restored " << restored << " of " << changelogged << " changelog records\n";
+  EXPECT_GT(changelogged, 1000);
+  EXPECT_LT(restored * 20, changelogged); // under 5 %: a full restore would read them all
+
+  client.produce("state-in", third);
+  const auto expected = running_maxima(input);
+  auto got = wait_for_final(expected, 90s);
+  b->terminate();
+  auto status = b->wait_for(30s);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(status->success()) << b->stderr_text();
+  // A standby with the wrong state would make b emit "new maxima" an uninterrupted run never does.
   EXPECT_EQ(got, expected);
 }
 
