@@ -65,8 +65,10 @@ struct standby_tasks::impl {
   std::map<std::string, std::unique_ptr<standby_stores>> running;
   std::set<std::string> waiting; // placed here but locked by an active task of this machine
   mutable std::mutex mutex;      // guards the figures below, read by scrapes
+  size_t kept = 0;               // standbys open
   std::map<std::string, int64_t> lag_by_task;
   std::atomic<int64_t> applied{0};
+  std::chrono::steady_clock::time_point followed; // the last catch-up
   std::atomic<bool> stop{false};
   std::condition_variable wake;
   std::mutex wake_mutex;
@@ -188,6 +190,14 @@ struct standby_tasks::impl {
       spdlog::info("keeping a standby of task {}", task);
       running[task] = std::move(stores);
     }
+    // Following is done twice a second (or at once while behind); giving a task up, at every round.
+    const bool behind = std::any_of(running.begin(), running.end(), [](auto& r) { return r.second->lag() > 0; });
+    if (!behind && std::chrono::steady_clock::now() - followed < std::chrono::milliseconds(500)) {
+      std::lock_guard lock{mutex};
+      kept = running.size();
+      return;
+    }
+    followed = std::chrono::steady_clock::now();
     const auto positions = committed();
     std::map<std::string, int64_t> lags;
     for (auto& [task, stores] : running) {
@@ -198,6 +208,7 @@ struct standby_tasks::impl {
       lags[task] = stores->lag();
     }
     std::lock_guard lock{mutex};
+    kept = running.size();
     lag_by_task = std::move(lags);
   }
 
@@ -209,11 +220,12 @@ struct standby_tasks::impl {
         spdlog::warn("standbys: {} (retrying)", e.what());
       }
       std::unique_lock lock{wake_mutex};
-      // At once while behind; else once a second (the commit interval bounds how stale it can be).
-      const bool behind = std::any_of(lag_by_task.begin(), lag_by_task.end(), [](auto& l) { return l.second > 0; });
-      wake.wait_for(lock, behind ? std::chrono::milliseconds(0) : std::chrono::milliseconds(500), [&] { return stop.load(); });
+      wake.wait_for(lock, std::chrono::milliseconds(100), [&] { return stop.load(); });
     }
     running.clear();
+    std::lock_guard lock{mutex};
+    kept = 0;
+    lag_by_task.clear();
   }
 };
 
@@ -227,7 +239,7 @@ standby_tasks::standby_tasks(const topology& topo, const streams_config& config,
       return;
     std::lock_guard lock{d->mutex};
     out.push_back({"sluice_standby_tasks", "Tasks of other instances whose stores this instance keeps warm",
-                   metric_type::gauge, {}, static_cast<double>(d->lag_by_task.size())});
+                   metric_type::gauge, {}, static_cast<double>(d->kept)});
     out.push_back({"sluice_standby_records_total", "Changelog records applied to standby stores",
                    metric_type::counter, {}, static_cast<double>(d->applied.load())});
     for (const auto& [task, lag] : d->lag_by_task)

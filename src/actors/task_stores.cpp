@@ -217,14 +217,14 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
     auto lock = dir.lock_task(task);
     if (lock) {
       stores->lock.emplace(std::move(*lock));
-    } else if (lock.error().code != state_errc::locked || attempt > 120) {
+    } else if (lock.error().code != state_errc::locked || attempt > 600) {
       throw std::runtime_error("cannot lock state of task " + task + ": " + lock.error().message);
     } else {
       if (attempt == 1)
-        spdlog::info("task {}: state directory is locked by another instance; waiting", task);
+        spdlog::info("task {}: state directory is locked (by another instance, or a standby here letting go); waiting", task);
       if (stop)
         return nullptr;
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100)); // a standby here lets go within 100 ms
     }
   }
 
@@ -351,7 +351,9 @@ std::unique_ptr<standby_stores> standby_stores::open(const topology& topo, int s
     if (crashed)
       check(dir.wipe(d->lock, spec.name), "cannot wipe " + what);
     auto opened = check(dir.open_leveldb_store(d->lock, spec.name), "cannot open " + what);
-    impl::followed f{spec.name, topo.changelog_topic(spec.name)};
+    impl::followed f;
+    f.name = spec.name;
+    f.changelog_topic = topo.changelog_topic(spec.name);
     const auto checkpoint = opened.store->checkpoint();
     f.position = checkpoint ? *checkpoint + 1 : 0;
     if (spec.windowed) {

@@ -199,7 +199,9 @@ TEST_F(state_fixture, a_standby_takes_over_a_killed_instance_restoring_only_the_
   ASSERT_TRUE(sluice::test::wait_until(
     [&] {
       const auto mb = metrics_of(b_http);
-      return metric_sum(mb, "sluice_assigned_partitions") == 4 && metric_sum(mb, "sluice_task_running") == 4;
+      // ... and drops its standbys: every task runs here now, and no other instance is left to keep them for.
+      return metric_sum(mb, "sluice_assigned_partitions") == 4 && metric_sum(mb, "sluice_task_running") == 4 &&
+             metric_sum(mb, "sluice_standby_tasks") == 0;
     },
     90s))
     << b->stderr_text();

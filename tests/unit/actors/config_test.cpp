@@ -15,6 +15,15 @@ TEST(config, cluster_keys_have_kafka_streams_defaults) {
   EXPECT_EQ(c.get("repartition.purge.interval.ms"), "30000");
   EXPECT_EQ(c.get("default.production.exception.handler"), "log_and_fail");
   EXPECT_EQ(c.get("group.instance.id"), "");
+  EXPECT_EQ(c.get("num.standby.replicas"), "0");
+}
+
+TEST(config, num_standby_replicas_is_zero_or_more) {
+  streams_config c;
+  c.set("num.standby.replicas", "2");
+  EXPECT_EQ(c.num_standby_replicas, 2);
+  EXPECT_THROW(c.set("num.standby.replicas", "-1"), std::invalid_argument);
+  EXPECT_THROW(c.set("num.standby.replicas", "one"), std::invalid_argument);
 }
 
 TEST(config, every_listed_key_reads_back_what_was_set) {
