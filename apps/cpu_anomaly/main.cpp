@@ -59,6 +59,11 @@ int main(int argc, char** argv) {
     ->envname("SLUICE_POSTGRES_URL");
   cli.add_option("--thresholds-table", thresholds_table, "table with columns hostname, allowed_top")
     ->capture_default_str();
+  std::int64_t thresholds_cache_ttl_ms = sluice::postgres_lookup_options{}.cache_ttl.count();
+  cli.add_option("--thresholds-cache-ttl-ms", thresholds_cache_ttl_ms,
+                 "how long a looked-up threshold is reused before PostgreSQL is asked again; 0: ask every time")
+    ->capture_default_str()
+    ->check(CLI::NonNegativeNumber);
   sluice::alert_target alerts;
   alerts.add_flags(cli);
   bool describe = false;
@@ -73,7 +78,9 @@ int main(int argc, char** argv) {
     options.grace = std::chrono::milliseconds{grace_ms};
     std::string stages = filter_only ? "filter" : "filter, 30 s averages";
     if (!filter_only && !no_thresholds && (!postgres_url.empty() || postgres_env_configured())) {
-      sluice::postgres_lookup_source thresholds{sluice::apps::cpu_thresholds_lookup(postgres_url, thresholds_table)};
+      auto lookup = sluice::apps::cpu_thresholds_lookup(postgres_url, thresholds_table);
+      lookup.cache_ttl = std::chrono::milliseconds{thresholds_cache_ttl_ms};
+      sluice::postgres_lookup_source thresholds{lookup};
       alerts.validate();
       options.thresholds.emplace(thresholds, alerts);
       stages += ", thresholds with alerts to " + alerts.describe();

@@ -62,13 +62,14 @@ struct http_receiver::impl {
       scripted_response answer;
       {
         std::unique_lock<std::mutex> lock{mutex};
-        received.push_back(std::move(rec));
         if (!script.empty()) {
           answer = std::move(script.front());
           script.pop_front();
         } else {
           answer = fallback;
         }
+        rec.answered = answer.status;
+        received.push_back(std::move(rec));
         cv.notify_all();
         if (answer.delay.count() > 0)
           cv.wait_for(lock, answer.delay, [this] { return stopped.load(); });

@@ -23,6 +23,7 @@ struct recorded_request {
   std::vector<std::pair<std::string, std::string>> headers; ///< In order received.
   std::string body;                                         ///< Raw body.
   std::chrono::steady_clock::time_point received;           ///< When the request was complete.
+  unsigned answered = 0;                                    ///< Status the receiver answered it with.
   /// Value of the first header named `name` (case-insensitive); empty when absent.
   std::string header(std::string_view name) const;
 };

@@ -101,7 +101,7 @@ const std::vector<event_time_case>& event_time_cases() {
      .partitions = 4,
      .input = arrival::live,
      .instances = 3,
-     .kill_one = true},
+     .kills = 1},
     {.name = "backlog_with_one_partition_far_behind", .partitions = 4, .input = arrival::one_partition_behind},
   };
   return cases;
@@ -118,13 +118,15 @@ std::vector<placed_record> place(const event_time_case& c, const std::vector<gen
   std::map<std::string, std::map<std::string, std::size_t>> key_rank; // topic -> key -> n-th distinct key
   std::map<std::string, std::size_t> turn;                            // topic -> records without a key so far
   std::vector<placed_record> placed;
+  const std::size_t backlog_count = c.input == arrival::backlog_then_live ? records.size() / 3 : records.size();
   for (const auto& r : records) {
     const auto& topic = topics.at(r.topic);
     auto& ranks = key_rank[topic];
     const std::size_t n = r.key ? ranks.try_emplace(*r.key, ranks.size()).first->second : turn[topic]++;
     const int partition = partitions[n % partitions.size()];
-    const bool backlog =
-      c.input == arrival::backlog || (c.input == arrival::one_partition_behind && partition != 0);
+    const bool backlog = c.input == arrival::backlog ||
+                         (c.input == arrival::one_partition_behind && partition != 0) ||
+                         (c.input == arrival::backlog_then_live && placed.size() < backlog_count);
     placed.push_back({topic, outgoing_record{r.key, r.value, {}, partition, r.event_time_ms}, backlog});
   }
   return placed;
@@ -163,10 +165,11 @@ std::string run_case(const event_time_case& c, embedded_broker& broker, const st
     app.start();
     return "";
   case arrival::live:
+  case arrival::backlog_then_live:
     app.start();
     if (!app.wait_until_assigned(partitions_of))
       return "the instances did not get every input partition\n" + app.logs();
-    paced = std::make_unique<paced_producer>(broker.bootstrap_servers(), later, live_duration);
+    paced = std::make_unique<paced_producer>(broker.bootstrap_servers(), later, c.live_time);
     break;
   case arrival::one_partition_behind:
     // Records less than the idle timeout apart from before the app starts: the partition is never idle.
@@ -180,13 +183,24 @@ std::string run_case(const event_time_case& c, embedded_broker& broker, const st
       return "the app took longer to start than the partition behind took to produce: it was not behind";
     break;
   }
-  if (c.kill_one) {
-    wait_until([&] { return paced->sent() >= paced->size() / 3; }, live_duration, std::chrono::milliseconds{20});
+  for (int k = 0; k < c.kills; ++k) {
+    const auto due = paced->size() * static_cast<std::size_t>(k + 1) / static_cast<std::size_t>(c.kills + 2);
+    wait_until([&] { return paced->sent() >= due; }, c.live_time, std::chrono::milliseconds{20});
     if (paced->sent() == paced->size())
-      return "the live input ended before the kill: it would not be mid-stream";
-    if (!app.kill_and_restart(0))
-      return "instance 0 did not die of SIGKILL";
-    std::printf("killed and restarted instance 0 after %zu of %zu live records\n", paced->sent(), paced->size());
+      return "the live input ended before kill " + std::to_string(k + 1) + ": it would not be mid-stream";
+    const int victim = k % app.size();
+    if (!app.kill_and_restart(victim))
+      return "instance " + std::to_string(victim) + " did not die of SIGKILL";
+    std::printf("killed and restarted instance %d after %zu of %zu live records\n", victim, paced->sent(),
+                paced->size());
+    std::fflush(stdout);
+  }
+  if (c.mid_stream) {
+    wait_until([&] { return paced->sent() >= paced->size() / 2; }, c.live_time, std::chrono::milliseconds{20});
+    if (paced->sent() == paced->size())
+      return "the live input ended before the mid-stream fault";
+    if (auto problem = c.mid_stream(); !problem.empty())
+      return problem;
   }
   return undelivered(paced->finish(), later.size());
 }

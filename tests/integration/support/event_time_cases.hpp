@@ -2,8 +2,8 @@
 // The ways input reaches an app that the event-time end-to-end tests cover, and the machinery to
 // run an app through one of them: records from `sluice-gen --print`, spread over a topic's
 // partitions, produced as a backlog (before the app starts), live (paced, after it holds its
-// partitions) or with one partition far behind the others, to one or several instances of the
-// app, one of which may be SIGKILLed and restarted mid-stream.
+// partitions), part backlog and part live, or with one partition far behind the others, to one or
+// several instances of the app, which may be SIGKILLed (in turn) and restarted mid-stream.
 //
 // The expected output of a case does not depend on how the input arrived: with event time taken
 // from the records (watermarks over all inputs, idle inputs not holding back), every case of one
@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -44,11 +45,12 @@ std::vector<generated_record> generate(const std::string& scenario, std::uint64_
 // How the input arrives.
 enum class arrival {
   backlog,              // all of it before the app starts
-  live,                 // after the app holds every input partition, paced over live_duration
+  live,                 // after the app holds every input partition, paced over the case's live_time
+  backlog_then_live,    // the first third (in event-time order) as a backlog, the rest live
   one_partition_behind, // partition 0 paced over behind_duration from the app's start, the rest a backlog
 };
 
-// Wall-clock time over which live input is produced.
+// Wall-clock time over which live input is produced, unless a case says otherwise.
 inline constexpr std::chrono::milliseconds live_duration{5000};
 // Wall-clock time over which the partition behind is produced: longer than an app needs to start,
 // so that much of it arrives after the other partitions' backlog has been read.
@@ -61,10 +63,17 @@ struct event_time_case {
   arrival input = arrival::backlog;
   int instances = 1;           // of the app, sharing one application.id
   bool empty_partition = false; // the last partition of every input topic never gets a record
-  bool kill_one = false;       // SIGKILL instance 0 a third of the way through live input, then restart it
+  // SIGKILLs during the live input, each instance restarted at once: the k-th (from 0) kills
+  // instance k % instances after (k + 1) / (kills + 2) of the live input was sent.
+  int kills = 0;
+  std::chrono::milliseconds live_time = live_duration; // over which live input is produced
+  // A fault injected mid-stream (a database or broker outage): run once on run_case's thread,
+  // after the kills, once half of the live input was sent, while the rest is still being produced;
+  // returns "" or what went wrong.
+  std::function<std::string()> mid_stream = {};
   // At least once, outputs after the last commit may come again (with the same values): after a
   // kill, and after a rebalance on the embedded broker, which refuses revoked partitions' final commit.
-  bool may_repeat() const { return kill_one || instances > 1; }
+  bool may_repeat() const { return kills > 0 || instances > 1; }
 };
 
 // For test parameter names and failure messages.
@@ -88,7 +97,7 @@ struct placed_record {
 // distinct key of a topic to its n-th partition, cyclically (so one key's records stay in one
 // partition, in order); a record without a key to the next partition in turn. With an empty
 // partition the last one is left out; with one partition behind, partition 0's records are the
-// ones that are not backlog.
+// ones that are not backlog; with backlog_then_live, the first third of `records`.
 std::vector<placed_record> place(const event_time_case& c, const std::vector<generated_record>& records,
                                  const std::map<std::string, std::string>& topics);
 
@@ -97,8 +106,8 @@ std::vector<placed_record> place(const event_time_case& c, const std::vector<gen
 // "counts-store-changelog") with c.partitions partitions each, as the runtime asks on a broker
 // that does not create topics, produces
 // `records` (placed as by place()) and starts `app`'s instances in the order the case says, kills
-// and restarts one if it says so, and returns once every record is delivered. Returns "" on
-// success, else what went wrong (an instance did not get its partitions, the kill was not
+// and restarts instances as it says, and returns once every record is delivered. Returns "" on
+// success, else what went wrong (an instance did not get its partitions, a kill was not
 // mid-stream, a record was not delivered, ...).
 std::string run_case(const event_time_case& c, embedded_broker& broker, const std::vector<generated_record>& records,
                      const std::map<std::string, std::string>& topics, const std::vector<std::string>& internal_topics,
