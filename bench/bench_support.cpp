@@ -34,7 +34,7 @@ double cpu_seconds() {
 
 namespace {
 
-// VmRSS and VmHWM from a /proc/<pid>/status file.
+// VmRSS, VmHWM, RssAnon and RssFile from a /proc/<pid>/status file.
 memory_figures read_memory(const std::string& status_path) {
   std::ifstream status(status_path);
   memory_figures m;
@@ -44,6 +44,10 @@ memory_figures read_memory(const std::string& status_path) {
       m.rss_kib = std::stol(line.substr(6));
     else if (line.starts_with("VmHWM:"))
       m.hwm_kib = std::stol(line.substr(6));
+    else if (line.starts_with("RssAnon:"))
+      m.anon_kib = std::stol(line.substr(8));
+    else if (line.starts_with("RssFile:"))
+      m.file_kib = std::stol(line.substr(8));
   return m;
 }
 

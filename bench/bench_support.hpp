@@ -29,11 +29,13 @@ long vm_hwm_kib();
 
 /// Resident set figures of a process, in KiB (-1 where /proc does not say).
 struct memory_figures {
-  long rss_kib = -1; ///< VmRSS: resident now
-  long hwm_kib = -1; ///< VmHWM: peak resident so far
+  long rss_kib = -1;  ///< VmRSS: resident now
+  long hwm_kib = -1;  ///< VmHWM: peak resident so far
+  long anon_kib = -1; ///< RssAnon: the part of VmRSS that is anonymous memory (heap, stacks)
+  long file_kib = -1; ///< RssFile: the part of VmRSS that maps files (code, mmapped data files)
 };
 
-/// VmRSS and VmHWM of process `pid`, from /proc/<pid>/status.
+/// VmRSS, VmHWM, RssAnon and RssFile of process `pid`, from /proc/<pid>/status.
 memory_figures memory_of(pid_t pid);
 
 /// User + system CPU seconds process `pid` has used so far, all its threads (/proc/<pid>/stat), or -1.

@@ -11,9 +11,10 @@
 // clock). The aggregation keeps max(sent_us) per window, and a key's readings are produced in order,
 // so each output row carries the produce time of the reading that caused it. A consumer in the parent
 // reads the output as it comes: latency = time the row is read - that produce time.
-// Every minute: records in and out so far, lag (in - out), the child's VmRSS and VmHWM, its CPU
-// utilisation over the minute (/proc/<child>/stat), the size of its state directory on disk and the
-// latency percentiles of the rows read in the minute. At the end: the drain, RSS of the first and last minute, the least-squares RSS slope.
+// Every minute: records in and out so far, lag (in - out), the child's VmRSS (and its anonymous and
+// file-backed parts) and VmHWM, its CPU utilisation over the minute (/proc/<child>/stat), the size of
+// its state directory on disk and the latency percentiles of the rows read in the minute. At the end:
+// the drain, the RSS of the first and the last minute, the least-squares RSS slope.
 
 #include "bench_support.hpp"
 #include "embedded_broker.hpp"
@@ -350,7 +351,7 @@ double least_squares_slope(const std::vector<double>& xs, const std::vector<doub
 struct minute_figures {
   int minute = 0;
   std::int64_t in = 0, out = 0;
-  double rss_mib = 0, hwm_mib = 0, cpu_percent = 0, state_mib = 0;
+  double rss_mib = 0, hwm_mib = 0, anon_mib = 0, file_mib = 0, cpu_percent = 0, state_mib = 0;
   double p50 = NAN, p90 = NAN, p99 = NAN, max = NAN;
   size_t rows = 0; // rows read in the minute
 };
@@ -382,8 +383,9 @@ int orchestrate(const options& o) {
   std::printf("app pid %d ready (all %d partitions assigned) after %.1f s, VmRSS %.1f MiB\n\n", child.pid(),
               o.partitions, duration<double>(clock_type::now() - started).count(),
               static_cast<double>(memory_of(child.pid()).rss_kib) / 1024);
-  std::printf("%6s %10s %10s %7s %9s %9s %5s %9s   %8s %8s %8s %8s  (latency ms, rows read in the minute)\n",
-              "minute", "in", "out", "lag", "VmRSS MiB", "VmHWM MiB", "CPU %", "state MiB", "p50", "p90", "p99", "max");
+  std::printf("%6s %10s %10s %7s %9s %9s %8s %8s %5s %9s   %8s %8s %8s %8s  (latency ms, rows read in the minute)\n",
+              "minute", "in", "out", "lag", "VmRSS MiB", "VmHWM MiB", "anon MiB", "file MiB", "CPU %", "state MiB", "p50",
+              "p90", "p99", "max");
   std::fflush(stdout);
 
   const auto origin = clock_type::now();
@@ -407,6 +409,8 @@ int orchestrate(const options& o) {
       throw std::runtime_error("the app (pid " + std::to_string(child.pid()) + ") is gone");
     f.rss_mib = static_cast<double>(memory.rss_kib) / 1024;
     f.hwm_mib = static_cast<double>(memory.hwm_kib) / 1024;
+    f.anon_mib = static_cast<double>(memory.anon_kib) / 1024;
+    f.file_mib = static_cast<double>(memory.file_kib) / 1024;
     f.cpu_percent = 100 * (cpu - cpu_before) / duration<double>(now - minute_start).count();
     cpu_before = cpu;
     minute_start = now;
@@ -416,9 +420,10 @@ int orchestrate(const options& o) {
     f.p90 = quantile(latencies, 0.90);
     f.p99 = quantile(latencies, 0.99);
     f.max = quantile(latencies, 1.0);
-    std::printf("%6d %10lld %10lld %7lld %9.1f %9.1f %5.0f %9.1f   %8.1f %8.1f %8.1f %8.1f  (%zu)\n", minute,
-                static_cast<long long>(f.in), static_cast<long long>(f.out), static_cast<long long>(f.in - f.out),
-                f.rss_mib, f.hwm_mib, f.cpu_percent, f.state_mib, f.p50, f.p90, f.p99, f.max, f.rows);
+    std::printf("%6d %10lld %10lld %7lld %9.1f %9.1f %8.1f %8.1f %5.0f %9.1f   %8.1f %8.1f %8.1f %8.1f  (%zu)\n",
+                minute, static_cast<long long>(f.in), static_cast<long long>(f.out),
+                static_cast<long long>(f.in - f.out), f.rss_mib, f.hwm_mib, f.anon_mib, f.file_mib, f.cpu_percent,
+                f.state_mib, f.p50, f.p90, f.p99, f.max, f.rows);
     std::fflush(stdout);
     table.push_back(f);
   }
