@@ -2,14 +2,24 @@
 
 #include "embedded_broker.hpp"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+extern char** environ;
 
 namespace sluice::bench {
 
@@ -22,13 +32,46 @@ double cpu_seconds() {
   return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
-long vm_hwm_kib() {
-  std::ifstream status("/proc/self/status");
+namespace {
+
+// VmRSS, VmHWM, RssAnon and RssFile from a /proc/<pid>/status file.
+memory_figures read_memory(const std::string& status_path) {
+  std::ifstream status(status_path);
+  memory_figures m;
   std::string line;
   while (std::getline(status, line))
-    if (line.starts_with("VmHWM:"))
-      return std::stol(line.substr(6));
-  return -1;
+    if (line.starts_with("VmRSS:"))
+      m.rss_kib = std::stol(line.substr(6));
+    else if (line.starts_with("VmHWM:"))
+      m.hwm_kib = std::stol(line.substr(6));
+    else if (line.starts_with("RssAnon:"))
+      m.anon_kib = std::stol(line.substr(8));
+    else if (line.starts_with("RssFile:"))
+      m.file_kib = std::stol(line.substr(8));
+  return m;
+}
+
+} // namespace
+
+long vm_hwm_kib() { return read_memory("/proc/self/status").hwm_kib; }
+
+memory_figures memory_of(pid_t pid) { return read_memory("/proc/" + std::to_string(pid) + "/status"); }
+
+double cpu_seconds_of(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  std::getline(stat, text);
+  const auto paren = text.rfind(')'); // the command name may hold spaces and parentheses
+  if (paren == std::string::npos)
+    return -1;
+  std::istringstream fields(text.substr(paren + 2)); // from field 3, the state
+  std::string field;
+  for (int i = 3; i < 14; ++i) // skip to field 14, utime; 15 is stime (clock ticks)
+    fields >> field;
+  double utime = 0, stime = 0;
+  if (!(fields >> utime >> stime))
+    return -1;
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 void check(rd_kafka_resp_err_t err, const std::string& what) {
@@ -163,39 +206,90 @@ bool bare_consume(const std::string& bootstrap, const std::string& topic, int pa
   return true;
 }
 
-namespace {
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s)
-    q += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
-  return q + "'";
+child_process::child_process(const std::vector<std::string>& args) {
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe").string();
+  command_ = exe;
+  for (const auto& a : args)
+    command_ += " " + a;
+  std::vector<char*> argv{const_cast<char*>(exe.c_str())};
+  for (const auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    throw std::runtime_error(std::string{"pipe: "} + std::strerror(errno));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO); // dup2 clears O_CLOEXEC on stdout
+  const int err = posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  if (err != 0) {
+    close(fds[0]);
+    throw std::runtime_error("cannot run " + command_ + ": " + std::strerror(err));
+  }
+  out_ = fdopen(fds[0], "r");
 }
 
-} // namespace
+child_process::~child_process() {
+  if (!status_) {
+    kill(pid_, SIGKILL);
+    wait();
+  }
+  if (out_ != nullptr)
+    std::fclose(out_);
+}
 
-std::map<std::string, double> run_child(const std::vector<std::string>& args) {
-  std::string command = quote(std::filesystem::read_symlink("/proc/self/exe").string());
-  for (const auto& a : args)
-    command += " " + quote(a);
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr)
-    throw std::runtime_error("cannot run " + command);
-  std::string out;
-  char buffer[4096];
-  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr)
-    out += buffer;
-  const int status = pclose(pipe);
-  const auto at = out.find("result ");
-  if (status != 0 || at == std::string::npos)
-    throw std::runtime_error("phase failed (status " + std::to_string(status) + "): " + command + "\n" + out);
+std::optional<std::string> child_process::read_line() {
+  char* line = nullptr;
+  size_t capacity = 0;
+  const auto n = getline(&line, &capacity, out_);
+  std::optional<std::string> text;
+  if (n >= 0)
+    text.emplace(line, static_cast<size_t>(n) - (n > 0 && line[n - 1] == '\n' ? 1 : 0));
+  std::free(line);
+  return text;
+}
+
+void child_process::signal(int signal_number) {
+  if (!status_)
+    kill(pid_, signal_number);
+}
+
+int child_process::wait() {
+  while (!status_) {
+    int status = 0;
+    if (waitpid(pid_, &status, 0) == pid_)
+      status_ = status;
+    else if (errno != EINTR)
+      status_ = -1; // not a child of this process (any more)
+  }
+  return *status_;
+}
+
+std::map<std::string, double> parse_result(const std::string& line) {
   std::map<std::string, double> fields;
-  std::istringstream line(out.substr(at + 7, out.find('\n', at) - at - 7));
+  std::istringstream items(line.starts_with("result ") ? line.substr(7) : line);
   std::string item;
-  while (line >> item)
+  while (items >> item)
     if (const auto eq = item.find('='); eq != std::string::npos)
       fields[item.substr(0, eq)] = std::stod(item.substr(eq + 1));
   return fields;
+}
+
+std::map<std::string, double> run_child(const std::vector<std::string>& args) {
+  child_process child{args};
+  std::string out;
+  std::optional<std::string> result;
+  while (auto line = child.read_line()) {
+    out += *line + "\n";
+    if (!result && line->starts_with("result "))
+      result = *line;
+  }
+  const int status = child.wait();
+  if (status != 0 || !result)
+    throw std::runtime_error("phase failed (status " + std::to_string(status) + "): " + child.command() + "\n" + out);
+  return parse_result(*result);
 }
 
 double median(std::vector<double> v) {

@@ -1,14 +1,17 @@
 // Scaffolding shared by the benchmarks: librdkafka clients, the bare-consumer ceiling phase,
 // re-executing the bench for one phase in a child process, and the figures every bench prints
-// (records/s, CPU utilisation, records per CPU-second, peak RSS).
+// (records/s, CPU utilisation, records per CPU-second, peak RSS; a child's RSS and CPU while it runs).
 #pragma once
 
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
+#include <sys/types.h>
 #include <utility>
 #include <vector>
 
@@ -23,6 +26,20 @@ double cpu_seconds();
 
 /// This process's peak resident set size in KiB (VmHWM), or -1.
 long vm_hwm_kib();
+
+/// Resident set figures of a process, in KiB (-1 where /proc does not say).
+struct memory_figures {
+  long rss_kib = -1;  ///< VmRSS: resident now
+  long hwm_kib = -1;  ///< VmHWM: peak resident so far
+  long anon_kib = -1; ///< RssAnon: the part of VmRSS that is anonymous memory (heap, stacks)
+  long file_kib = -1; ///< RssFile: the part of VmRSS that maps files (code, mmapped data files)
+};
+
+/// VmRSS, VmHWM, RssAnon and RssFile of process `pid`, from /proc/<pid>/status.
+memory_figures memory_of(pid_t pid);
+
+/// User + system CPU seconds process `pid` has used so far, all its threads (/proc/<pid>/stat), or -1.
+double cpu_seconds_of(pid_t pid);
 
 /// Throws std::runtime_error with `what` and librdkafka's message if `err` is set.
 void check(rd_kafka_resp_err_t err, const std::string& what);
@@ -71,6 +88,38 @@ phase_result measured(std::int64_t records, const mark& start, const mark& first
 /// Returns false (saying why on stderr) if fewer arrive within `timeout`.
 bool bare_consume(const std::string& bootstrap, const std::string& topic, int partitions, std::int64_t records,
                   std::chrono::seconds timeout, phase_result& out);
+
+/// This executable re-executed with `args` in a child process: its stdout comes through a pipe,
+/// its stderr is this process's. Destroying a child that still runs kills and reaps it.
+class child_process {
+public:
+  /// Starts the child; throws std::runtime_error if it cannot.
+  explicit child_process(const std::vector<std::string>& args);
+  /// Kills (SIGKILL) and reaps the child unless `wait()` reaped it.
+  ~child_process();
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  /// The child's process id.
+  pid_t pid() const { return pid_; }
+  /// The command line, for messages.
+  const std::string& command() const { return command_; }
+  /// The child's next stdout line without its newline; nullopt once it closed stdout.
+  std::optional<std::string> read_line();
+  /// Sends `signal_number` (e.g. SIGTERM) to the child.
+  void signal(int signal_number);
+  /// Waits until the child exited and returns its wait status (0: exit code 0).
+  int wait();
+
+private:
+  pid_t pid_ = -1;
+  FILE* out_ = nullptr;
+  std::optional<int> status_;
+  std::string command_;
+};
+
+/// The key=value fields of a "result key=value ..." line, as `print_result` writes it.
+std::map<std::string, double> parse_result(const std::string& line);
 
 /// Runs this executable with `args`, returns the fields of its "result ..." line; throws if it fails.
 std::map<std::string, double> run_child(const std::vector<std::string>& args);
