@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -84,32 +83,15 @@ struct credit_token {
   }
 };
 
-/// Restarts librdkafka's fetching of a partition whose queue had filled up, and tells tasks when
-/// the brokers cannot be reached. librdkafka (2.0.2) stops fetching a partition whose queue reached
-/// `queued.max.messages.kbytes` and decides again only when its broker thread wakes up: on a
-/// response, a request, or about once a second. When every partition of a broker is full there is
-/// no response to wait for, so a drained queue would stay unfetched for up to a second; a ListOffsets
-/// request to the partition's leader wakes it. The requests are sent from this thread, one at a
-/// time; a partition asked for again while its request is pending is asked for once.
-///
-/// Between them the thread asks for an assigned topic's metadata (in turn) every 200 ms, since
-/// fetching does not tell whether the brokers answer: a caught-up partition whose broker is gone
-/// looks just like a silent one, and would turn idle. When no broker answers, every assigned
-/// partition is told its task as not caught up (behind_atom), so that idleness does not move
-/// watermarks past records not fetched yet; once the brokers answer again, each partition handed
-/// out to its end is caught up again (eof_atom; librdkafka signals no end of partition again when
-/// nothing new came). This thread, not the member's loop, does it: that loop may be blocked in a
-/// commit waiting for the same brokers.
+/// Restarts librdkafka's fetching of a partition whose queue had filled up. librdkafka (2.0.2)
+/// stops fetching a partition whose queue reached `queued.max.messages.kbytes` and decides again
+/// only when its broker thread wakes up: on a response, a request, or about once a second. When
+/// every partition of a broker is full there is no response to wait for, so a drained queue would
+/// stay unfetched for up to a second; a ListOffsets request to the partition's leader wakes it.
+/// The requests are sent from this thread, one at a time; a partition asked for again while its
+/// request is pending is asked for once.
 class fetch_waker {
 public:
-  /// An assigned partition, as the probe tells its task about it.
-  struct probed_partition {
-    std::string topic;
-    int32_t partition = 0;
-    caf::actor task;
-    std::shared_ptr<partition_metrics> metrics; // its position: the next offset handed out
-  };
-
   explicit fetch_waker(rd_kafka_t* consumer) : consumer_(consumer), thread_([this] { run(); }) {}
   ~fetch_waker() {
     {
@@ -130,78 +112,13 @@ public:
     wanted_.notify_one();
   }
 
-  /// Sets the partitions asked about between wake-ups (the assigned ones).
-  void probe(std::vector<probed_partition> partitions) {
-    std::lock_guard lock{mutex_};
-    probed_ = std::move(partitions);
-  }
-
 private:
-  /// True if a broker answered: no error, or one of the broker's own (librdkafka's local errors,
-  /// timeouts, transport and unknown leaders among them, are negative).
-  static bool answered(rd_kafka_resp_err_t err) { return err >= RD_KAFKA_RESP_ERR_NO_ERROR; }
-
-  void cut_off(const std::vector<probed_partition>& partitions) {
-    cut_off_since_ = std::chrono::steady_clock::now();
-    spdlog::warn("cut off from the brokers: {} partition(s) count as not caught up until they answer again "
-                 "(idleness does not move watermarks past records not fetched yet)",
-                 partitions.size());
-    for (const auto& p : partitions)
-      caf::anon_send(p.task, behind_atom::value, p.topic, p.partition);
-  }
-
-  /// Answers whether every partition's end could be read; those handed out to it are caught up.
-  bool reconnected(const std::vector<probed_partition>& partitions) {
-    std::vector<int64_t> ends;
-    for (const auto& p : partitions) {
-      int64_t low = -1, high = -1;
-      if (rd_kafka_query_watermark_offsets(consumer_, p.topic.c_str(), p.partition, &low, &high, 300))
-        return false;
-      ends.push_back(high);
-    }
-    spdlog::info("the brokers answer again after {:.1f} s",
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - *cut_off_since_).count());
-    cut_off_since_.reset();
-    for (size_t i = 0; i < partitions.size(); ++i)
-      if (partitions[i].metrics->position.load(std::memory_order_relaxed) >= ends[i])
-        caf::anon_send(partitions[i].task, eof_atom::value, partitions[i].topic, partitions[i].partition);
-    return true;
-  }
-
-  /// Whether a broker answers a metadata request for `topic` within 300 ms (a ListOffsets request
-  /// would wait for the broker to come back, whatever its timeout).
-  bool brokers_answer(const std::string& topic) {
-    rd_kafka_topic_t* rkt = rd_kafka_topic_new(consumer_, topic.c_str(), nullptr);
-    const rd_kafka_metadata_t* md = nullptr;
-    const auto err = rd_kafka_metadata(consumer_, 0, rkt, &md, 300);
-    if (md)
-      rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    return answered(err);
-  }
-
   void run() {
     std::unique_lock lock{mutex_};
-    size_t turn = 0;
-    auto probed_at = std::chrono::steady_clock::now();
     while (true) {
-      wanted_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stop_ || !queue_.empty(); });
+      wanted_.wait(lock, [this] { return stop_ || !queue_.empty(); });
       if (stop_)
         return;
-      if (!probed_.empty() && (cut_off_since_ || std::chrono::steady_clock::now() - probed_at >= 200ms)) {
-        probed_at = std::chrono::steady_clock::now();
-        const auto partitions = probed_;
-        const auto topic = partitions[turn++ % partitions.size()].topic;
-        lock.unlock();
-        const bool answer = brokers_answer(topic);
-        if (!answer && !cut_off_since_)
-          cut_off(partitions);
-        else if (answer && cut_off_since_)
-          reconnected(partitions);
-        lock.lock();
-      }
-      if (queue_.empty() || cut_off_since_)
-        continue; // wake-ups wait for the brokers: their requests would block until then
       auto next = queue_.front();
       queue_.pop_front();
       lock.unlock();
@@ -211,8 +128,6 @@ private:
       pending_.erase(next);
     }
   }
-  std::vector<probed_partition> probed_;
-  std::optional<std::chrono::steady_clock::time_point> cut_off_since_; // while no broker answers
   rd_kafka_t* consumer_;
   std::mutex mutex_;
   std::condition_variable wanted_;
@@ -343,8 +258,6 @@ private:
   /// Every half second: each partition's high watermark as librdkafka last fetched it (no
   /// request), for consumer lag.
   void read_ends();
-  /// Gives the fetch waker the assigned partitions to ask about.
-  void probe_assigned();
   void spawn_tasks(const rd_kafka_topic_partition_list_t* parts, const committed_metadata& committed);
   void take(ssize_t n, std::vector<uint64_t>& touched);
   int64_t share() const;
@@ -573,14 +486,6 @@ void group_member_state::dispatch(partition_slot& s, uint64_t id) {
   self->send(tasks.at(s.task).actor, batch_atom::value, batch_ptr{std::move(b)});
   if (s.in_flight_bytes >= share())
     s.held = true; // its records wait in librdkafka's queue, which stops fetching once full
-}
-
-void group_member_state::probe_assigned() {
-  std::vector<fetch_waker::probed_partition> partitions;
-  for (const auto& [id, s] : slots)
-    partitions.push_back({s.topic, s.partition, tasks.at(s.task).actor, s.metrics});
-  if (waker)
-    waker->probe(std::move(partitions));
 }
 
 void group_member_state::read_ends() {
@@ -817,10 +722,8 @@ void group_member_state::rewind(const std::string& reason, std::optional<transac
       if (list->elems[i].err)
         spdlog::error("exactly-once: cannot rewind {}-{}: {}", list->elems[i].topic, list->elems[i].partition,
                       rd_kafka_err2str(list->elems[i].err));
-  if (!closing) {
+  if (!closing)
     spawn_tasks(list, committed);
-    probe_assigned(); // the new tasks
-  }
   rd_kafka_topic_partition_list_destroy(list);
 }
 
@@ -972,7 +875,6 @@ void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
   if (e)
     spdlog::error("assign failed: {}", rd_kafka_err2str(e));
   metrics->assigned_partitions = static_cast<int32_t>(slots.size());
-  probe_assigned();
   spdlog::info("assigned {} partition(s): {} (now {} task(s))", parts->cnt, fmt::join(names, ", "), tasks.size());
 }
 
@@ -1017,7 +919,6 @@ void group_member_state::revoke(rd_kafka_topic_partition_list_t* parts, bool los
   if (e)
     spdlog::error("unassign failed: {}", rd_kafka_err2str(e));
   metrics->assigned_partitions = static_cast<int32_t>(slots.size());
-  probe_assigned();
   spdlog::info("{} {} partition(s): {} ({} task(s) left)", lost ? "lost" : "revoked", parts->cnt,
                fmt::join(names, ", "), tasks.size());
   if (auto r = std::exchange(rewind_pending, std::nullopt))

@@ -388,11 +388,6 @@ struct operator_state : processor_context {
       inputs.caught_up(*input, steady_ms());
   }
 
-  void on_behind(const std::string& topic, int32_t partition) {
-    if (auto input = inputs.find(topic, partition))
-      inputs.received(*input); // neither caught up nor idle: it may have records to come
-  }
-
   void on_tick() {
     if (inputs.detect_idle(steady_ms(), setup.config->idle_timeout_ms))
       move_clock(inputs.clock());
@@ -652,7 +647,6 @@ caf::behavior operator_behavior(operator_actor_t self, operator_setup setup) {
       return self->state.on_watermark(parent, watermark, idle);
     },
     [=](eof_atom, const std::string& topic, int32_t partition) { self->state.on_eof(topic, partition); },
-    [=](behind_atom, const std::string& topic, int32_t partition) { self->state.on_behind(topic, partition); },
     [=](tick_atom) {
       self->state.on_tick();
       self->delayed_send(self, tick_every, tick_atom::value);

@@ -203,13 +203,6 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
       st.drain(self);
       return caf::unit;
     },
-    [=](behind_atom, const std::string& topic, int32_t p) -> caf::result<void> {
-      auto& st = self->state;
-      if (st.restoring)
-        return caf::skip; // after the batches and ends before it
-      self->send(st.sources.at(topic), behind_atom::value, topic, p);
-      return caf::unit;
-    },
     [=](input_state_atom, uint64_t id, const std::string& topic, int32_t p, std::string& state) {
       if (auto it = self->state.markers.find(id); it != self->state.markers.end())
         it->second.inputs[{topic, p}] = std::move(state);
