@@ -306,4 +306,22 @@ std::string rate_text(const std::map<std::string, double>& r) {
   return text;
 }
 
+sluice::streams_config phase_config(const std::string& application_id, const std::string& bootstrap,
+                                    const std::filesystem::path& state_dir, int threads,
+                                    const std::vector<std::string>& settings) {
+  sluice::streams_config config;
+  config.application_id = application_id;
+  config.bootstrap_servers = bootstrap;
+  config.state_dir = state_dir.string();
+  config.num_stream_threads = threads;
+  config.log_level = "warn";
+  for (const auto& s : settings) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos)
+      throw std::invalid_argument("--set " + s + ": want key=value");
+    config.set(s.substr(0, eq), s.substr(eq + 1));
+  }
+  return config;
+}
+
 } // namespace sluice::bench

@@ -3,11 +3,14 @@
 // (records/s, CPU utilisation, records per CPU-second, peak RSS; a child's RSS and CPU while it runs).
 #pragma once
 
+#include "actors/streams_config.hpp"
+
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -120,6 +123,13 @@ private:
 
 /// The key=value fields of a "result key=value ..." line, as `print_result` writes it.
 std::map<std::string, double> parse_result(const std::string& line);
+
+/// The configuration of a streams phase: `application_id` on `bootstrap`, state in `state_dir`,
+/// `threads` scheduler threads (0: one per core), log level warn, then each "key=value" of
+/// `settings` in order (--set); throws std::invalid_argument for one without '='.
+sluice::streams_config phase_config(const std::string& application_id, const std::string& bootstrap,
+                                    const std::filesystem::path& state_dir, int threads,
+                                    const std::vector<std::string>& settings);
 
 /// Runs this executable with `args`, returns the fields of its "result ..." line; throws if it fails.
 std::map<std::string, double> run_child(const std::vector<std::string>& args);

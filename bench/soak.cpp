@@ -101,18 +101,7 @@ int phase_app(const options& o) {
   const auto state_dir = state_dir_of(getpid());
   std::filesystem::remove_all(state_dir);
   std::filesystem::create_directories(state_dir);
-  sluice::streams_config config;
-  config.application_id = o.application_id;
-  config.bootstrap_servers = o.bootstrap;
-  config.state_dir = state_dir.string();
-  config.num_stream_threads = o.threads;
-  config.log_level = "warn";
-  for (const auto& s : o.settings) {
-    const auto eq = s.find('=');
-    if (eq == std::string::npos)
-      throw std::invalid_argument("--set " + s + ": want key=value");
-    config.set(s.substr(0, eq), s.substr(eq + 1));
-  }
+  auto config = phase_config(o.application_id, o.bootstrap, state_dir, o.threads, o.settings);
   sluice::setup_logging(config.log_level);
   sigset_t signals;
   sigemptyset(&signals);

@@ -152,22 +152,11 @@ sluice::topology build_topology(const options& o) {
 }
 
 sluice::streams_config make_config(const options& o, const std::filesystem::path& state_dir) {
-  sluice::streams_config config;
-  config.application_id = o.application_id;
-  config.bootstrap_servers = o.bootstrap;
-  config.state_dir = state_dir.string();
-  config.num_stream_threads = o.threads;
-  config.log_level = "warn";
   // The mock broker only lets the restore instance join once the stateful instance's member timed
-  // out (its LeaveGroup does not end the wait): 45 s by default.
-  config.set("kafka.consumer.session.timeout.ms", "6000");
-  for (const auto& s : o.settings) {
-    const auto eq = s.find('=');
-    if (eq == std::string::npos)
-      throw std::invalid_argument("--set " + s + ": want key=value");
-    config.set(s.substr(0, eq), s.substr(eq + 1));
-  }
-  return config;
+  // out (its LeaveGroup does not end the wait): 45 s by default. --set comes after, and wins.
+  std::vector<std::string> settings{"kafka.consumer.session.timeout.ms=6000"};
+  settings.insert(settings.end(), o.settings.begin(), o.settings.end());
+  return phase_config(o.application_id, o.bootstrap, state_dir, o.threads, settings);
 }
 
 std::filesystem::path fresh_state_dir() {
