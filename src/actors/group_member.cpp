@@ -3,6 +3,9 @@
 #include "actors/messages.hpp"
 #include "actors/task_actor.hpp"
 
+#include "topology/event_time.hpp"
+
+#include <boost/json.hpp>
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
@@ -146,6 +149,7 @@ struct partition_slot {
   rd_kafka_queue_t* queue = nullptr; // the partition's own fetch queue (not forwarded to the consumer's)
   int64_t in_flight_bytes = 0; // bytes handed out whose credit has not come back
   bool held = false;           // over its share: not read until half of it came back
+  bool at_end = false;         // its end of partition was the last thing taken from it
   std::shared_ptr<raw_batch> pending; // batch being filled in this poll round
   std::shared_ptr<consumed_messages> pending_messages;
   const std::string* topic_name = nullptr; // stable pointer for record_meta
@@ -197,6 +201,8 @@ struct group_member_state {
   int rewinds_in_a_row = 0;
   std::map<std::pair<std::string, int32_t>, std::pair<int64_t, std::string>> committed_positions; // offset, metadata
   std::chrono::steady_clock::time_point ends_read; // when the partitions' high watermarks were last read (lag)
+  int64_t answered_within_us = 0; // a broker whose last answer is older is not counted on (statistics)
+  std::optional<std::chrono::steady_clock::time_point> unconfirmed_since; // caught-up partitions without a broker
 
   ~group_member_state() {
     waker.reset();
@@ -238,6 +244,10 @@ struct group_member_state {
     return transactional() && topo.writes_records(topo.subtopology_of(topic));
   }
   void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  /// Tells the tasks which of their partitions are still at their end with their broker answering,
+  /// from librdkafka's statistics (every confirmation_interval_ms): nothing else tells a caught-up
+  /// partition from one whose consumer lost its brokers.
+  void confirm_caught_up(std::string_view statistics);
 
 private:
   void assign(rd_kafka_topic_partition_list_t* parts);
@@ -283,6 +293,11 @@ void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_li
   if (!err)
     st->collector->committed(offsets); // purges consumed repartition records
   st->committed(err);
+}
+
+int on_statistics(rd_kafka_t*, char* json, size_t size, void* opaque) {
+  static_cast<group_member_state*>(opaque)->confirm_caught_up({json, size});
+  return 0; // librdkafka frees it
 }
 
 void on_consumer_error(rd_kafka_t*, int err, const char* reason, void*) {
@@ -333,10 +348,20 @@ void group_member_state::start() {
       apply_kafka_settings(conf, {{"isolation.level", "read_committed"}});
     apply_kafka_settings(conf, config->kafka_common);
     apply_kafka_settings(conf, config->kafka_consumer);
+    if (config->idle_timeout_ms >= 0) // statistics confirm caught-up partitions (confirm_caught_up)
+      apply_kafka_settings(conf, {{"statistics.interval.ms",
+                                   std::to_string(confirmation_interval_ms(config->idle_timeout_ms))}});
   } catch (...) {
     rd_kafka_conf_destroy(conf);
     throw;
   }
+  // A broker answers a fetch at least every fetch.wait.max.ms, with nothing new to send.
+  char wait_ms[32];
+  size_t wait_size = sizeof(wait_ms);
+  if (rd_kafka_conf_get(conf, "fetch.wait.max.ms", wait_ms, &wait_size) == RD_KAFKA_CONF_OK)
+    answered_within_us = (std::atoll(wait_ms) + 500) * 1000;
+  if (config->idle_timeout_ms >= 0)
+    rd_kafka_conf_set_stats_cb(conf, on_statistics);
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
   rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
@@ -414,6 +439,7 @@ void group_member_state::take(ssize_t n, std::vector<uint64_t>& touched) {
       rd_kafka_message_destroy(m);
       continue;
     }
+    last->at_end = m->err != RD_KAFKA_RESP_ERR_NO_ERROR;
     if (m->err) { // end of partition: after the records before it
       last->metrics->position = m->offset;
       rd_kafka_message_destroy(m);
@@ -486,6 +512,49 @@ void group_member_state::dispatch(partition_slot& s, uint64_t id) {
   self->send(tasks.at(s.task).actor, batch_atom::value, batch_ptr{std::move(b)});
   if (s.in_flight_bytes >= share())
     s.held = true; // its records wait in librdkafka's queue, which stops fetching once full
+}
+
+void group_member_state::confirm_caught_up(std::string_view statistics) {
+  boost::system::error_code ec;
+  const auto doc = boost::json::parse(statistics, ec);
+  const auto* brokers = ec || !doc.is_object() ? nullptr : doc.as_object().if_contains("brokers");
+  if (!brokers || !brokers->is_object())
+    return;
+  std::set<std::pair<std::string_view, int64_t>> answering; // partitions whose broker answers
+  for (const auto& [name, b] : brokers->as_object()) {
+    const auto* broker = b.if_object();
+    const auto* state = broker ? broker->if_contains("state") : nullptr;
+    const auto* idle = broker ? broker->if_contains("rxidle") : nullptr;
+    const auto* toppars = broker ? broker->if_contains("toppars") : nullptr;
+    if (!state || !state->is_string() || state->as_string() != "UP" || !idle || !idle->is_int64() ||
+        idle->as_int64() < 0 || idle->as_int64() > answered_within_us || !toppars || !toppars->is_object())
+      continue;
+    for (const auto& [tp_name, tp] : toppars->as_object()) {
+      const auto* topic = tp.is_object() ? tp.as_object().if_contains("topic") : nullptr;
+      const auto* partition = tp.is_object() ? tp.as_object().if_contains("partition") : nullptr;
+      if (topic && topic->is_string() && partition && partition->is_int64())
+        answering.emplace(std::string_view{topic->as_string()}, partition->as_int64());
+    }
+  }
+  size_t unconfirmed = 0;
+  for (const auto& [id, s] : slots) {
+    if (!s.at_end)
+      continue;
+    if (answering.count({s.topic, s.partition}))
+      self->send(tasks.at(s.task).actor, still_caught_up_atom::value, s.topic, s.partition);
+    else
+      ++unconfirmed;
+  }
+  if (unconfirmed > 0 && !unconfirmed_since) {
+    unconfirmed_since = std::chrono::steady_clock::now();
+    spdlog::warn("{} caught-up partition(s) not confirmed: their broker does not answer; they hold watermarks "
+                 "back instead of turning idle until it does",
+                 unconfirmed);
+  } else if (unconfirmed == 0 && unconfirmed_since) {
+    spdlog::info("caught-up partitions confirmed again after {:.1f} s",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - *unconfirmed_since).count());
+    unconfirmed_since.reset();
+  }
 }
 
 void group_member_state::read_ends() {
@@ -702,6 +771,7 @@ void group_member_state::rewind(const std::string& reason, std::optional<transac
     rd_kafka_topic_partition_list_add(list, s.topic.c_str(), s.partition);
     s.pending.reset(); // read again from the committed offset
     s.pending_messages.reset();
+    s.at_end = false;
   }
   if (list->cnt == 0) {
     rd_kafka_topic_partition_list_destroy(list);

@@ -32,7 +32,8 @@ using source_offsets = std::vector<source_offset>;
 //   (marker_atom, uint64_t id)         a commit marker from a parent; passes on after the last parent's
 //   (epoch_acked_atom, uint64_t id, int64_t offset)   all records produced before marker `id` are
 //                                      acknowledged; `offset`: the last changelog offset among them, or -1
-//   (eof_atom, string topic, int32_t partition)   sources: the partition is caught up (end of partition)
+//   (eof_atom, string topic, int32_t partition)   sources: the partition is caught up (end of partition),
+//                                      or still is (confirmations: see confirmation_interval_ms)
 //   (tick_atom)                        sources: look for idle inputs (every idle.timeout.ms / 4)
 //   (announce_atom)                    repartition sinks: announce the watermark held back by throttling
 //   (delivery_failed_atom, string)     the broker refused a record: the task fails
@@ -45,6 +46,9 @@ using source_offsets = std::vector<source_offset>;
 // task actor (one per task)
 //   (batch_atom, batch_ptr)            a consumed raw_batch of one source partition
 //   (eof_atom, string topic, int32_t partition)   the partition is caught up: told to its source
+//   (still_caught_up_atom, string topic, int32_t partition)   the partition is still at its end and its
+//                                      broker answers: told to its source if nothing came since; dropped
+//                                      while restoring
 //   (commit_atom) -> source_offsets    send a marker; answer with the offsets once all nodes passed it
 //   (input_state_atom, uint64_t id, string topic, int32_t partition, string state)   a source passed
 //                                      marker `id` with this input state (commit metadata)
@@ -73,6 +77,7 @@ using credit_atom = caf::atom_constant<caf::atom("credit")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using watermark_atom = caf::atom_constant<caf::atom("watermark")>;
 using eof_atom = caf::atom_constant<caf::atom("eof")>;
+using still_caught_up_atom = caf::atom_constant<caf::atom("still_eof")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using announce_atom = caf::atom_constant<caf::atom("announce")>;
 using input_state_atom = caf::atom_constant<caf::atom("in_state")>;

@@ -203,6 +203,16 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
       st.drain(self);
       return caf::unit;
     },
+    [=](still_caught_up_atom, const std::string& topic, int32_t p) {
+      auto& st = self->state;
+      if (st.restoring)
+        return; // the end of partition waiting behind the restore confirms it afresh
+      if (st.queues.size() > 1)
+        if (auto it = st.queues.find({topic, p}); it == st.queues.end() || !it->second.caught_up ||
+                                                  !it->second.batches.empty())
+          return; // records came since
+      self->send(st.sources.at(topic), eof_atom::value, topic, p);
+    },
     [=](input_state_atom, uint64_t id, const std::string& topic, int32_t p, std::string& state) {
       if (auto it = self->state.markers.find(id); it != self->state.markers.end())
         it->second.inputs[{topic, p}] = std::move(state);

@@ -1,6 +1,7 @@
 #include "topology/event_time.hpp"
 
 #include <algorithm>
+#include <utility>
 #include "topology/text_fields.hpp"
 
 namespace sluice {
@@ -103,6 +104,7 @@ void input_clocks::announce(size_t i, const watermark_announcement& a) {
 
 void input_clocks::caught_up(size_t i, int64_t now_ms) {
   auto& in = inputs_[i];
+  in.confirmed_at = now_ms;
   if (in.is_caught_up)
     return;
   in.is_caught_up = true;
@@ -112,12 +114,18 @@ void input_clocks::caught_up(size_t i, int64_t now_ms) {
 bool input_clocks::detect_idle(int64_t now_ms, int64_t idle_timeout_ms) {
   if (idle_timeout_ms < 0)
     return false;
+  const int64_t lapse = confirmations_lapse_after * confirmation_interval_ms(idle_timeout_ms);
   bool changed = false;
   for (auto& in : inputs_) {
-    if (in.announced || in.own.idle || !in.is_caught_up || now_ms - in.caught_up_since < idle_timeout_ms)
+    if (in.announced || !in.is_caught_up)
       continue;
-    in.own.idle = true;
-    changed = true;
+    if (now_ms - in.confirmed_at > lapse) { // cut off from its brokers, maybe with records to come
+      in.is_caught_up = false;
+      changed |= std::exchange(in.own.idle, false);
+    } else if (!in.own.idle && now_ms - in.caught_up_since >= idle_timeout_ms) {
+      in.own.idle = true;
+      changed = true;
+    }
   }
   return changed;
 }

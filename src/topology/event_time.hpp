@@ -53,9 +53,21 @@ std::string encode_announcement(const watermark_announcement& a);
 /// The announcement in `text`, or nullopt if it is not one.
 std::optional<watermark_announcement> decode_announcement(std::string_view text);
 
+/// How often the runtime confirms that a caught-up input is still caught up — at the end of its
+/// partition, its broker answering — under an idle timeout of `idle_timeout_ms`. A confirmation
+/// lapses after `confirmations_lapse_after` intervals: a consumer cut off from its brokers looks
+/// just like a silent partition, and may have records on the broker it has not fetched yet.
+constexpr int64_t confirmation_interval_ms(int64_t idle_timeout_ms) {
+  return std::clamp<int64_t>(idle_timeout_ms / 4, 100, 1000);
+}
+
+/// Intervals after which an unconfirmed caught-up input counts as behind (see confirmation_interval_ms).
+inline constexpr int64_t confirmations_lapse_after = 3;
+
 /// The inputs of one source node in one task — one partition of each topic it reads — and their
 /// clocks. A plain input's watermark is the largest event time seen in it; it is idle once it has
-/// been caught up (at the end of its partition) and silent for the idle timeout. A repartition
+/// been caught up (at the end of its partition, confirmed again at least every lapse time) and
+/// silent for the idle timeout; an idle input whose confirmations lapse rejoins. A repartition
 /// input's clock is the combination of every upstream task's announced clock; until each of them
 /// has been heard, it holds the watermark back.
 class input_clocks {
@@ -75,11 +87,12 @@ public:
   /// Applies an announcement read from a repartition input; watermarks only move forward.
   void announce(size_t input, const watermark_announcement& a);
 
-  /// `input` reached the end of its partition at wall-clock time `now_ms`.
+  /// `input` is at the end of its partition at wall-clock time `now_ms` (reached it, or still there).
   void caught_up(size_t input, int64_t now_ms);
 
-  /// Marks idle every plain input caught up and silent for `idle_timeout_ms` (negative: never);
-  /// true if any input changed.
+  /// Marks idle every plain input caught up and silent for `idle_timeout_ms` (negative: never), and
+  /// as behind (not caught up, not idle) every one whose last confirmation lapsed; true if any
+  /// input's idleness changed.
   bool detect_idle(int64_t now_ms, int64_t idle_timeout_ms);
 
   /// The combined clock of all inputs.
@@ -110,7 +123,8 @@ private:
     event_clock own;                    // plain inputs
     std::vector<event_clock> upstreams; // repartition inputs: by upstream task
     bool is_caught_up = false;
-    int64_t caught_up_since = 0;
+    int64_t caught_up_since = 0; // since when, continuously confirmed
+    int64_t confirmed_at = 0;    // the last confirmation
   };
   std::vector<input> inputs_;
 };

@@ -259,8 +259,11 @@ void topology_test_driver::flush() {
 
 void topology_test_driver::advance_wall_clock(int64_t now_ms, int64_t idle_timeout_ms) {
   impl_->wall_clock = now_ms;
-  for (auto& [node, in] : impl_->inputs)
+  for (auto& [node, in] : impl_->inputs) {
+    for (size_t i = 0; i < in.size(); ++i)
+      in.caught_up(i, now_ms); // everything piped is processed: still at the end
     in.detect_idle(now_ms, idle_timeout_ms);
+  }
   impl_->propagate();
   impl_->settle();
 }

@@ -74,6 +74,9 @@ TEST(input_clocks, caught_up_inputs_turn_idle_after_the_timeout_and_rejoin) {
   c.observe(a, 100);
   c.observe(b, 900);
   c.caught_up(a, 1000);
+  c.caught_up(a, 1250); // confirmed: still at the end
+  c.caught_up(a, 1500);
+  c.caught_up(a, 1750);
   EXPECT_FALSE(c.detect_idle(1999, 1000));
   EXPECT_TRUE(c.detect_idle(2000, 1000));
   EXPECT_EQ(c.clock(), (event_clock{900, false})); // a idle: b alone
@@ -83,8 +86,32 @@ TEST(input_clocks, caught_up_inputs_turn_idle_after_the_timeout_and_rejoin) {
   EXPECT_EQ(c.clock(), (event_clock{150, false})); // rejoined
   c.caught_up(b, 3000); // never idle while not caught up: b has been
   c.caught_up(a, 3000);
+  c.caught_up(b, 3500);
+  c.caught_up(a, 3500);
   EXPECT_TRUE(c.detect_idle(4000, 1000));
   EXPECT_EQ(c.clock(), (event_clock{900, true}));
+}
+
+TEST(input_clocks, a_caught_up_input_whose_confirmations_lapse_is_behind) {
+  const int64_t timeout = 1000, lapse = confirmations_lapse_after * confirmation_interval_ms(timeout);
+  ASSERT_LT(lapse, timeout); // a consumer cut off at once is behind before it could turn idle
+  input_clocks c;
+  auto a = c.add("t", 0, false);
+  auto b = c.add("u", 0, false);
+  c.observe(a, 100);
+  c.observe(b, 900);
+  c.caught_up(a, 1000); // then its consumer loses the brokers: no confirmation
+  EXPECT_FALSE(c.detect_idle(1000 + lapse, timeout));
+  EXPECT_FALSE(c.detect_idle(2000, timeout)); // silent for the timeout, but not known to be at the end
+  EXPECT_EQ(c.clock(), (event_clock{100, false}));
+  c.caught_up(a, 2100); // the brokers answer again: caught up from now on
+  EXPECT_FALSE(c.detect_idle(2100 + timeout - 1, timeout));
+  for (int64_t t = 2100; t <= 2100 + timeout; t += lapse)
+    c.caught_up(a, t);
+  EXPECT_TRUE(c.detect_idle(2100 + timeout, timeout));
+  EXPECT_EQ(c.clock(), (event_clock{900, false}));
+  EXPECT_TRUE(c.detect_idle(2100 + timeout + 2 * lapse, timeout)); // an idle input that lapses rejoins
+  EXPECT_EQ(c.clock(), (event_clock{100, false}));
 }
 
 TEST(input_clocks, state_survives_save_and_restore) {
