@@ -8,6 +8,7 @@
 #include "actors/internal_topics.hpp"
 #include "actors/messages.hpp"
 #include "actors/record_collector.hpp"
+#include "actors/memory_trimmer.hpp"
 #include "actors/standby_tasks.hpp"
 #include "state/state_directory.hpp"
 
@@ -105,6 +106,7 @@ struct kafka_streams::impl {
   std::unique_ptr<endpoint_directory> directory;    // where the other instances are, what they run
   std::unique_ptr<standby_tasks> standbys;          // num.standby.replicas: warm copies of others' tasks
   std::atomic<const endpoint_directory*> peers{nullptr}; // the same, as the HTTP thread sees it
+  std::unique_ptr<memory_trimmer> trimmer;          // memory.trim.interval.ms
   mutable std::mutex mutex;
   std::string failure;
   bool stopped = false;
@@ -155,6 +157,7 @@ void kafka_streams::start() {
                                                        });
     d.peers = d.directory.get();
   }
+  d.trimmer = std::make_unique<memory_trimmer>(std::chrono::milliseconds(d.config.memory_trim_interval_ms));
   if (d.config.num_standby_replicas > 0)
     d.standbys = std::make_unique<standby_tasks>(d.topo, d.config, d.partitions, *d.directory, d.metrics);
   // Sub-topologies that write no records (alert sinks) have nothing for a transaction to hold:
@@ -190,6 +193,7 @@ void kafka_streams::close() {
   d.http.reset();
   d.peers = nullptr;
   d.standbys.reset();
+  d.trimmer.reset();
   d.directory.reset(); // this instance's entry goes: it no longer serves its stores
   caf::anon_send(d.member, shutdown_atom::value);
   d.system->await_all_actors_done();

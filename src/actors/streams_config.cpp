@@ -87,6 +87,8 @@ const std::vector<config_key>& config_keys() {
       {"max.batch.records", std::to_string(d.max_batch_records), "most records handed to a task at once"},
       {"idle.timeout.ms", std::to_string(d.idle_timeout_ms),
        "an input partition caught up and silent this long stops holding the watermark back (-1 = never)"},
+      {"memory.trim.interval.ms", std::to_string(d.memory_trim_interval_ms),
+       "how often freed memory goes back to the system, so that RSS follows live memory (0 = never)"},
       {"num.stream.threads", std::to_string(d.num_stream_threads), "actor scheduler threads (0 = one per core)"},
       {"log.level", d.log_level, "trace, debug, info, warn or error"},
     };
@@ -131,6 +133,8 @@ std::string streams_config::get(const std::string& key) const {
     return std::to_string(max_batch_records);
   if (key == "idle.timeout.ms")
     return std::to_string(idle_timeout_ms);
+  if (key == "memory.trim.interval.ms")
+    return std::to_string(memory_trim_interval_ms);
   if (key == "num.stream.threads")
     return std::to_string(num_stream_threads);
   if (key == "log.level")
@@ -195,6 +199,8 @@ void streams_config::set(const std::string& key, const std::string& value) {
     max_batch_records = parse_int(key, value, 1);
   } else if (key == "idle.timeout.ms") {
     idle_timeout_ms = parse_int(key, value, -1);
+  } else if (key == "memory.trim.interval.ms") {
+    memory_trim_interval_ms = parse_int(key, value, 0);
   } else if (key == "num.stream.threads") {
     num_stream_threads = parse_int(key, value, 0);
   } else if (key == "log.level") {

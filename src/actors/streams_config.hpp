@@ -74,6 +74,9 @@ struct streams_config {
   /// `idle.timeout.ms`: an input partition caught up and silent this long stops holding the
   /// watermark back (Flink's withIdleness); -1 = never. Event time never comes from the clock.
   int64_t idle_timeout_ms = 5000;
+  /// `memory.trim.interval.ms`: how often the allocator's free memory goes back to the system
+  /// (glibc's malloc_trim), so that the resident set follows live memory; 0 = never.
+  int64_t memory_trim_interval_ms = 10000;
   /// `num.stream.threads`: actor scheduler threads (0 = one per core).
   int64_t num_stream_threads = 0;
   /// `log.level`: trace, debug, info, warn, error.
