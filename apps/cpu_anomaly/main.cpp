@@ -1,11 +1,8 @@
 // cpu-anomaly: the IoT CPU anomaly tutorial (Flink + PostgreSQL + Slack) as one sluice app.
+#include "app_main.hpp"
 #include "cpu_anomaly.hpp"
-#include "sluice.hpp"
-
-#include <spdlog/spdlog.h>
 
 #include <cstdlib>
-#include <iostream>
 
 namespace {
 
@@ -66,13 +63,7 @@ int main(int argc, char** argv) {
     ->check(CLI::NonNegativeNumber);
   sluice::alert_target alerts;
   alerts.add_flags(cli);
-  bool describe = false;
-  cli.add_flag("--describe", describe, "print the topology and exit");
-  CLI11_PARSE(cli, argc, argv);
-
-  try {
-    auto config = flags.resolve();
-    sluice::setup_logging(config.log_level);
+  return sluice::apps::run_app("cpu-anomaly", cli, flags, [&](const sluice::streams_config&, sluice::topology_builder& builder) {
     options.aggregate = !filter_only;
     options.window = std::chrono::milliseconds{window_ms};
     options.grace = std::chrono::milliseconds{grace_ms};
@@ -88,21 +79,7 @@ int main(int argc, char** argv) {
       stages += no_thresholds ? " (thresholds off: --no-thresholds)"
                               : " (thresholds off: no PostgreSQL configured; set --postgres-url or PGHOST/PGDATABASE)";
     }
-    sluice::topology_builder builder;
     sluice::apps::build_cpu_anomaly(builder, topics, options);
-    auto topology = builder.build();
-    // Internal topics by their full names, as the running app creates them.
-    const auto description = topology.with_application_id(config.application_id).describe();
-    if (describe) {
-      std::cout << "stages: " << stages << "\n" << description;
-      return 0;
-    }
-    spdlog::info("cpu-anomaly: application.id={} bootstrap.servers={} stages: {}\n{}", config.application_id,
-                 config.bootstrap_servers, stages, description);
-    sluice::kafka_streams streams{topology, config};
-    return streams.run();
-  } catch (const std::exception& e) {
-    std::cerr << "cpu-anomaly: " << e.what() << "\n";
-    return 2;
-  }
+    return "stages: " + stages;
+  }, argc, argv);
 }

@@ -1,12 +1,8 @@
 // ops-anomalies: the KSQL tutorial's streams and tables over server logs, bank transactions and
 // product ratings (error bursts, status counts, large withdrawals, suspicious users, balances, bad
 // ratings, worst products).
+#include "app_main.hpp"
 #include "ops_anomalies.hpp"
-#include "sluice.hpp"
-
-#include <spdlog/spdlog.h>
-
-#include <iostream>
 
 int main(int argc, char** argv) {
   CLI::App cli{
@@ -43,31 +39,9 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::NonNegativeNumber);
   options.target.add_flags(cli);
-  bool describe = false;
-  cli.add_flag("--describe", describe, "print the topology and exit");
-  CLI11_PARSE(cli, argc, argv);
-
-  try {
+  return sluice::apps::run_app("ops-anomalies", cli, flags, [&](const sluice::streams_config&, sluice::topology_builder& builder) {
     options.target.validate();
-    auto config = flags.resolve();
-    sluice::setup_logging(config.log_level);
-    sluice::topology_builder builder;
     sluice::apps::build_ops_anomalies(builder, options);
-    auto topology = builder.build();
-    // Internal topics by their full names, as the running app creates them.
-    const auto description = topology.with_application_id(config.application_id).describe();
-    if (describe) {
-      std::cout << description;
-      return 0;
-    }
-    spdlog::info("ops-anomalies: application.id={} bootstrap.servers={} alerts to {}\n{}", config.application_id,
-                 config.bootstrap_servers,
-                 options.target.describe(),
-                 description);
-    sluice::kafka_streams streams{topology, config};
-    return streams.run();
-  } catch (const std::exception& e) {
-    std::cerr << "ops-anomalies: " << e.what() << "\n";
-    return 2;
-  }
+    return "alerts to " + options.target.describe();
+  }, argc, argv);
 }

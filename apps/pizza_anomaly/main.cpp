@@ -1,13 +1,8 @@
 // pizza-anomaly: the four pizza-order anomaly pipelines of the Kafka + Flink tutorial, with alerts
 // for orders with too many prohibited toppings and for trends (Slack when configured, else console).
 #include "connectors/http/alert_target.hpp"
+#include "app_main.hpp"
 #include "pizza_anomaly.hpp"
-#include "sluice.hpp"
-
-#include <spdlog/spdlog.h>
-
-#include <iostream>
-#include <map>
 
 namespace {
 
@@ -44,33 +39,13 @@ int main(int argc, char** argv) {
     ->check(CLI::IsMember({"readme", "deployed"}));
   sluice::alert_target alerts;
   alerts.add_flags(cli);
-  bool describe = false;
-  cli.add_flag("--describe", describe, "print the topology and exit");
-  CLI11_PARSE(cli, argc, argv);
-
-  try {
+  return sluice::apps::run_app(app_name, cli, flags, [&](const sluice::streams_config&, sluice::topology_builder& builder) {
     alerts.validate();
     options.pattern =
       pattern == "deployed" ? sluice::apps::trend_pattern::deployed : sluice::apps::trend_pattern::readme;
-    auto config = flags.resolve();
-    sluice::setup_logging(config.log_level);
-    sluice::topology_builder builder;
     auto alerting = sluice::apps::build_pizza_anomaly(builder, options);
     alerts.send(alerting.bad_orders, app_name, bad_order_text, "bad-order-alerts");
     alerts.send(alerting.trends, app_name, trend_text, "trend-alerts");
-    auto topology = builder.build();
-    // Internal topics by their full names, as the running app creates them.
-    const auto description = topology.with_application_id(config.application_id).describe();
-    if (describe) {
-      std::cout << description;
-      return 0;
-    }
-    spdlog::info("{}: application.id={} bootstrap.servers={} trend pattern {}\n{}", app_name, config.application_id,
-                 config.bootstrap_servers, pattern, description);
-    sluice::kafka_streams streams{topology, config};
-    return streams.run();
-  } catch (const std::exception& e) {
-    std::cerr << app_name << ": " << e.what() << "\n";
-    return 2;
-  }
+    return "trend pattern " + pattern;
+  }, argc, argv);
 }

@@ -1,11 +1,7 @@
 // temperature-alert: alerts when a machine's mean temperature over a 5 s hopping window reaches 90 C
 // (the Quix Streams anomaly-detection tutorial).
-#include "sluice.hpp"
+#include "app_main.hpp"
 #include "temperature_alert.hpp"
-
-#include <spdlog/spdlog.h>
-
-#include <iostream>
 
 int main(int argc, char** argv) {
   CLI::App cli{"temperature-alert: reads machine temperatures from temperature_readings (key: machine id,\n"
@@ -22,31 +18,9 @@ int main(int argc, char** argv) {
   cli.add_option("--threshold", options.threshold, "alert when the rounded window mean is >= this")
     ->capture_default_str();
   options.target.add_flags(cli);
-  bool describe = false;
-  cli.add_flag("--describe", describe, "print the topology and exit");
-  CLI11_PARSE(cli, argc, argv);
-
-  try {
+  return sluice::apps::run_app("temperature-alert", cli, flags, [&](const sluice::streams_config&, sluice::topology_builder& builder) {
     options.target.validate();
-    auto config = flags.resolve();
-    sluice::setup_logging(config.log_level);
-    sluice::topology_builder builder;
     sluice::apps::build_temperature_alert(builder, options);
-    auto topology = builder.build();
-    // Internal topics by their full names, as the running app creates them.
-    const auto description = topology.with_application_id(config.application_id).describe();
-    if (describe) {
-      std::cout << description;
-      return 0;
-    }
-    spdlog::info("temperature-alert: application.id={} bootstrap.servers={} alerts to {}\n{}", config.application_id,
-                 config.bootstrap_servers,
-                 options.target.describe(),
-                 description);
-    sluice::kafka_streams streams{topology, config};
-    return streams.run();
-  } catch (const std::exception& e) {
-    std::cerr << "temperature-alert: " << e.what() << "\n";
-    return 2;
-  }
+    return "alerts to " + options.target.describe();
+  }, argc, argv);
 }
