@@ -24,6 +24,7 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -190,6 +191,48 @@ std::size_t logged_times(app_instances& app, const std::string& text) {
   return n;
 }
 
+// An output of the app as a fault test checks it: its name in the report, its topic, the rows
+// expected in it and how a row is named.
+struct checked_output {
+  std::string name;
+  std::string topic;
+  const expected_rows& expected;
+  std::string (*identity)(const json::value&);
+};
+
+// Waits (up to `timeout`) until every output holds all its expected rows, then accounts for what
+// was lost and duplicated in each and for the dead letters, prints it, and expects nothing lost,
+// wrong or unexpected, no dead letter, and a clean stop of the app.
+void expect_nothing_lost(const kafka_test_client& client, app_instances& app, const std::vector<checked_output>& outputs,
+                         std::chrono::seconds timeout) {
+  std::map<std::string, std::size_t> counts;
+  for (const auto& o : outputs)
+    counts[o.topic] = o.expected.size();
+  const auto out = sluice::test::settle_outputs(
+    client, counts,
+    [&](const auto& t) {
+      return std::all_of(outputs.begin(), outputs.end(), [&](const checked_output& o) {
+        return check_rows(o.expected, rows_by(t.at(o.topic), o.identity)).missing == 0;
+      });
+    },
+    app, timeout);
+  accounting a;
+  std::string summaries;
+  std::size_t wrong = 0;
+  for (const auto& o : outputs) {
+    const auto c = check_rows(o.expected, rows_by(out.at(o.topic), o.identity));
+    account(a, o.name, c);
+    summaries += o.name + ": " + c.summary() + "\n";
+    wrong += c.wrong + c.unexpected;
+  }
+  a.dead_lettered = dead_letters(client, app).size();
+  report(a);
+  EXPECT_EQ(a.lost, 0u) << summaries << app.logs();
+  EXPECT_EQ(wrong, 0u) << summaries;
+  EXPECT_EQ(a.dead_lettered, 0u);
+  EXPECT_EQ(app.stop(), "");
+}
+
 // The thresholds table of the tutorial, loaded into `pg` from apps/cpu_anomaly/thresholds.sql.
 void load_thresholds(const sluice::test::pg_cluster& pg) {
   std::ifstream in(SLUICE_CPU_THRESHOLDS_SQL);
@@ -223,25 +266,10 @@ TEST(faults, a_storm_of_sigkills_across_three_instances_loses_no_window) {
   ASSERT_EQ(input.size(), records.size());
   const auto expected = expected_outputs(input);
   ASSERT_GE(expected.windows.size(), 300u); // 35 host/CPU pairs
-  const auto out = sluice::test::settle_outputs(
-    client, {{agg, expected.windows.size()}, {filtered, expected.filtered.size()}},
-    [&](const auto& t) {
-      return check_rows(expected.windows, rows_by(t.at(agg), window_identity)).missing == 0 &&
-             check_rows(expected.filtered, rows_by(t.at(filtered), reading_identity)).missing == 0;
-    },
-    app, 90s);
-  const auto windows = check_rows(expected.windows, rows_by(out.at(agg), window_identity));
-  const auto readings = check_rows(expected.filtered, rows_by(out.at(filtered), reading_identity));
-  accounting a;
-  account(a, "cpu_agg_stats", windows);
-  account(a, "cpu_load_stats_real_filter", readings);
-  a.dead_lettered = dead_letters(client, app).size();
-  report(a);
-  EXPECT_EQ(a.lost, 0u) << windows.summary() << "\n" << readings.summary() << "\n" << app.logs();
-  EXPECT_EQ(windows.wrong + windows.unexpected + readings.wrong + readings.unexpected, 0u)
-    << windows.summary() << "\n" << readings.summary();
-  EXPECT_EQ(a.dead_lettered, 0u);
-  EXPECT_EQ(app.stop(), "");
+  expect_nothing_lost(client, app,
+                      {{"cpu_agg_stats", agg, expected.windows, window_identity},
+                       {"cpu_load_stats_real_filter", filtered, expected.filtered, reading_identity}},
+                      90s);
 }
 
 // The Slack text of an expected alert row, written out here: the average with 2 decimals (%.2f).
@@ -420,25 +448,10 @@ TEST(faults, postgres_restarted_while_the_lookup_join_runs_loses_no_joined_windo
   ASSERT_EQ(input.size(), records.size());
   const auto expected = expected_outputs(input);
   ASSERT_GE(expected.alerts.size(), 200u);
-  const auto out = sluice::test::settle_outputs(
-    client, {{alerts, expected.alerts.size()}, {agg, expected.windows.size()}},
-    [&](const auto& t) {
-      return check_rows(expected.alerts, rows_by(t.at(alerts), window_identity)).missing == 0 &&
-             check_rows(expected.windows, rows_by(t.at(agg), window_identity)).missing == 0;
-    },
-    app, 60s);
-  const auto joined = check_rows(expected.alerts, rows_by(out.at(alerts), window_identity));
-  const auto windows = check_rows(expected.windows, rows_by(out.at(agg), window_identity));
-  accounting a;
-  account(a, "cpu_alerts", joined);
-  account(a, "cpu_agg_stats", windows);
-  a.dead_lettered = dead_letters(client, app).size();
-  report(a);
-  EXPECT_EQ(a.lost, 0u) << joined.summary() << "\n" << windows.summary() << "\n" << app.logs();
-  EXPECT_EQ(joined.wrong + joined.unexpected + windows.wrong + windows.unexpected, 0u)
-    << joined.summary() << "\n" << windows.summary();
-  EXPECT_EQ(a.dead_lettered, 0u);
-  EXPECT_EQ(app.stop(), "");
+  expect_nothing_lost(client, app,
+                      {{"cpu_alerts", alerts, expected.alerts, window_identity},
+                       {"cpu_agg_stats", agg, expected.windows, window_identity}},
+                      60s);
 }
 
 // 4. The broker unreachable under exactly-once: two instances (processing.guarantee=exactly_once_v2,
@@ -473,28 +486,13 @@ void expect_nothing_lost_when_the_broker_is_down_for_3_s(const std::vector<std::
   const auto input = read_all(client, in);
   ASSERT_EQ(input.size(), records.size());
   const auto expected = expected_outputs(input);
-  const auto out = sluice::test::settle_outputs(
-    client, {{agg, expected.windows.size()}, {filtered, expected.filtered.size()}},
-    [&](const auto& t) {
-      return check_rows(expected.windows, rows_by(t.at(agg), window_identity)).missing == 0 &&
-             check_rows(expected.filtered, rows_by(t.at(filtered), reading_identity)).missing == 0;
-    },
-    app, 60s);
-  const auto windows = check_rows(expected.windows, rows_by(out.at(agg), window_identity));
-  const auto readings = check_rows(expected.filtered, rows_by(out.at(filtered), reading_identity));
+  expect_nothing_lost(client, app,
+                      {{"cpu_agg_stats", agg, expected.windows, window_identity},
+                       {"cpu_load_stats_real_filter", filtered, expected.filtered, reading_identity}},
+                      60s);
   std::printf("transactions aborted: %zu\n", logged_times(app, "the transaction is aborted"));
   // Live input keeps partitions at their end between records: the outage must have been noticed.
   EXPECT_GT(logged_times(app, "not confirmed: their broker does not answer"), 0u) << app.logs();
-  accounting a;
-  account(a, "cpu_agg_stats", windows);
-  account(a, "cpu_load_stats_real_filter", readings);
-  a.dead_lettered = dead_letters(client, app).size();
-  report(a);
-  EXPECT_EQ(a.lost, 0u) << windows.summary() << "\n" << readings.summary() << "\n" << app.logs();
-  EXPECT_EQ(windows.wrong + windows.unexpected + readings.wrong + readings.unexpected, 0u)
-    << windows.summary() << "\n" << readings.summary();
-  EXPECT_EQ(a.dead_lettered, 0u);
-  EXPECT_EQ(app.stop(), "");
 }
 
 TEST(faults, the_broker_unreachable_during_exactly_once_transactions_loses_nothing) {
