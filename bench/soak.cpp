@@ -11,10 +11,11 @@
 // clock). The aggregation keeps max(sent_us) per window, and a key's readings are produced in order,
 // so each output row carries the produce time of the reading that caused it. A consumer in the parent
 // reads the output as it comes: latency = time the row is read - that produce time.
-// Every minute: records in and out so far, lag (in - out), the child's VmRSS (and its anonymous and
-// file-backed parts) and VmHWM, its CPU utilisation over the minute (/proc/<child>/stat), the size of
-// its state directory on disk and the latency percentiles of the rows read in the minute. At the end:
-// the drain, the RSS of the first and the last minute, the least-squares RSS slope.
+// Every minute: records in and out so far, lag (in - out), the child's VmRSS (at the minute mark, and
+// the mean and max of one sample a second over the minute; its anonymous and file-backed parts) and
+// VmHWM, its CPU utilisation over the minute (/proc/<child>/stat), the size of its state directory on
+// disk and the latency percentiles of the rows read in the minute. At the end: the drain, the RSS of
+// the first and the last minute, the least-squares slopes of the per-minute mean and max RSS.
 
 #include "bench_support.hpp"
 #include "embedded_broker.hpp"
@@ -341,6 +342,7 @@ struct minute_figures {
   int minute = 0;
   std::int64_t in = 0, out = 0;
   double rss_mib = 0, hwm_mib = 0, anon_mib = 0, file_mib = 0, cpu_percent = 0, state_mib = 0;
+  double rss_mean_mib = 0, rss_max_mib = 0; // of VmRSS sampled every second in the minute
   double p50 = NAN, p90 = NAN, p99 = NAN, max = NAN;
   size_t rows = 0; // rows read in the minute
 };
@@ -372,9 +374,10 @@ int orchestrate(const options& o) {
   std::printf("app pid %d ready (all %d partitions assigned) after %.1f s, VmRSS %.1f MiB\n\n", child.pid(),
               o.partitions, duration<double>(clock_type::now() - started).count(),
               static_cast<double>(memory_of(child.pid()).rss_kib) / 1024);
-  std::printf("%6s %10s %10s %7s %9s %9s %8s %8s %5s %9s   %8s %8s %8s %8s  (latency ms, rows read in the minute)\n",
-              "minute", "in", "out", "lag", "VmRSS MiB", "VmHWM MiB", "anon MiB", "file MiB", "CPU %", "state MiB", "p50",
-              "p90", "p99", "max");
+  std::printf("%6s %10s %10s %7s %9s %8s %8s %9s %8s %8s %5s %9s   %8s %8s %8s %8s  (latency ms, rows read in the "
+              "minute)\n",
+              "minute", "in", "out", "lag", "VmRSS MiB", "mean MiB", "max MiB", "VmHWM MiB", "anon MiB", "file MiB",
+              "CPU %", "state MiB", "p50", "p90", "p99", "max");
   std::fflush(stdout);
 
   const auto origin = clock_type::now();
@@ -384,9 +387,20 @@ int orchestrate(const options& o) {
   double cpu_before = cpu_seconds_of(child.pid());
   auto minute_start = origin;
   for (int minute = 1; minute <= o.minutes; ++minute) {
-    std::this_thread::sleep_until(origin + std::chrono::minutes(minute));
     minute_figures f;
     f.minute = minute;
+    // VmRSS every second: the stores' memtables make it a sawtooth that one sample a minute aliases.
+    int samples = 0;
+    for (auto t = origin + std::chrono::minutes(minute - 1) + 1s; t <= origin + std::chrono::minutes(minute); t += 1s) {
+      std::this_thread::sleep_until(t);
+      if (const auto kib = memory_of(child.pid()).rss_kib; kib >= 0) {
+        const double mib = static_cast<double>(kib) / 1024;
+        f.rss_mean_mib += mib;
+        f.rss_max_mib = std::max(f.rss_max_mib, mib);
+        ++samples;
+      }
+    }
+    f.rss_mean_mib /= std::max(1, samples);
     f.in = producer.produced();
     f.out = reader.rows();
     auto latencies = reader.take_latencies();
@@ -409,9 +423,11 @@ int orchestrate(const options& o) {
     f.p90 = quantile(latencies, 0.90);
     f.p99 = quantile(latencies, 0.99);
     f.max = quantile(latencies, 1.0);
-    std::printf("%6d %10lld %10lld %7lld %9.1f %9.1f %8.1f %8.1f %5.0f %9.1f   %8.1f %8.1f %8.1f %8.1f  (%zu)\n",
+    std::printf("%6d %10lld %10lld %7lld %9.1f %8.1f %8.1f %9.1f %8.1f %8.1f %5.0f %9.1f   %8.1f %8.1f %8.1f %8.1f  "
+                "(%zu)\n",
                 minute, static_cast<long long>(f.in), static_cast<long long>(f.out),
-                static_cast<long long>(f.in - f.out), f.rss_mib, f.hwm_mib, f.anon_mib, f.file_mib, f.cpu_percent,
+                static_cast<long long>(f.in - f.out), f.rss_mib, f.rss_mean_mib, f.rss_max_mib, f.hwm_mib, f.anon_mib,
+                f.file_mib, f.cpu_percent,
                 f.state_mib, f.p50, f.p90, f.p99, f.max, f.rows);
     std::fflush(stdout);
     table.push_back(f);
@@ -452,23 +468,28 @@ int orchestrate(const options& o) {
   // Minute 1 is warm-up (caches, LevelDB write buffers and librdkafka queues filling): the slope is
   // fitted over minutes 2..N when there are at least three.
   const size_t from = table.size() >= 3 ? 1 : 0;
-  if (table.size() - from >= 2) {
+  bool flat = table.size() - from >= 2;
+  for (auto [what, field] : {std::pair{"mean", &minute_figures::rss_mean_mib}, std::pair{"max", &minute_figures::rss_max_mib}}) {
+    if (table.size() - from < 2)
+      break;
     std::vector<double> xs, ys;
     double sum = 0;
     for (size_t i = from; i < table.size(); ++i) {
       xs.push_back(table[i].minute);
-      ys.push_back(table[i].rss_mib);
-      sum += table[i].rss_mib;
+      ys.push_back(table[i].*field);
+      sum += table[i].*field;
     }
     const double slope = least_squares_slope(xs, ys);
     const double mean = sum / static_cast<double>(ys.size());
     const double fitted_growth = slope * (xs.back() - xs.front());
-    const bool flat = std::abs(fitted_growth) < 0.05 * mean;
-    std::printf("VmRSS least-squares slope over minutes %d..%d: %+.3f MiB/min (%+.1f MiB over those minutes, "
-                "%.1f %% of their mean %.1f MiB): %s (flat: fitted growth under 5 %% of the mean)\n",
-                static_cast<int>(xs.front()), static_cast<int>(xs.back()), slope, fitted_growth,
-                100 * fitted_growth / mean, mean, flat ? "flat" : "NOT flat");
+    flat = flat && std::abs(fitted_growth) < 0.05 * mean;
+    std::printf("VmRSS per-minute %s: least-squares slope over minutes %d..%d %+.3f MiB/min (%+.1f MiB over those "
+                "minutes, %.1f %% of their average %.1f MiB)\n",
+                what, static_cast<int>(xs.front()), static_cast<int>(xs.back()), slope, fitted_growth,
+                100 * fitted_growth / mean, mean);
   }
+  std::printf("memory: %s (flat: the fitted growth of both the per-minute mean and max under 5 %% of their average)\n",
+              flat ? "flat" : "NOT flat");
   std::fflush(stdout);
   return rows == produced ? 0 : 1;
 }
