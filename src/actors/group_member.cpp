@@ -150,6 +150,7 @@ struct partition_slot {
   int64_t in_flight_bytes = 0; // bytes handed out whose credit has not come back
   bool held = false;           // over its share: not read until half of it came back
   bool at_end = false;         // its end of partition was the last thing taken from it
+  std::chrono::steady_clock::time_point confirmed; // at its end, reached or confirmed then
   std::shared_ptr<raw_batch> pending; // batch being filled in this poll round
   std::shared_ptr<consumed_messages> pending_messages;
   const std::string* topic_name = nullptr; // stable pointer for record_meta
@@ -441,6 +442,7 @@ void group_member_state::take(ssize_t n, std::vector<uint64_t>& touched) {
     }
     last->at_end = m->err != RD_KAFKA_RESP_ERR_NO_ERROR;
     if (m->err) { // end of partition: after the records before it
+      last->confirmed = std::chrono::steady_clock::now();
       last->metrics->position = m->offset;
       rd_kafka_message_destroy(m);
       if (last->pending)
@@ -536,14 +538,19 @@ void group_member_state::confirm_caught_up(std::string_view statistics) {
         answering.emplace(std::string_view{topic->as_string()}, partition->as_int64());
     }
   }
+  // Counted as their tasks count them: unconfirmed for longer than a lapse.
+  const auto now = std::chrono::steady_clock::now();
+  const auto lapse = std::chrono::milliseconds(confirmations_lapse_after * confirmation_interval_ms(config->idle_timeout_ms));
   size_t unconfirmed = 0;
-  for (const auto& [id, s] : slots) {
+  for (auto& [id, s] : slots) {
     if (!s.at_end)
       continue;
-    if (answering.count({s.topic, s.partition}))
+    if (answering.count({s.topic, s.partition})) {
+      s.confirmed = now;
       self->send(tasks.at(s.task).actor, still_caught_up_atom::value, s.topic, s.partition);
-    else
+    } else if (now - s.confirmed > lapse) {
       ++unconfirmed;
+    }
   }
   if (unconfirmed > 0 && !unconfirmed_since) {
     unconfirmed_since = std::chrono::steady_clock::now();
