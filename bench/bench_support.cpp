@@ -79,6 +79,20 @@ void check(rd_kafka_resp_err_t err, const std::string& what) {
     throw std::runtime_error(what + ": " + rd_kafka_err2str(err));
 }
 
+void produce(rd_kafka_t* rk, const std::string& topic, std::int32_t partition, std::string_view key,
+             std::string_view value, int wait_ms) {
+  for (;;) {
+    const auto err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+                                       RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()) /* copied: F_COPY */,
+                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+      return;
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      check(err, "produce");
+    rd_kafka_poll(rk, wait_ms);
+  }
+}
+
 rd_kafka_t* make_client(rd_kafka_type_t type, const std::map<std::string, std::string>& settings) {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();

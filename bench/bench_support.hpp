@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <utility>
 #include <vector>
@@ -46,6 +47,11 @@ double cpu_seconds_of(pid_t pid);
 
 /// Throws std::runtime_error with `what` and librdkafka's message if `err` is set.
 void check(rd_kafka_resp_err_t err, const std::string& what);
+
+/// Produces a copy of `key` and `value` to `topic`-`partition`; while the producer's queue is full,
+/// serves its delivery reports for up to `wait_ms` and tries again; throws on any other error.
+void produce(rd_kafka_t* rk, const std::string& topic, std::int32_t partition, std::string_view key,
+             std::string_view value, int wait_ms = 50);
 
 /// A client of `type` with `settings`; throws on a bad setting.
 rd_kafka_t* make_client(rd_kafka_type_t type, const std::map<std::string, std::string>& settings);

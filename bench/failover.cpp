@@ -91,16 +91,7 @@ void produce(const std::string& bootstrap, const options& o) {
   for (std::int64_t i = 0; i < o.records; ++i) {
     const int n = std::snprintf(key, sizeof(key), "key-%09lld", static_cast<long long>(i));
     const auto partition = static_cast<int32_t>(i % o.partitions);
-    for (;;) {
-      const auto err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o.input.c_str()), RD_KAFKA_V_PARTITION(partition),
-                                         RD_KAFKA_V_KEY(key, static_cast<size_t>(n)), RD_KAFKA_V_VALUE(key, 1),
-                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-      if (!err)
-        break;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        check(err, "produce");
-      rd_kafka_poll(rk, 50);
-    }
+    sluice::bench::produce(rk, o.input, partition, {key, static_cast<size_t>(n)}, {key, 1});
   }
   check(rd_kafka_flush(rk, 120000), "flush");
   rd_kafka_destroy(rk);

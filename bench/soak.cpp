@@ -213,17 +213,8 @@ private:
                                      R"({"host": "%s", "usage": %s, "occurred_at": %lld, "sent_us": %lld})", key,
                                      usage_text, static_cast<long long>(origin_ms + sent_us / 1000),
                                      static_cast<long long>(sent_us));
-        for (;;) {
-          const auto err = rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(o_.input.c_str()),
-                                             RD_KAFKA_V_PARTITION(k % o_.partitions), RD_KAFKA_V_KEY(key, kn),
-                                             RD_KAFKA_V_VALUE(value, vn), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                             RD_KAFKA_V_END);
-          if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-            break;
-          if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            check(err, "produce");
-          rd_kafka_poll(rk_, 10);
-        }
+        produce(rk_, o_.input, k % o_.partitions, {key, static_cast<size_t>(kn)}, {value, static_cast<size_t>(vn)},
+                10); // paced: a short wait keeps the schedule
         produced_.store(i + 1);
       }
       rd_kafka_poll(rk_, 1); // delivery reports; the ~1 ms tick of the pacing
@@ -468,7 +459,7 @@ int orchestrate(const options& o) {
   // Minute 1 is warm-up (caches, LevelDB write buffers and librdkafka queues filling): the slope is
   // fitted over minutes 2..N when there are at least three.
   const size_t from = table.size() >= 3 ? 1 : 0;
-  bool flat = table.size() - from >= 2;
+  bool flat = true;
   for (auto [what, field] : {std::pair{"mean", &minute_figures::rss_mean_mib}, std::pair{"max", &minute_figures::rss_max_mib}}) {
     if (table.size() - from < 2)
       break;
@@ -488,8 +479,12 @@ int orchestrate(const options& o) {
                 what, static_cast<int>(xs.front()), static_cast<int>(xs.back()), slope, fitted_growth,
                 100 * fitted_growth / mean, mean);
   }
-  std::printf("memory: %s (flat: the fitted growth of both the per-minute mean and max under 5 %% of their average)\n",
-              flat ? "flat" : "NOT flat");
+  if (table.size() - from < 2)
+    std::printf("memory: too short to tell (a slope needs two minutes after the first)\n");
+  else
+    std::printf("memory: %s (flat: the fitted growth of both the per-minute mean and max under 5 %% of their "
+                "average)\n",
+                flat ? "flat" : "NOT flat");
   std::fflush(stdout);
   return rows == produced ? 0 : 1;
 }

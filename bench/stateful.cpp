@@ -106,16 +106,7 @@ expectation produce_input(const std::string& bootstrap, const options& o) {
     const int kn = std::snprintf(key, sizeof(key), "host-%05d", k);
     const int vn = std::snprintf(value, sizeof(value), R"({"host": "%s", "usage": %s, "occurred_at": %lld})", key,
                                  usage_text, static_cast<long long>(ts));
-    for (;;) {
-      const auto err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o.input.c_str()), RD_KAFKA_V_PARTITION(partition),
-                                         RD_KAFKA_V_KEY(key, kn), RD_KAFKA_V_VALUE(value, vn),
-                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-        break;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        check(err, "produce");
-      rd_kafka_poll(rk, 50);
-    }
+    produce(rk, o.input, partition, {key, static_cast<size_t>(kn)}, {value, static_cast<size_t>(vn)});
     rd_kafka_poll(rk, 0);
   }
   check(rd_kafka_flush(rk, 120000), "flush");

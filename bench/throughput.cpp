@@ -91,19 +91,9 @@ std::int64_t produce_input(const std::string& bootstrap, const options& o) {
                                  R"({"hostname": "%s", "cpu": "cpu%d", "usage": %s, "occurred_at": %lld})", host,
                                  static_cast<int>(cpu), usage_text, static_cast<long long>(occurred_at));
     const int kn = std::snprintf(key, sizeof(key), R"({"hostname": "%s"})", host);
-    for (;;) {
-      // Runs of 10 000 consecutive records per partition make full batches that compress well.
-      const auto partition = static_cast<std::int32_t>((i / 10'000) % o.partitions);
-      const auto err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o.input.c_str()), RD_KAFKA_V_PARTITION(partition),
-                                         RD_KAFKA_V_KEY(key, kn),
-                                         RD_KAFKA_V_VALUE(value, vn), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                         RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-        break;
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-        check(err, "produce");
-      rd_kafka_poll(rk, 50);
-    }
+    // Runs of 10 000 consecutive records per partition make full batches that compress well.
+    const auto partition = static_cast<std::int32_t>((i / 10'000) % o.partitions);
+    produce(rk, o.input, partition, {key, static_cast<size_t>(kn)}, {value, static_cast<size_t>(vn)});
     rd_kafka_poll(rk, 0);
   }
   check(rd_kafka_flush(rk, 120000), "flush");

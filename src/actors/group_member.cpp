@@ -553,13 +553,13 @@ void group_member_state::confirm_caught_up(std::string_view statistics) {
     }
   }
   if (unconfirmed > 0 && !unconfirmed_since) {
-    unconfirmed_since = std::chrono::steady_clock::now();
+    unconfirmed_since = now;
     spdlog::warn("{} caught-up partition(s) not confirmed: their broker does not answer; they hold watermarks "
                  "back instead of turning idle until it does",
                  unconfirmed);
   } else if (unconfirmed == 0 && unconfirmed_since) {
     spdlog::info("caught-up partitions confirmed again after {:.1f} s",
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - *unconfirmed_since).count());
+                 std::chrono::duration<double>(now - *unconfirmed_since).count());
     unconfirmed_since.reset();
   }
 }
