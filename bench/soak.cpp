@@ -4,7 +4,8 @@
 // The parent hosts the broker and starts the app in a child process (this binary re-executed with
 // --phase app), so that the RSS read from /proc/<child>/status is the app's own:
 //   app   sluice::kafka_streams runs a 60 s tumbling count + avg + max per key with current emission
-//         (every input record updates its window and writes one row), LevelDB + changelog, until
+//         (every input record updates its window and writes one row), windows kept 5 minutes (so
+//         that the state reaches a steady size), LevelDB + changelog, until
 //         SIGTERM; it prints "ready" once it has all partitions and a "result ..." line at the end.
 // Once the app is ready, the parent produces --rate readings per second, paced (record i at i / rate
 // seconds), each carrying the time it was produced ("sent_us", microseconds on the parent's steady
@@ -15,7 +16,8 @@
 // the mean and max of one sample a second over the minute; its anonymous and file-backed parts) and
 // VmHWM, its CPU utilisation over the minute (/proc/<child>/stat), the size of its state directory on
 // disk and the latency percentiles of the rows read in the minute. At the end: the drain, the RSS of
-// the first and the last minute, the least-squares slopes of the per-minute mean and max RSS.
+// the first and the last minute, the least-squares slopes of the per-minute mean and max RSS once
+// the state holds steady.
 
 #include "bench_support.hpp"
 #include "embedded_broker.hpp"
@@ -58,6 +60,7 @@ struct options {
   int partitions = 8;
   int keys = 10'000;
   int window_s = 60;
+  int retention_s = 300; // windows kept this long behind the newest, so the state stops growing
   std::string compression = "zstd";
   std::uint64_t seed = 1;
   std::vector<std::string> settings; // --set key=value for the app
@@ -70,7 +73,7 @@ sluice::topology build_topology(const options& o) {
   topology_builder b;
   b.stream<serdes::string, serdes::json>(o.input, consumed<json::value>{timestamps::json_field_ms("occurred_at")})
     .group_by_key()
-    .windowed_by(tumbling(seconds(o.window_s)).emit_current())
+    .windowed_by(tumbling(seconds(o.window_s)).retain(seconds(o.retention_s)).emit_current())
     .agg({agg::count("readings"), agg::mean("usage", "usage_avg"), agg::max("usage", "usage_max"),
           agg::max("sent_us", "sent_us")},
          store_base)
@@ -347,13 +350,16 @@ int orchestrate(const options& o) {
   broker.create_topic(o.output, o.partitions);
   broker.create_topic(app + "-" + store_base + "-store-changelog", o.partitions);
   std::printf("sluice-bench-soak: %d min at %d readings/s over %d keys, %d partitions, %s; app: %d s tumbling "
-              "count+avg+max per key, current emission (one row per reading), LevelDB + changelog; broker %s\n",
-              o.minutes, o.rate, o.keys, o.partitions, o.compression.c_str(), o.window_s, bootstrap.c_str());
+              "count+avg+max per key kept %d s, current emission (one row per reading), LevelDB + changelog; "
+              "broker %s\n",
+              o.minutes, o.rate, o.keys, o.partitions, o.compression.c_str(), o.window_s, o.retention_s,
+              bootstrap.c_str());
   std::fflush(stdout);
 
   std::vector<std::string> args = {"--phase", "app", "--bootstrap-servers", bootstrap, "--application-id", app,
                                    "--partitions", std::to_string(o.partitions), "--input", o.input,
                                    "--output", o.output, "--window-s", std::to_string(o.window_s),
+                                   "--retention-s", std::to_string(o.retention_s),
                                    "--threads", std::to_string(o.threads)};
   for (const auto& s : o.settings)
     args.insert(args.end(), {"--set", s});
@@ -456,12 +462,14 @@ int orchestrate(const options& o) {
               last.rss_mib, last.hwm_mib);
   std::printf("latency minute 1: p50 %.1f p99 %.1f ms; minute %d: p50 %.1f p99 %.1f ms\n", first.p50, first.p99,
               last.minute, last.p50, last.p99);
-  // Minute 1 is warm-up (caches, LevelDB write buffers and librdkafka queues filling): the slope is
-  // fitted over minutes 2..N when there are at least three.
-  const size_t from = table.size() >= 3 ? 1 : 0;
+  // Warm-up: the state grows until the oldest windows expire (retention + one window, then the
+  // store purges), and with it what scales with the state (LevelDB's tables, their index and
+  // filter blocks, the pages of them read). Memory is judged once the state holds steady: from the
+  // minute after that.
+  const size_t from = static_cast<size_t>(1 + (o.retention_s + o.window_s + 59) / 60);
   bool flat = true;
   for (auto [what, field] : {std::pair{"mean", &minute_figures::rss_mean_mib}, std::pair{"max", &minute_figures::rss_max_mib}}) {
-    if (table.size() - from < 2)
+    if (table.size() < from + 2)
       break;
     std::vector<double> xs, ys;
     double sum = 0;
@@ -479,8 +487,9 @@ int orchestrate(const options& o) {
                 what, static_cast<int>(xs.front()), static_cast<int>(xs.back()), slope, fitted_growth,
                 100 * fitted_growth / mean, mean);
   }
-  if (table.size() - from < 2)
-    std::printf("memory: too short to tell (a slope needs two minutes after the first)\n");
+  if (table.size() < from + 2)
+    std::printf("memory: too short to tell (a slope needs two minutes after the state's warm-up, minutes 1..%zu)\n",
+                from);
   else
     std::printf("memory: %s (flat: the fitted growth of both the per-minute mean and max under 5 %% of their "
                 "average)\n",
@@ -504,6 +513,9 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   cli.add_option("--window-s", o.window_s, "tumbling window size in seconds")->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cli.add_option("--retention-s", o.retention_s,
+                 "seconds windows are kept behind the newest (0: Kafka Streams' default, 1 day: the state grows all day)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   cli.add_option("--compression", o.compression, "compression.type of the input")->capture_default_str()
       ->check(CLI::IsMember({"zstd", "lz4", "none"}));
   cli.add_option("--seed", o.seed, "random seed of the usage values")->capture_default_str();

@@ -171,7 +171,7 @@ struct group_member_state {
   rd_kafka_queue_t* queue = nullptr; // the consumer's queue: rebalances and errors
   std::shared_ptr<const wakeup> wake = std::make_shared<const wakeup>();
   std::unique_ptr<fetch_waker> waker;
-  std::shared_ptr<cache_budget> cache; // cache.max.bytes.buffering, shared by every task's stores
+  std::shared_ptr<const store_resources> shared; // what every task's stores share
   std::set<std::string> topic_names;                        // stable storage for record_meta::topic
   std::map<uint64_t, partition_slot> slots;                 // by slot id
   std::map<std::pair<std::string, int32_t>, uint64_t> slot_of;
@@ -373,7 +373,6 @@ void group_member_state::start() {
     rd_kafka_conf_destroy(conf);
     throw std::runtime_error(std::string{"cannot create consumer: "} + err);
   }
-  cache = std::make_shared<cache_budget>(static_cast<size_t>(config->cache_max_bytes_buffering));
   rd_kafka_poll_set_consumer(consumer);
   queue = rd_kafka_queue_get_consumer(consumer);
   wake->attach(queue);
@@ -908,7 +907,7 @@ void group_member_state::spawn_tasks(const rd_kafka_topic_partition_list_t* part
     const bool in = in_transaction(first.first);
     auto* producer = in || !outside_collector ? collector : outside_collector;
     auto task = spawn_task(self->system(), topo, topo.subtopology_of(first.first), first.second, producer, config,
-                           cache, partitions, spec.second, spec.first, metrics);
+                           shared, partitions, spec.second, spec.first, metrics);
     self->monitor(task);
     tasks.emplace(tname, running_task{std::move(task), in});
   }
@@ -1026,7 +1025,8 @@ void group_member_state::shutdown(caf::error reason) {
 caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* self, topology topo,
                                     const streams_config* config, record_collector* collector,
                                     record_collector* outside_collector, instance_metrics* metrics,
-                                    const std::map<std::string, int32_t>* partitions) {
+                                    const std::map<std::string, int32_t>* partitions,
+                                    std::shared_ptr<const store_resources> shared) {
   auto& st = self->state;
   st.self = self;
   st.topo = std::move(topo);
@@ -1035,6 +1035,7 @@ caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* sel
   st.outside_collector = outside_collector;
   st.metrics = metrics;
   st.partitions = partitions;
+  st.shared = std::move(shared);
   try {
     st.start();
   } catch (const std::exception& e) {
@@ -1069,9 +1070,10 @@ caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* sel
 
 caf::actor spawn_group_member(caf::actor_system& sys, topology topo, const streams_config* config,
                               record_collector* collector, record_collector* outside_collector,
-                              instance_metrics* metrics, const std::map<std::string, int32_t>* partitions) {
+                              instance_metrics* metrics, const std::map<std::string, int32_t>* partitions,
+                              std::shared_ptr<const store_resources> shared) {
   return sys.spawn<caf::detached>(group_member_behavior, std::move(topo), config, collector, outside_collector,
-                                  metrics, partitions);
+                                  metrics, partitions, std::move(shared));
 }
 
 } // namespace sluice

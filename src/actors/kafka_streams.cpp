@@ -10,6 +10,7 @@
 #include "actors/record_collector.hpp"
 #include "actors/memory_trimmer.hpp"
 #include "actors/standby_tasks.hpp"
+#include "actors/task_stores.hpp"
 #include "state/state_directory.hpp"
 
 #include <caf/all.hpp>
@@ -107,6 +108,7 @@ struct kafka_streams::impl {
   std::unique_ptr<standby_tasks> standbys;          // num.standby.replicas: warm copies of others' tasks
   std::atomic<const endpoint_directory*> peers{nullptr}; // the same, as the HTTP thread sees it
   std::unique_ptr<memory_trimmer> trimmer;          // memory.trim.interval.ms
+  std::shared_ptr<const store_resources> stores;    // what every store here shares (caches)
   mutable std::mutex mutex;
   std::string failure;
   bool stopped = false;
@@ -158,8 +160,9 @@ void kafka_streams::start() {
     d.peers = d.directory.get();
   }
   d.trimmer = std::make_unique<memory_trimmer>(std::chrono::milliseconds(d.config.memory_trim_interval_ms));
+  d.stores = std::make_shared<const store_resources>(d.config);
   if (d.config.num_standby_replicas > 0)
-    d.standbys = std::make_unique<standby_tasks>(d.topo, d.config, d.partitions, *d.directory, d.metrics);
+    d.standbys = std::make_unique<standby_tasks>(d.topo, d.config, d.stores, d.partitions, *d.directory, d.metrics);
   // Sub-topologies that write no records (alert sinks) have nothing for a transaction to hold:
   // their tasks commit at least once, and their dead letters go out through a producer of their own.
   const auto& subs = d.topo.subtopologies();
@@ -170,7 +173,7 @@ void kafka_streams::start() {
     d.metrics.add_source(producer_queue("outside_transaction", d.outside_collector.get()));
   }
   d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), d.outside_collector.get(),
-                                &d.metrics, &d.partitions);
+                                &d.metrics, &d.partitions, d.stores);
   d.watcher = d.system->spawn([this](caf::event_based_actor* self) -> caf::behavior {
     self->monitor(impl_->member);
     self->set_down_handler([this, self](caf::down_msg& m) {

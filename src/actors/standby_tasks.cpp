@@ -58,6 +58,7 @@ struct standby_tasks::impl {
 
   const topology& topo;
   const streams_config& config;
+  std::shared_ptr<const store_resources> shared;
   const endpoint_directory& directory;
   const instance_metrics& metrics;
   std::map<std::string, task_spec> stateful; // by task name
@@ -74,9 +75,9 @@ struct standby_tasks::impl {
   std::mutex wake_mutex;
   std::thread thread;
 
-  impl(const topology& t, const streams_config& c, const std::map<std::string, int32_t>& partitions,
-       const endpoint_directory& d, const instance_metrics& m)
-      : topo(t), config(c), directory(d), metrics(m) {
+  impl(const topology& t, const streams_config& c, std::shared_ptr<const store_resources> r,
+       const std::map<std::string, int32_t>& partitions, const endpoint_directory& d, const instance_metrics& m)
+      : topo(t), config(c), shared(std::move(r)), directory(d), metrics(m) {
     for (const auto& s : topo.subtopologies()) {
       const bool has_store = std::any_of(s.nodes.begin(), s.nodes.end(), [&](int id) {
         return topo.nodes()[static_cast<size_t>(id)].store.has_value();
@@ -180,7 +181,7 @@ struct standby_tasks::impl {
       if (running.count(task) || active.count(task))
         continue;
       const auto& spec = stateful.at(task);
-      auto stores = standby_stores::open(topo, spec.subtopology, spec.partition, config);
+      auto stores = standby_stores::open(topo, spec.subtopology, spec.partition, config, *shared);
       if (!stores) {
         if (waiting.insert(task).second)
           spdlog::info("standby of task {} waits: its state directory is in use here", task);
@@ -230,9 +231,10 @@ struct standby_tasks::impl {
 };
 
 standby_tasks::standby_tasks(const topology& topo, const streams_config& config,
+                             std::shared_ptr<const store_resources> shared,
                              const std::map<std::string, int32_t>& partitions, const endpoint_directory& directory,
                              instance_metrics& metrics)
-    : impl_(std::make_shared<impl>(topo, config, partitions, directory, metrics)) {
+    : impl_(std::make_shared<impl>(topo, config, std::move(shared), partitions, directory, metrics)) {
   metrics.add_source([weak = std::weak_ptr<impl>(impl_)](std::vector<metric_sample>& out) {
     auto d = weak.lock();
     if (!d)

@@ -17,6 +17,8 @@
 
 namespace sluice {
 
+struct store_resources;
+
 /// The instances (ids) that keep a standby of `task`: the `replicas` of `instances` other than
 /// `active` ranked highest by a hash of task and instance (rendezvous hashing: an instance that
 /// comes or goes moves only the standbys it gains or had).
@@ -28,10 +30,11 @@ std::vector<std::string> standby_holders(const std::string& task, const std::str
 /// should keep — at once when their task becomes active here, so that the task opens the warm stores.
 class standby_tasks {
 public:
-  /// Starts following for the instance `directory` speaks for; `partitions`: partition count of
-  /// every topic the topology reads; `metrics` gets the standbys' gauges. Everything passed
-  /// outlives this object.
-  standby_tasks(const topology& topo, const streams_config& config, const std::map<std::string, int32_t>& partitions,
+  /// Starts following for the instance `directory` speaks for; `shared`: what the instance's stores
+  /// share; `partitions`: partition count of every topic the topology reads; `metrics` gets the
+  /// standbys' gauges. Everything passed by reference outlives this object.
+  standby_tasks(const topology& topo, const streams_config& config, std::shared_ptr<const store_resources> shared,
+                const std::map<std::string, int32_t>& partitions,
                 const endpoint_directory& directory, instance_metrics& metrics);
 
   /// Closes every standby (their stores stay on disk, at their checkpoints) and stops.

@@ -82,6 +82,8 @@ const std::vector<config_key>& config_keys() {
        "warm copies of each task's stores kept by other instances, so a moved task restores only the tail"},
       {"cache.max.bytes.buffering", std::to_string(d.cache_max_bytes_buffering),
        "bytes of updates each key-value store coalesces between commits (0 = write through)"},
+      {"state.block.cache.max.bytes", std::to_string(d.state_block_cache_max_bytes),
+       "bytes of LevelDB table blocks cached for reads, shared by every store of the instance (0 = none)"},
       {"input.buffer.max.bytes", std::to_string(d.input_buffer_max_bytes),
        "bytes of consumed records in flight inside the instance, shared equally by its partitions"},
       {"max.batch.records", std::to_string(d.max_batch_records), "most records handed to a task at once"},
@@ -133,6 +135,8 @@ std::string streams_config::get(const std::string& key) const {
     return std::to_string(max_batch_records);
   if (key == "idle.timeout.ms")
     return std::to_string(idle_timeout_ms);
+  if (key == "state.block.cache.max.bytes")
+    return std::to_string(state_block_cache_max_bytes);
   if (key == "memory.trim.interval.ms")
     return std::to_string(memory_trim_interval_ms);
   if (key == "num.stream.threads")
@@ -199,6 +203,8 @@ void streams_config::set(const std::string& key, const std::string& value) {
     max_batch_records = parse_int(key, value, 1);
   } else if (key == "idle.timeout.ms") {
     idle_timeout_ms = parse_int(key, value, -1);
+  } else if (key == "state.block.cache.max.bytes") {
+    state_block_cache_max_bytes = parse_int(key, value, 0);
   } else if (key == "memory.trim.interval.ms") {
     memory_trim_interval_ms = parse_int(key, value, 0);
   } else if (key == "num.stream.threads") {

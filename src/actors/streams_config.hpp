@@ -66,6 +66,9 @@ struct streams_config {
   /// `cache.max.bytes.buffering`: per instance (all stores' caches share it), bytes of store updates
   /// coalesced between commits; 0 = write through.
   int64_t cache_max_bytes_buffering = 10 * 1024 * 1024;
+  /// `state.block.cache.max.bytes`: per instance (every LevelDB store shares it), bytes of table
+  /// blocks kept in memory for reads; 0 = none (each read goes to the file).
+  int64_t state_block_cache_max_bytes = 8 * 1024 * 1024;
   /// `input.buffer.max.bytes`: bytes of consumed records handed to tasks and not yet processed, for
   /// the whole instance (key + value + 256 of bookkeeping each); each assigned partition gets an equal share.
   int64_t input_buffer_max_bytes = 16 * 1024 * 1024;

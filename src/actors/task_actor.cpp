@@ -140,7 +140,7 @@ struct task_state {
 using task_actor_t = caf::stateful_actor<task_state>*;
 
 caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t partition, record_collector* collector,
-                            const streams_config* config, std::shared_ptr<cache_budget> cache,
+                            const streams_config* config, std::shared_ptr<const store_resources> shared,
                             const std::map<std::string, int32_t>* partitions,
                             const committed_metadata& committed,
                             const std::vector<std::pair<std::string, int32_t>>& inputs, instance_metrics* metrics) {
@@ -162,10 +162,10 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
   // Stores are opened and restored on a thread of their own; batches wait in the mailbox
   // (their credit keeps the partition held), commits report nothing processed yet.
   auto me = caf::actor_cast<caf::actor>(self);
-  self->spawn<caf::detached>([me, t = st.topo, sub, partition, config, cache, stop = st.stop,
+  self->spawn<caf::detached>([me, t = st.topo, sub, partition, config, shared, stop = st.stop,
                               positions = st.committed.changelogs, progress = st.metrics](caf::event_based_actor* r) {
     try {
-      auto stores = open_task_stores(t, sub, partition, *config, cache, positions, *stop, *progress);
+      auto stores = open_task_stores(t, sub, partition, *config, *shared, positions, *stop, *progress);
       if (stores)
         r->send(me, resume_atom::value, std::move(stores));
     } catch (const std::exception& e) {
@@ -271,10 +271,10 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
 } // namespace
 
 caf::actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
-                      record_collector* collector, const streams_config* config, std::shared_ptr<cache_budget> cache,
+                      record_collector* collector, const streams_config* config, std::shared_ptr<const store_resources> shared,
                       const std::map<std::string, int32_t>* partitions, const committed_metadata& committed,
                       const std::vector<std::pair<std::string, int32_t>>& inputs, instance_metrics* metrics) {
-  return sys.spawn(task_behavior, std::move(topo), subtopology, partition, collector, config, std::move(cache),
+  return sys.spawn(task_behavior, std::move(topo), subtopology, partition, collector, config, std::move(shared),
                    partitions, committed, inputs, metrics);
 }
 

@@ -6,7 +6,6 @@
 #include "actors/metrics.hpp"
 #include "actors/record_collector.hpp"
 #include "actors/streams_config.hpp"
-#include "state/cache_budget.hpp"
 #include "topology/topology.hpp"
 
 #include <caf/fwd.hpp>
@@ -19,13 +18,15 @@
 
 namespace sluice {
 
+struct store_resources;
+
 /// Spawns the task of sub-topology `subtopology` for `partition`; `committed`: what the last
 /// commit of its source partitions carried (input watermarks, store changelog positions);
 /// `partitions`: partition count per topic, outliving the task; `inputs`: its assigned source
-/// partitions (with several, batches are taken in head-timestamp order); `cache`: the instance's
-/// store cache budget; `metrics`: the instance's (the task and its operators register there).
+/// partitions (with several, batches are taken in head-timestamp order); `shared`: what the
+/// stores of the instance share (record-cache budget, block cache); `metrics`: the instance's (the task and its operators register there).
 caf::actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
-                      record_collector* collector, const streams_config* config, std::shared_ptr<cache_budget> cache,
+                      record_collector* collector, const streams_config* config, std::shared_ptr<const store_resources> shared,
                       const std::map<std::string, int32_t>* partitions, const committed_metadata& committed,
                       const std::vector<std::pair<std::string, int32_t>>& inputs, instance_metrics* metrics);
 

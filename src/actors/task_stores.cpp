@@ -5,6 +5,7 @@
 #include "actors/task_actor.hpp"
 #include "state/caching_store.hpp"
 
+#include <leveldb/cache.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -198,8 +199,13 @@ void compensate(changelog_reader& reader, node_store& ns, int32_t partition, int
 
 } // namespace
 
+store_resources::store_resources(const streams_config& config)
+    : record_cache(std::make_shared<cache_budget>(static_cast<size_t>(config.cache_max_bytes_buffering))) {
+  leveldb.block_cache.reset(leveldb::NewLRUCache(static_cast<size_t>(config.state_block_cache_max_bytes)));
+}
+
 std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopology, int32_t partition,
-                                              const streams_config& config, std::shared_ptr<cache_budget> budget,
+                                              const streams_config& config, const store_resources& shared,
                                               const std::optional<std::map<std::string, int64_t>>& committed,
                                               const std::atomic<bool>& stop, task_metrics& progress) {
   auto stores = std::make_shared<task_stores>();
@@ -247,7 +253,7 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
     }
     const int64_t end = target ? std::min(*target + 1, high) : high;
 
-    auto opened = check(dir.open_leveldb_store(*stores->lock, spec.name), "cannot open " + what);
+    auto opened = check(dir.open_leveldb_store(*stores->lock, spec.name, shared.leveldb), "cannot open " + what);
     if (opened.outcome == open_outcome::wiped_corrupt)
       spdlog::warn("{}: local store was corrupt ({}); rebuilding it from {}", what, opened.reason, ns.changelog_topic);
     auto checkpoint = opened.store->checkpoint();
@@ -262,7 +268,7 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
       spdlog::warn("{}: rebuilding from {}: {}", what, ns.changelog_topic, rebuild);
       opened.store.reset();
       check(dir.wipe(*stores->lock, spec.name), "cannot wipe " + what);
-      opened = check(dir.open_leveldb_store(*stores->lock, spec.name), "cannot open " + what);
+      opened = check(dir.open_leveldb_store(*stores->lock, spec.name, shared.leveldb), "cannot open " + what);
       checkpoint.reset();
     }
     const int64_t from = std::max(low, checkpoint ? *checkpoint + 1 : low);
@@ -273,7 +279,7 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
       options.retention_ms = spec.retention_ms;
       options.changelog = ns.changelog.get();
       options.time_from_puts = false; // the operator's watermark drives retention
-      options.cache = budget;
+      options.cache = shared.record_cache;
       ns.windows = check(window_store::open(std::move(opened.store), options), "cannot open " + what);
       reader.read(ns.changelog_topic, partition, from, end, stop, what,
                   [&](const std::vector<changelog_record>& rs, int64_t last) {
@@ -282,7 +288,7 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
                   });
     } else {
       caching_store_options options;
-      options.budget = budget;
+      options.budget = shared.record_cache;
       options.changelog = ns.changelog.get();
       ns.key_value = std::make_unique<caching_store>(std::move(opened.store), options);
       reader.read(ns.changelog_topic, partition, from, end, stop, what,
@@ -330,7 +336,7 @@ standby_stores::standby_stores(std::unique_ptr<impl> d) : impl_(std::move(d)) {}
 standby_stores::~standby_stores() = default;
 
 std::unique_ptr<standby_stores> standby_stores::open(const topology& topo, int subtopology, int32_t partition,
-                                                     const streams_config& config) {
+                                                     const streams_config& config, const store_resources& shared) {
   const auto task = task_name(subtopology, partition);
   auto dir = check(state_directory::open(config.state_dir, config.application_id), "cannot open state directory");
   auto lock = dir.lock_task(task);
@@ -350,7 +356,7 @@ std::unique_ptr<standby_stores> standby_stores::open(const topology& topo, int s
     const auto what = "standby of task " + task + " store " + spec.name;
     if (crashed)
       check(dir.wipe(d->lock, spec.name), "cannot wipe " + what);
-    auto opened = check(dir.open_leveldb_store(d->lock, spec.name), "cannot open " + what);
+    auto opened = check(dir.open_leveldb_store(d->lock, spec.name, shared.leveldb), "cannot open " + what);
     impl::followed f;
     f.name = spec.name;
     f.changelog_topic = topo.changelog_topic(spec.name);

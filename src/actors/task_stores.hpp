@@ -22,6 +22,16 @@
 
 namespace sluice {
 
+/// What every store of an instance shares, made once per instance from its settings.
+struct store_resources {
+  /// The shared record-cache budget and block cache the settings ask for.
+  explicit store_resources(const streams_config& config);
+  /// `cache.max.bytes.buffering`: the byte budget of every store's record cache.
+  std::shared_ptr<cache_budget> record_cache;
+  /// How stores are opened: one block cache of `state.block.cache.max.bytes` for all of them.
+  leveldb_store_options leveldb;
+};
+
 /// Forwards a store's changes to whatever `sink` the owning operator installs.
 class changelog_producer final : public changelog_writer {
 public:
@@ -68,11 +78,11 @@ struct task_stores {
 /// last changelog offset as of the last commit (-1 or absent: none), or nullopt when the commit
 /// carried no such positions. Blocking: run it off the scheduler threads. Gives up (returns
 /// nullptr) when `stop` becomes true; throws std::runtime_error with a clear message when the
-/// state cannot be opened or restored. `budget`: the instance's `cache.max.bytes.buffering`,
-/// shared by the caching stores of all its tasks. `progress`: restore progress and the stores'
+/// state cannot be opened or restored. `shared`: the instance's record-cache budget and block
+/// cache, shared by the stores of all its tasks. `progress`: restore progress and the stores'
 /// directories, for metrics.
 std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopology, int32_t partition,
-                                              const streams_config& config, std::shared_ptr<cache_budget> budget,
+                                              const streams_config& config, const store_resources& shared,
                                               const std::optional<std::map<std::string, int64_t>>& committed,
                                               const std::atomic<bool>& stop, task_metrics& progress);
 
@@ -83,9 +93,9 @@ class standby_stores {
 public:
   /// Opens the stores of task (`subtopology`, `partition`) to follow their changelogs; nullptr if
   /// its state directory is locked (an active task of it runs from there). Throws
-  /// std::runtime_error when the state cannot be opened.
+  /// std::runtime_error when the state cannot be opened. `shared`: as for open_task_stores.
   static std::unique_ptr<standby_stores> open(const topology& topo, int subtopology, int32_t partition,
-                                              const streams_config& config);
+                                              const streams_config& config, const store_resources& shared);
   ~standby_stores();
   standby_stores(const standby_stores&) = delete;
   standby_stores& operator=(const standby_stores&) = delete;

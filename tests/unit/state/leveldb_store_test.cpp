@@ -1,5 +1,7 @@
-// leveldb_store: persistence across reopen, atomic checkpoint, corruption handling, locking.
+// leveldb_store: persistence across reopen, atomic checkpoint, corruption handling, locking, a
+// block cache shared by stores.
 
+#include <leveldb/cache.h>
 #include <leveldb/env.h>
 #include <leveldb/helpers/memenv.h>
 
@@ -197,6 +199,34 @@ TEST_F(leveldb_store_test, many_puts_and_overwrites_survive_compaction_and_reope
   auto v = opened->store->get("key-4999");
   ASSERT_OK(v);
   EXPECT_EQ(v->value_or(""), std::to_string(200000 + 4999) + std::string(40, 'p'));
+}
+
+TEST_F(leveldb_store_test, stores_sharing_a_block_cache_read_through_it_within_its_capacity) {
+  constexpr std::size_t capacity = 256 * 1024;
+  leveldb_store_options o;
+  o.env = env_.get();
+  o.write_buffer_size = 64 * 1024;  // most data goes to tables, whose blocks reads cache
+  o.block_cache.reset(leveldb::NewLRUCache(capacity));
+  auto value_of = [](int s, int i) { return std::to_string(s * 100000 + i) + std::string(100, 'v'); };
+  std::vector<std::unique_ptr<leveldb_store>> stores;
+  for (int s = 0; s < 4; ++s) {
+    auto opened = leveldb_store::open("/db/shared-" + std::to_string(s), "s", o);
+    ASSERT_OK(opened);
+    for (int i = 0; i < 5000; ++i)
+      ASSERT_OK(opened->store->put("key-" + std::to_string(i), value_of(s, i), 0));
+    stores.push_back(std::move(opened->store));
+  }
+  std::string value;
+  for (int s = 0; s < 4; ++s)
+    for (int i = 0; i < 5000; ++i) {
+      auto found = stores[s]->get_into("key-" + std::to_string(i), value);
+      ASSERT_OK(found);
+      ASSERT_TRUE(*found);
+      ASSERT_EQ(value, value_of(s, i));
+    }
+  // ~2.4 MB of blocks were read through a 256 KiB cache: it is full, and no fuller.
+  EXPECT_GT(o.block_cache->TotalCharge(), capacity / 2);
+  EXPECT_LE(o.block_cache->TotalCharge(), capacity);
 }
 
 }  // namespace
