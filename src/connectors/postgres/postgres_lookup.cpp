@@ -197,6 +197,8 @@ postgres_lookup::validate(const postgres_lookup_options& options) {
 postgres_lookup::postgres_lookup(postgres_lookup_options options)
   : options_(std::move(options)),
     log_(options_.logger ? options_.logger : spdlog::default_logger()) {
+  if (!options_.clock)
+    options_.clock = [] { return std::chrono::steady_clock::now(); };
   std::string error;
   if (auto parsed = parse_conninfo(options_.conninfo, error))
     password_ = parsed->password;
@@ -320,7 +322,7 @@ connector_result<lookup_rows> postgres_lookup::lookup(const std::vector<std::str
   std::lock_guard<std::mutex> guard{call_mutex_};
   lookup_rows out;
   std::vector<std::string> missing;
-  auto now = std::chrono::steady_clock::now();
+  auto now = options_.clock();
   {
     std::unordered_set<std::string> seen;
     for (const auto& key : keys) {
@@ -375,7 +377,7 @@ connector_result<lookup_rows> postgres_lookup::lookup(const std::vector<std::str
         if (attempt > 1)
           log_->info("postgres lookup: recovered, query succeeded on {} after {} failed attempt(s)",
                      target_description(), attempt - 1);
-        now = std::chrono::steady_clock::now();
+        now = options_.clock();
         for (const auto& key : missing) {
           std::optional<lookup_row> row;
           if (auto it = found.find(key); it != found.end())

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -47,6 +48,8 @@ struct postgres_lookup_options {
   std::size_t cache_max_rows = 10000;
   /// How long a cached answer is served before it is looked up again (lookup.cache.ttl).
   std::chrono::milliseconds cache_ttl = std::chrono::seconds{60};
+  /// The clock cached answers age by; nullptr = std::chrono::steady_clock (tests pass their own).
+  std::function<std::chrono::steady_clock::time_point()> clock = nullptr;
   /// First wait after a connection failure; doubles per attempt (don't hammer a restarting DB).
   std::chrono::milliseconds retry_backoff_min = std::chrono::milliseconds{100};
   /// Upper bound of the backoff, so recovery is noticed within this time.

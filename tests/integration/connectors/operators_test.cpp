@@ -16,6 +16,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -236,13 +237,16 @@ TEST_F(Operators, StopWhilePostgresIsDownGivesUpWithoutJoining) {
 TEST_F(Operators, ChangedThresholdSeenAfterTtl) {
   auto o = thresholds();
   o.cache_ttl = 700ms;
+  auto elapsed_ms = std::make_shared<std::atomic<int64_t>>(0); // the cache's clock, moved by hand
+  o.clock = [elapsed_ms] { return std::chrono::steady_clock::time_point{} + std::chrono::milliseconds(*elapsed_ms); };
   postgres_lookup_source source{o};
   topology_test_driver driver{join_topology(source, join_kind::inner)};
   driver.pipe<S, J>("readings", "doc", agg("doc", 1, 1.0));
   cluster_->exec("UPDATE cpu_thresholds SET allowed_top = 55 WHERE hostname = 'doc'");
+  *elapsed_ms += 699;
   driver.pipe<S, J>("readings", "doc", agg("doc", 2, 1.0)); // within the TTL: cached row
-  std::this_thread::sleep_for(900ms);
-  driver.pipe<S, J>("readings", "doc", agg("doc", 3, 1.0)); // after the TTL: looked up again
+  *elapsed_ms += 1;
+  driver.pipe<S, J>("readings", "doc", agg("doc", 3, 1.0)); // at the TTL: looked up again
   auto out = driver.read_output<S, J>("joined");
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[0].second.at("allowed_top").as_int64(), 20);

@@ -167,7 +167,6 @@ TEST_F(PostgresLookup, BatchOfHundredKeysIsOneQuery) {
   EXPECT_EQ(lookup.metrics().queries, 1u);
   EXPECT_EQ(lookup.metrics().cache_misses, 100u);
   // Independent of our counters: the server logged exactly one execution of the statement.
-  std::this_thread::sleep_for(200ms);
   EXPECT_EQ(count_occurrences(cluster_->server_log(), "execute sluice_lookup") - executions_before,
             1u);
 }
@@ -219,15 +218,18 @@ TEST_F(PostgresLookup, CacheEvictsLeastRecentlyUsedBeyondMaxRows) {
 TEST_F(PostgresLookup, ChangedThresholdSeenAfterTtlNotBefore) {
   auto o = options();
   o.cache_ttl = 3s;
+  std::chrono::steady_clock::time_point now{}; // the cache's clock, moved by hand
+  o.clock = [&now] { return now; };
   postgres_lookup lookup{o};
   auto first = lookup.lookup({"doc"});
   ASSERT_TRUE(first);
   EXPECT_EQ(first->at("doc")->at("allowed_top").as_int64(), 20);
   cluster_->exec("UPDATE cpu_thresholds SET allowed_top = 25 WHERE hostname = 'doc'");
+  now += 2999ms;
   auto cached = lookup.lookup({"doc"});
   ASSERT_TRUE(cached);
   EXPECT_EQ(cached->at("doc")->at("allowed_top").as_int64(), 20) << "served from cache";
-  std::this_thread::sleep_for(3200ms);
+  now += 1ms;
   auto fresh = lookup.lookup({"doc"});
   ASSERT_TRUE(fresh);
   EXPECT_EQ(fresh->at("doc")->at("allowed_top").as_int64(), 25);

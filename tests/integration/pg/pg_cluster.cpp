@@ -10,10 +10,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace sluice::test {
@@ -170,10 +173,26 @@ void pg_cluster::exec(const std::string& sql) const {
 }
 
 std::string pg_cluster::server_log() const {
-  std::ifstream in(dir_ / "server.log");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto read = [this] {
+    std::ifstream in(dir_ / "server.log");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  if (!running_ || !options_.log_statements)
+    return read();
+  static std::atomic<int> markers{0};
+  const auto marker = "sluice-test-log-marker-" + std::to_string(++markers);
+  exec("SELECT '" + marker + "'");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (;;) {
+    auto text = read();
+    if (text.find(marker) != std::string::npos)
+      return text;
+    if (std::chrono::steady_clock::now() > deadline)
+      throw std::runtime_error("PostgreSQL did not log " + marker + " within 30 s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 } // namespace sluice::test

@@ -48,7 +48,8 @@ public:
   std::string uri() const;
   /// Runs SQL as the test role (DDL, inserts, updates).
   void exec(const std::string& sql) const;
-  /// The server's log file content so far.
+  /// The server's log file content up to now: while the server runs with log_statements, what
+  /// follows a marker statement run now, once the marker was logged (the log is written in order).
   std::string server_log() const;
 
 private:
