@@ -11,6 +11,7 @@
 #include "event_time_cases.hpp"
 #include "http_receiver.hpp"
 #include "kafka_test_client.hpp"
+#include "offset_probe.hpp"
 #include "output_rows.hpp"
 #include "paths.hpp"
 #include "pg_cluster.hpp"
@@ -252,7 +253,8 @@ TEST(cpu_anomaly_full, filter_windows_thresholds_and_slack_alerts_match_the_inpu
                     << probe.end_offset_sum(alerts) << "/" << expected_alerts.size() << ", slack "
                     << slack.request_count() << "/" << expected_texts.size() << "; stderr:\n" << tail_of(app);
   ASSERT_TRUE(app.running()) << "cpu-anomaly ended; stderr:\n" << tail_of(app);
-  std::this_thread::sleep_for(1500ms); // anything beyond the expected would show up now
+  // Once it consumed its input, anything beyond the expected is written (and posted).
+  ASSERT_TRUE(sluice::test::wait_until_consumed(broker.bootstrap_servers(), app_id, {in}));
   app.terminate();
   const auto status = app.wait_for(30s);
   ASSERT_TRUE(status) << "cpu-anomaly ignored SIGTERM";
@@ -366,7 +368,7 @@ TEST_P(cpu_anomaly_event_time, every_closed_window_is_emitted_once_with_its_aver
   const auto out = sluice::test::settle_outputs(
     client, {{agg, expected.size()}},
     [&](const auto& t) { return check_rows(expected, rows_of(t.at(agg), window_identity)).missing == 0; },
-    app);
+    app, {in});
   const auto windows = check_rows(expected, rows_of(out.at(agg), window_identity));
   std::printf("%s: cpu_agg_stats %s\n", c.name.c_str(), windows.summary().c_str());
   EXPECT_TRUE(windows.matches(c.may_repeat())) << windows.summary() << "\n" << app.logs();

@@ -11,6 +11,7 @@
 #include "embedded_broker.hpp"
 #include "event_time_cases.hpp"
 #include "kafka_test_client.hpp"
+#include "offset_probe.hpp"
 #include "output_rows.hpp"
 #include "paths.hpp"
 #include "test_helpers.hpp"
@@ -250,8 +251,9 @@ TEST(ops_anomalies, every_output_topic_matches_the_input) {
 
   temp_dir state;
   const topics t;
+  const auto app_id = unique_name("ops-app");
   child_process app(sluice::test::built_binary("ops-anomalies"),
-                    {"--bootstrap-servers", broker.bootstrap_servers(), "--application-id", unique_name("ops-app"),
+                    {"--bootstrap-servers", broker.bootstrap_servers(), "--application-id", app_id,
                      "--state-dir", state.path.string(), "--commit-interval-ms", "200", "--set",
                      "kafka.consumer.session.timeout.ms=6000", "--set", "kafka.consumer.heartbeat.interval.ms=500",
                      "--error-alerts-topic", t.error_alerts, "--status-counts-topic", t.status_counts,
@@ -270,7 +272,9 @@ TEST(ops_anomalies, every_output_topic_matches_the_input) {
     45s))
     << "outputs incomplete; app:\n" << tail_of(app);
   ASSERT_TRUE(app.running()) << tail_of(app);
-  std::this_thread::sleep_for(2s); // anything beyond the expected rows (and the last ranking) shows up now
+  // Once it consumed its input, anything beyond the expected rows (and the last ranking) is written.
+  ASSERT_TRUE(sluice::test::wait_until_consumed(broker.bootstrap_servers(), app_id,
+                                                {"logs_topic", "transactions_topic", "ratings_topic"}));
 
   // log_error_alerts: one row per closed minute with >= 5 ERRORs.
   {
@@ -476,7 +480,7 @@ TEST_P(ops_anomalies_event_time, error_minutes_and_daily_withdrawals_match_the_i
       return check_rows(minutes, by_key_and_window(o.at(t.error_alerts))).missing == 0 &&
              daily_problem(by_key_and_window(o.at(t.suspicious))).empty();
     },
-    app);
+    app, {inputs.at("logs_topic"), inputs.at("transactions_topic"), inputs.at("ratings_topic")});
   const auto errors = check_rows(minutes, by_key_and_window(out.at(t.error_alerts)));
   std::printf("%s: log_error_alerts %s\n", c.name.c_str(), errors.summary().c_str());
   EXPECT_TRUE(errors.matches(c.may_repeat())) << errors.summary() << "\n" << app.logs();

@@ -10,6 +10,7 @@
 #include "embedded_broker.hpp"
 #include "event_time_cases.hpp"
 #include "kafka_test_client.hpp"
+#include "offset_probe.hpp"
 #include "output_rows.hpp"
 #include "paths.hpp"
 #include "test_helpers.hpp"
@@ -219,11 +220,12 @@ app_topics topics_for(const std::string& prefix) {
           unique_name(prefix + "-trends")};
 }
 
-std::unique_ptr<child_process> start_app(const std::string& bootstrap, const std::string& in, const app_topics& t,
-                                         const std::string& pattern, const std::filesystem::path& state_dir) {
+std::unique_ptr<child_process> start_app(const std::string& bootstrap, const std::string& app_id, const std::string& in,
+                                         const app_topics& t, const std::string& pattern,
+                                         const std::filesystem::path& state_dir) {
   return std::make_unique<child_process>(
     sluice::test::built_binary("pizza-anomaly"),
-    std::vector<std::string>{"--bootstrap-servers", bootstrap, "--application-id", unique_name("pizza-app"),
+    std::vector<std::string>{"--bootstrap-servers", bootstrap, "--application-id", app_id,
                              "--input-topic", in, "--filter-topic", t.filtered, "--agg-topic", t.aggregated,
                              "--windows-topic", t.windows, "--trends-topic", t.trends, "--trend-pattern", pattern,
                              "--state-dir", state_dir.string(), "--commit-interval-ms", "200", "--set",
@@ -275,8 +277,9 @@ TEST(pizza_anomaly, all_four_outputs_match_the_input_for_both_trend_patterns) {
 
   temp_dir state_a, state_b;
   const auto ta = topics_for("readme"), tb = topics_for("deployed");
-  auto a = start_app(broker.bootstrap_servers(), in, ta, "readme", state_a.path);
-  auto b = start_app(broker.bootstrap_servers(), in, tb, "deployed", state_b.path);
+  const auto id_a = unique_name("pizza-app"), id_b = unique_name("pizza-app");
+  auto a = start_app(broker.bootstrap_servers(), id_a, in, ta, "readme", state_a.path);
+  auto b = start_app(broker.bootstrap_servers(), id_b, in, tb, "deployed", state_b.path);
 
   auto done = [&](const app_topics& t, const rows& trends) {
     return count_of(client, t.filtered) >= e.filtered.size() && count_of(client, t.aggregated) >= e.aggregated.size() &&
@@ -288,7 +291,9 @@ TEST(pizza_anomaly, all_four_outputs_match_the_input_for_both_trend_patterns) {
     << "outputs incomplete; readme app:\n" << tail_of(*a) << "\ndeployed app:\n" << tail_of(*b);
   ASSERT_TRUE(a->running()) << tail_of(*a);
   ASSERT_TRUE(b->running()) << tail_of(*b);
-  std::this_thread::sleep_for(1s); // anything beyond the expected rows would show up now
+  // Once both consumed their input, anything beyond the expected rows is written.
+  ASSERT_TRUE(sluice::test::wait_until_consumed(broker.bootstrap_servers(), id_a, {in}));
+  ASSERT_TRUE(sluice::test::wait_until_consumed(broker.bootstrap_servers(), id_b, {in}));
 
   for (const auto* t : {&ta, &tb}) {
     const auto filtered = read_all(client, t->filtered);
@@ -397,7 +402,7 @@ TEST_P(pizza_anomaly_event_time, windows_and_trends_match_the_closed_windows_of_
       return check_rows(windows, keyed(o.at(t.windows), window_key)).missing == 0 &&
              check_rows(trends, keyed(o.at(t.trends), trend_key)).missing == 0;
     },
-    app);
+    app, {in});
   const auto w = check_rows(windows, keyed(out.at(t.windows), window_key));
   const auto tr = check_rows(trends, keyed(out.at(t.trends), trend_key));
   std::printf("%s: windows %s\n%s: trends %s\n", c.name.c_str(), w.summary().c_str(), c.name.c_str(),

@@ -9,6 +9,7 @@
 #include "embedded_broker.hpp"
 #include "event_time_cases.hpp"
 #include "kafka_test_client.hpp"
+#include "offset_probe.hpp"
 #include "output_rows.hpp"
 #include "paths.hpp"
 #include "test_helpers.hpp"
@@ -145,8 +146,9 @@ TEST(temperature_alert, alerts_match_every_hopping_window_mean_of_the_input) {
   EXPECT_EQ(alerted, std::set<std::string>{"2"}) << "only the overheating machine should alert";
 
   temp_dir state;
+  const auto app_id = unique_name("temp-app");
   child_process app(sluice::test::built_binary("temperature-alert"),
-                    {"--bootstrap-servers", broker.bootstrap_servers(), "--application-id", unique_name("temp-app"),
+                    {"--bootstrap-servers", broker.bootstrap_servers(), "--application-id", app_id,
                      "--input-topic", in, "--output-topic", out, "--state-dir", state.path.string(),
                      "--commit-interval-ms", "200", "--set", "kafka.consumer.session.timeout.ms=6000", "--set",
                      "kafka.consumer.heartbeat.interval.ms=500"},
@@ -156,7 +158,8 @@ TEST(temperature_alert, alerts_match_every_hopping_window_mean_of_the_input) {
     40s))
     << "alerts incomplete; app:\n" << tail_of(app);
   ASSERT_TRUE(app.running()) << tail_of(app);
-  std::this_thread::sleep_for(1s); // anything beyond the expected alerts would show up now
+  // Once it consumed its input, anything beyond the expected alerts is written.
+  ASSERT_TRUE(sluice::test::wait_until_consumed(broker.bootstrap_servers(), app_id, {in}));
 
   const auto output = read_all(client, out);
   std::multiset<alert> actual;
@@ -246,7 +249,7 @@ void expect_every_window_update(const sluice::test::event_time_case& c, const st
 
   const auto output = sluice::test::settle_outputs(
     client, {{out, expected_count}},
-    [&](const auto& o) { return sluice::test::check_rows(expected, rows(o.at(out))).missing == 0; }, app);
+    [&](const auto& o) { return sluice::test::check_rows(expected, rows(o.at(out))).missing == 0; }, app, {in});
   const auto check = sluice::test::check_rows(expected, rows(output.at(out)));
   std::printf("%s: alerts %s\n", c.name.c_str(), check.summary().c_str());
   EXPECT_EQ(check.expected, expected_count);

@@ -7,6 +7,7 @@
 #include "cpu_anomaly_support.hpp"
 #include "embedded_broker.hpp"
 #include "kafka_test_client.hpp"
+#include "offset_probe.hpp"
 #include "paths.hpp"
 #include "test_helpers.hpp"
 
@@ -155,7 +156,8 @@ TEST(cpu_anomaly, writes_exactly_the_expected_rows_for_100k_readings) {
   ASSERT_TRUE(complete) << "output count " << probe.end_offset_sum(out) << " of " << expected_count
                         << " after 50 s; stderr:\n" << tail_of(*app);
   ASSERT_TRUE(app->running()) << "cpu-anomaly ended early; stderr:\n" << tail_of(*app);
-  std::this_thread::sleep_for(1s); // anything beyond the expected count would show up now
+  // Once it consumed its input, anything beyond the expected count is written.
+  ASSERT_TRUE(sluice::test::wait_until_consumed(broker.bootstrap_servers(), app_id, {in})) << tail_of(*app);
   stop_cleanly(*app);
 
   const auto output = read_all(client, out, static_cast<std::size_t>(expected_count));
@@ -315,7 +317,7 @@ TEST(cpu_anomaly, malformed_records_go_to_the_dead_letter_topic_and_good_ones_fl
   EXPECT_TRUE(done) << "output " << probe.end_offset_sum(out) << "/" << expected_count << ", dlq "
                     << probe.end_offset_sum(dlq) << "/" << bad_count << "; stderr:\n" << tail_of(*app);
   ASSERT_TRUE(app->running()) << "cpu-anomaly ended; stderr:\n" << tail_of(*app);
-  std::this_thread::sleep_for(1s);
+  ASSERT_TRUE(sluice::test::wait_until_consumed(broker.bootstrap_servers(), app_id, {in})) << tail_of(*app);
   stop_cleanly(*app);
 
   const auto c = compare(expected, parse_outputs(read_all(client, out, static_cast<std::size_t>(expected_count))));

@@ -200,11 +200,12 @@ struct checked_output {
   std::string (*identity)(const json::value&);
 };
 
-// Waits (up to `timeout`) until every output holds all its expected rows, then accounts for what
-// was lost and duplicated in each and for the dead letters, prints it, and expects nothing lost,
-// wrong or unexpected, no dead letter, and a clean stop of the app.
-void expect_nothing_lost(const kafka_test_client& client, app_instances& app, const std::vector<checked_output>& outputs,
-                         std::chrono::seconds timeout) {
+// Waits (up to `timeout`) until every output holds all its expected rows and the app consumed its
+// `input` to the end, then accounts for what was lost and duplicated in each and for the dead
+// letters, prints it, and expects nothing lost, wrong or unexpected, no dead letter, and a clean
+// stop of the app.
+void expect_nothing_lost(const kafka_test_client& client, app_instances& app, const std::string& input,
+                         const std::vector<checked_output>& outputs, std::chrono::seconds timeout) {
   std::map<std::string, std::size_t> counts;
   for (const auto& o : outputs)
     counts[o.topic] = o.expected.size();
@@ -215,7 +216,7 @@ void expect_nothing_lost(const kafka_test_client& client, app_instances& app, co
         return check_rows(o.expected, rows_by(t.at(o.topic), o.identity)).missing == 0;
       });
     },
-    app, timeout);
+    app, {input}, timeout);
   accounting a;
   std::string summaries;
   std::size_t wrong = 0;
@@ -266,7 +267,7 @@ TEST(faults, a_storm_of_sigkills_across_three_instances_loses_no_window) {
   ASSERT_EQ(input.size(), records.size());
   const auto expected = expected_outputs(input);
   ASSERT_GE(expected.windows.size(), 300u); // 35 host/CPU pairs
-  expect_nothing_lost(client, app,
+  expect_nothing_lost(client, app, in,
                       {{"cpu_agg_stats", agg, expected.windows, window_identity},
                        {"cpu_load_stats_real_filter", filtered, expected.filtered, reading_identity}},
                       90s);
@@ -448,7 +449,7 @@ TEST(faults, postgres_restarted_while_the_lookup_join_runs_loses_no_joined_windo
   ASSERT_EQ(input.size(), records.size());
   const auto expected = expected_outputs(input);
   ASSERT_GE(expected.alerts.size(), 200u);
-  expect_nothing_lost(client, app,
+  expect_nothing_lost(client, app, in,
                       {{"cpu_alerts", alerts, expected.alerts, window_identity},
                        {"cpu_agg_stats", agg, expected.windows, window_identity}},
                       60s);
@@ -486,7 +487,7 @@ void expect_nothing_lost_when_the_broker_is_down_for_3_s(const std::vector<std::
   const auto input = read_all(client, in);
   ASSERT_EQ(input.size(), records.size());
   const auto expected = expected_outputs(input);
-  expect_nothing_lost(client, app,
+  expect_nothing_lost(client, app, in,
                       {{"cpu_agg_stats", agg, expected.windows, window_identity},
                        {"cpu_load_stats_real_filter", filtered, expected.filtered, reading_identity}},
                       60s);

@@ -7,6 +7,7 @@
 #include "child_process.hpp"
 #include "embedded_broker.hpp"
 #include "kafka_test_client.hpp"
+#include "offset_probe.hpp"
 #include "paths.hpp"
 #include "test_helpers.hpp"
 
@@ -111,7 +112,8 @@ TEST_F(state_fixture, store_is_restored_from_changelog_after_kill_and_lost_state
 
   auto a = start_app("a");
   wait_for_final(running_maxima(first), 60s);
-  std::this_thread::sleep_for(1s); // a commit or two
+  // Killed only once everything it read is committed: the restore must then bring back all of it.
+  ASSERT_TRUE(sluice::test::wait_until_consumed(broker.bootstrap_servers(), app_id, {"state-in"}));
   a->kill();
   a->wait_for(10s);
   std::filesystem::remove_all(dir / "a"); // the state is gone: only the changelog has it

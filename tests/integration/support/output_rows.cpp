@@ -4,6 +4,7 @@
 #include "test_helpers.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 #include <thread>
 
@@ -106,7 +107,7 @@ row_check check_rows(const expected_rows& expected, const actual_rows& actual) {
 
 topic_records settle_outputs(const kafka_test_client& client, const std::map<std::string, std::size_t>& topics,
                              const std::function<bool(const topic_records&)>& complete, app_instances& app,
-                             std::chrono::milliseconds timeout, std::chrono::milliseconds quiet) {
+                             const std::vector<std::string>& inputs, std::chrono::milliseconds timeout) {
   offset_probe probe(client.bootstrap_servers());
   auto read_back = [&] {
     topic_records out;
@@ -124,7 +125,10 @@ topic_records settle_outputs(const kafka_test_client& client, const std::map<std
       return complete(read_back());
     },
     timeout, std::chrono::milliseconds{500});
-  std::this_thread::sleep_for(quiet); // anything beyond the expected output would show up now
+  if (!wait_until([&] { return !app.all_running() || probe.consumed_to_end(app.application_id(), inputs); }, timeout,
+                  std::chrono::milliseconds{200}))
+    std::fprintf(stderr, "settle_outputs: group %s did not commit its inputs to their end within %lld ms\n",
+                 app.application_id().c_str(), static_cast<long long>(timeout.count()));
   return read_back();
 }
 

@@ -64,11 +64,12 @@ using topic_records = std::map<std::string, std::vector<consumed_record>>;
 
 // Waits for the app's output: reads `topics` back whenever their end offsets reach at least the
 // given record counts, until `complete` says the output holds everything expected, `app` loses an
-// instance, or `timeout` passes. Then waits `quiet` more, the time anything beyond the expected
-// would need to show up, and returns the topics as read after it.
+// instance, or `timeout` passes. Then waits until the app's group has committed its `inputs` (and
+// its repartition topics) to their end, so that whatever it would write beyond the expected is
+// written, and returns the topics as read after that.
 topic_records settle_outputs(const kafka_test_client& client, const std::map<std::string, std::size_t>& topics,
                              const std::function<bool(const topic_records&)>& complete, app_instances& app,
-                             std::chrono::milliseconds timeout = std::chrono::seconds{40},
-                             std::chrono::milliseconds quiet = std::chrono::seconds{2});
+                             const std::vector<std::string>& inputs,
+                             std::chrono::milliseconds timeout = std::chrono::seconds{40});
 
 } // namespace sluice::test
