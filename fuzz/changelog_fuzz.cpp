@@ -7,7 +7,7 @@
 
 #include "state/in_memory_store.hpp"
 #include "state/leveldb_store.hpp"
-#include "state/window_store.hpp"
+#include <sluice/state/window_store.hpp>
 
 #include <algorithm>
 #include <map>

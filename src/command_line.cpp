@@ -1,4 +1,4 @@
-#include "actors/command_line.hpp"
+#include <sluice/command_line.hpp>
 
 #include <stdexcept>
 

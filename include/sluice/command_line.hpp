@@ -1,7 +1,7 @@
 // Command-line flags for every configuration key, for apps built on sluice.
 #pragma once
 
-#include "actors/streams_config.hpp"
+#include <sluice/streams_config.hpp>
 
 #include <CLI/CLI.hpp>
 

@@ -1,8 +1,8 @@
 // `kafka_streams`: one running instance of a topology, as Kafka Streams' KafkaStreams.
 #pragma once
 
-#include "actors/streams_config.hpp"
-#include "topology/topology.hpp"
+#include <sluice/streams_config.hpp>
+#include <sluice/topology/topology.hpp>
 
 #include <cstdint>
 #include <memory>

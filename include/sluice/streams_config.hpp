@@ -8,7 +8,7 @@
 // with `topic.` are topic configs of the internal topics sluice creates.
 #pragma once
 
-#include "topology/errors.hpp"
+#include <sluice/topology/errors.hpp>
 
 #include <cstdint>
 #include <iosfwd>

@@ -1,4 +1,4 @@
-#include "state/window_store.hpp"
+#include <sluice/state/window_store.hpp>
 
 #include <algorithm>
 #include <cassert>

@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "state/state_error.hpp"
-#include "state/store_batch.hpp"
+#include <sluice/state/state_error.hpp>
+#include <sluice/state/store_batch.hpp>
 
 namespace sluice {
 

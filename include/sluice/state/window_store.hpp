@@ -47,10 +47,10 @@
 #include <string>
 #include <string_view>
 
-#include "state/cache_budget.hpp"
-#include "state/changelog_writer.hpp"
-#include "state/key_value_store.hpp"
-#include "state/window_cache.hpp"
+#include <sluice/state/cache_budget.hpp>
+#include <sluice/state/changelog_writer.hpp>
+#include <sluice/state/key_value_store.hpp>
+#include <sluice/state/window_cache.hpp>
 
 namespace sluice {
 

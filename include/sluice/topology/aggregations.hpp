@@ -3,8 +3,8 @@
 // DSL, except the built-in field aggregations in namespace `agg`.
 #pragma once
 
-#include "topology/serdes.hpp"
-#include "topology/windows.hpp"
+#include <sluice/topology/serdes.hpp>
+#include <sluice/topology/windows.hpp>
 
 #include <boost/json.hpp>
 

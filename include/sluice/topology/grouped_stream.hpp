@@ -2,7 +2,7 @@
 // KGroupedStream and TimeWindowedKStream/SessionWindowedKStream. Aggregations return tables.
 #pragma once
 
-#include "topology/table.hpp"
+#include <sluice/topology/table.hpp>
 
 namespace sluice {
 

@@ -11,9 +11,9 @@
 // the node's key-value store, so it is changelogged, survives restarts and moves with the task.
 #pragma once
 
-#include "topology/errors.hpp"
-#include "topology/processors.hpp"
-#include "topology/stream.hpp"
+#include <sluice/topology/errors.hpp>
+#include <sluice/topology/processors.hpp>
+#include <sluice/topology/stream.hpp>
 
 #include <boost/json.hpp>
 

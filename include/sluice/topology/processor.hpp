@@ -3,11 +3,11 @@
 // processors directly: the DSL creates them.
 #pragma once
 
-#include "state/key_value_store.hpp"
-#include "state/window_store.hpp"
-#include "topology/errors.hpp"
-#include "topology/event_time.hpp"
-#include "topology/record.hpp"
+#include <sluice/state/key_value_store.hpp>
+#include <sluice/state/window_store.hpp>
+#include <sluice/topology/errors.hpp>
+#include <sluice/topology/event_time.hpp>
+#include <sluice/topology/record.hpp>
 
 #include <exception>
 #include <functional>

@@ -1,9 +1,9 @@
 // The stateless processors behind the stream DSL. Internal: included by stream.hpp.
 #pragma once
 
-#include "topology/json_arena.hpp"
-#include "topology/processor.hpp"
-#include "topology/serdes.hpp"
+#include <sluice/topology/json_arena.hpp>
+#include <sluice/topology/processor.hpp>
+#include <sluice/topology/serdes.hpp>
 
 #include <algorithm>
 #include <string>

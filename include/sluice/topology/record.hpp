@@ -1,8 +1,8 @@
 // Records and record batches: what flows between operators.
 #pragma once
 
-#include "topology/event_time.hpp"
-#include "topology/record_origin.hpp"
+#include <sluice/topology/event_time.hpp>
+#include <sluice/topology/record_origin.hpp>
 
 #include <cstdint>
 #include <memory>

@@ -4,11 +4,11 @@
 // value is encoded into buffers the processor reuses.
 #pragma once
 
-#include "topology/aggregations.hpp"
-#include "topology/errors.hpp"
-#include "topology/processors.hpp"
-#include "topology/timestamp_extractor.hpp"
-#include "topology/windows.hpp"
+#include <sluice/topology/aggregations.hpp>
+#include <sluice/topology/errors.hpp>
+#include <sluice/topology/processors.hpp>
+#include <sluice/topology/timestamp_extractor.hpp>
+#include <sluice/topology/windows.hpp>
 
 #include <limits>
 #include <map>

@@ -2,9 +2,9 @@
 // Every operation adds a node to the builder's graph and returns a handle on its output.
 #pragma once
 
-#include "topology/processors.hpp"
-#include "topology/stateful_processors.hpp"
-#include "topology/topology_builder.hpp"
+#include <sluice/topology/processors.hpp>
+#include <sluice/topology/stateful_processors.hpp>
+#include <sluice/topology/topology_builder.hpp>
 
 #include <functional>
 #include <string>
@@ -316,4 +316,4 @@ topology_builder::stream(const std::string& topic, consumed<typename VS::value_t
 
 } // namespace sluice
 
-#include "topology/grouped_stream.hpp"
+#include <sluice/topology/grouped_stream.hpp>

@@ -3,8 +3,8 @@
 // `topology_builder::table` (a topic) or from aggregations of grouped streams.
 #pragma once
 
-#include "topology/stateful_processors.hpp"
-#include "topology/stream.hpp"
+#include <sluice/topology/stateful_processors.hpp>
+#include <sluice/topology/stream.hpp>
 
 #include <boost/json.hpp>
 

@@ -7,9 +7,9 @@
 // from 0 per topic, so the n-th alert of `alert(sink, "x")` has the id "<app>-x-alerts-0-<n>".
 #pragma once
 
-#include "topology/errors.hpp"
-#include "topology/serdes.hpp"
-#include "topology/topology.hpp"
+#include <sluice/topology/errors.hpp>
+#include <sluice/topology/serdes.hpp>
+#include <sluice/topology/topology.hpp>
 
 #include <cstdint>
 #include <map>

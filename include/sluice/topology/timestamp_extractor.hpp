@@ -1,7 +1,7 @@
 // Timestamp extractors: where a source's event time (`record_meta::timestamp`) comes from.
 #pragma once
 
-#include "topology/record.hpp"
+#include <sluice/topology/record.hpp>
 
 #include <boost/json.hpp>
 

@@ -1,9 +1,9 @@
 // The immutable topology graph built by `topology_builder`.
 #pragma once
 
-#include "topology/metric.hpp"
-#include "topology/store_view.hpp"
-#include "topology/processor.hpp"
+#include <sluice/topology/metric.hpp>
+#include <sluice/topology/store_view.hpp>
+#include <sluice/topology/processor.hpp>
 
 #include <functional>
 #include <memory>

@@ -1,9 +1,9 @@
 // `topology_builder`: where an application declares its streams; `build()` freezes the graph.
 #pragma once
 
-#include "topology/serdes.hpp"
-#include "topology/timestamp_extractor.hpp"
-#include "topology/topology.hpp"
+#include <sluice/topology/serdes.hpp>
+#include <sluice/topology/timestamp_extractor.hpp>
+#include <sluice/topology/topology.hpp>
 
 #include <functional>
 #include <memory>

@@ -2,7 +2,7 @@
 // `windowed<K>` result key and its serde. Semantics with worked examples: docs/windowing.md.
 #pragma once
 
-#include "topology/serdes.hpp"
+#include <sluice/topology/serdes.hpp>
 
 #include <boost/json.hpp>
 

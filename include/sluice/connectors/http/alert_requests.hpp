@@ -3,7 +3,7 @@
 // generic JSON webhook; plus a readable console formatter for alerts. Every request carries its
 // alert's id as the header `Idempotency-Key`, so a receiver can drop an alert it already has.
 
-#include "connectors/http/alert_client.hpp"
+#include <sluice/connectors/http/alert_client.hpp>
 
 #include <boost/json/object.hpp>
 

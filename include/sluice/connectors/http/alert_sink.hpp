@@ -16,11 +16,11 @@
 // HTTP sinks send it as the `Idempotency-Key` header and as "alert_id" in the JSON body, and a
 // redelivered alert (at-least-once) carries the same id.
 
-#include "connectors/http/alert_client.hpp"
-#include "connectors/http/alert_requests.hpp"
-#include "connectors/http/message_template.hpp"
-#include "topology/metric.hpp"
-#include "topology/processor.hpp"
+#include <sluice/connectors/http/alert_client.hpp>
+#include <sluice/connectors/http/alert_requests.hpp>
+#include <sluice/connectors/http/message_template.hpp>
+#include <sluice/topology/metric.hpp>
+#include <sluice/topology/processor.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>

@@ -1,8 +1,8 @@
 // Where an app sends its alerts: Slack (incoming webhook or bot token), else the console.
 #pragma once
 
-#include "connectors/http/alert_sink.hpp"
-#include "topology/stream.hpp"
+#include <sluice/connectors/http/alert_sink.hpp>
+#include <sluice/topology/stream.hpp>
 
 #include <CLI/CLI.hpp>
 

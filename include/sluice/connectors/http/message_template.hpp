@@ -11,7 +11,7 @@
 // An unknown spec fails to parse; a field of the wrong kind for its spec (a string for `.2f`, a
 // time outside the years 0000-9999) fails to render, as a missing field does.
 
-#include "connectors/error.hpp"
+#include <sluice/connectors/error.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>

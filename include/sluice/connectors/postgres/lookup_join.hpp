@@ -17,10 +17,10 @@
 //          looked-up row (column → JSON value) or is null for a left-join miss. `merge_row` is the
 //          ready-made joiner for JSON values: the value's fields plus the row's columns.
 
-#include "connectors/postgres/postgres_lookup.hpp"
-#include "topology/metric.hpp"
-#include "topology/processor.hpp"
-#include "topology/stream.hpp"
+#include <sluice/connectors/postgres/postgres_lookup.hpp>
+#include <sluice/topology/metric.hpp>
+#include <sluice/topology/processor.hpp>
+#include <sluice/topology/stream.hpp>
 
 #include <boost/json/value.hpp>
 

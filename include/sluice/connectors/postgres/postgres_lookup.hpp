@@ -7,7 +7,7 @@
 // postgres_lookup serves one caller at a time (calls are serialised by an internal mutex);
 // request_stop() and metrics() may be called from any thread.
 
-#include "connectors/error.hpp"
+#include <sluice/connectors/error.hpp>
 
 #include <boost/json/object.hpp>
 
