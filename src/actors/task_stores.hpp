@@ -4,7 +4,7 @@
 
 #include "actors/metrics.hpp"
 #include <sluice/streams_config.hpp>
-#include <sluice/state/cache_budget.hpp>
+#include "state/cache_budget.hpp"
 #include <sluice/state/changelog_writer.hpp>
 #include <sluice/state/key_value_store.hpp>
 #include "state/state_directory.hpp"

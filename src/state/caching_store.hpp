@@ -19,7 +19,7 @@
 #include <memory>
 #include <string>
 
-#include <sluice/state/cache_budget.hpp>
+#include "state/cache_budget.hpp"
 #include <sluice/state/changelog_writer.hpp>
 #include <sluice/state/key_value_store.hpp>
 

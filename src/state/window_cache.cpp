@@ -1,4 +1,4 @@
-#include <sluice/state/window_cache.hpp>
+#include "state/window_cache.hpp"
 
 #include <cassert>
 #include <limits>

@@ -1,5 +1,6 @@
 #include <sluice/topology/test_driver.hpp>
 
+#include "state/cache_budget.hpp"
 #include "state/in_memory_store.hpp"
 #include <sluice/topology/processor.hpp>
 

@@ -47,12 +47,13 @@
 #include <string>
 #include <string_view>
 
-#include <sluice/state/cache_budget.hpp>
 #include <sluice/state/changelog_writer.hpp>
 #include <sluice/state/key_value_store.hpp>
-#include <sluice/state/window_cache.hpp>
 
 namespace sluice {
+
+class cache_budget;  // the shared budget of the write-back caches (internal)
+class window_cache;  // the write-back cache (internal)
 
 /// Options of a window_store.
 struct window_store_options {
@@ -99,6 +100,9 @@ class window_store {
   /// and reads its persisted stream time.
   static result<std::unique_ptr<window_store>> open(std::unique_ptr<key_value_store> storage,
                                                     window_store_options options);
+
+  /// Drops the cache's dirty windows unwritten (flush() first to keep them).
+  ~window_store();
 
   /// The store's name (the storage's).
   const std::string& name() const { return storage_->name(); }

@@ -19,7 +19,7 @@
 #include <string_view>
 #include <utility>
 
-#include <sluice/state/cache_budget.hpp>
+#include "state/cache_budget.hpp"
 
 namespace sluice {
 
