@@ -3,7 +3,7 @@
 // (records/s, CPU utilisation, records per CPU-second, peak RSS; a child's RSS and CPU while it runs).
 #pragma once
 
-#include "actors/streams_config.hpp"
+#include <sluice/streams_config.hpp>
 
 #include <librdkafka/rdkafka.h>
 

@@ -13,7 +13,7 @@
 
 #include "bench_support.hpp"
 #include "embedded_broker.hpp"
-#include "sluice.hpp"
+#include <sluice/sluice.hpp>
 
 #include "actors/http_server.hpp"
 

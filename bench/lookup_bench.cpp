@@ -14,7 +14,7 @@
 
 #include "batch_harness.hpp"
 #include "bench_support.hpp"
-#include "connectors/postgres/lookup_join.hpp"
+#include <sluice/connectors/postgres/lookup_join.hpp>
 #include "pg_cluster.hpp"
 
 #include <boost/json.hpp>

@@ -3,8 +3,8 @@
 // and all of them together, so the end-to-end numbers of sluice-bench-throughput can be read
 // against the pure CPU cost of a record.
 
-#include "topology/json_arena.hpp"
-#include "topology/serdes.hpp"
+#include <sluice/topology/json_arena.hpp>
+#include <sluice/topology/serdes.hpp>
 
 #include <benchmark/benchmark.h>
 #include <boost/json.hpp>

@@ -21,7 +21,7 @@
 
 #include "bench_support.hpp"
 #include "embedded_broker.hpp"
-#include "sluice.hpp"
+#include <sluice/sluice.hpp>
 
 #include <CLI/CLI.hpp>
 #include <librdkafka/rdkafka.h>

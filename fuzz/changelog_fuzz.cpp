@@ -5,9 +5,10 @@
 // of every window not expired, fetched one by one and all together in (start, key) order.
 #include "fuzz_check.hpp"
 
+#include "state/cache_budget.hpp"
 #include "state/in_memory_store.hpp"
 #include "state/leveldb_store.hpp"
-#include "state/window_store.hpp"
+#include <sluice/state/window_store.hpp>
 
 #include <algorithm>
 #include <map>

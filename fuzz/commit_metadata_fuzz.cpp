@@ -6,8 +6,8 @@
 #include "fuzz_check.hpp"
 
 #include "actors/commit_metadata.hpp"
-#include "topology/event_time.hpp"
-#include "topology/record_origin.hpp"
+#include <sluice/topology/event_time.hpp>
+#include <sluice/topology/record_origin.hpp>
 
 using namespace sluice;
 using sluice::fuzz::check;

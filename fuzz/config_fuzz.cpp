@@ -3,8 +3,8 @@
 // `get` and survives being written out as a properties file and loaded again.
 #include "fuzz_check.hpp"
 
-#include "actors/command_line.hpp"
-#include "actors/streams_config.hpp"
+#include <sluice/command_line.hpp>
+#include <sluice/streams_config.hpp>
 
 #include <sstream>
 #include <vector>

@@ -4,8 +4,8 @@
 // a reader's state without harm.
 #include "fuzz_check.hpp"
 
-#include "topology/event_time.hpp"
-#include "topology/record_origin.hpp"
+#include <sluice/topology/event_time.hpp>
+#include <sluice/topology/record_origin.hpp>
 
 using namespace sluice;
 using sluice::fuzz::check;

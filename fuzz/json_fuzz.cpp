@@ -3,10 +3,10 @@
 // std::exception, and what was read writes out as text that reads back to the same thing.
 #include "fuzz_check.hpp"
 
-#include "topology/pattern.hpp"
-#include "topology/serdes.hpp"
-#include "topology/table.hpp"
-#include "topology/windows.hpp"
+#include <sluice/topology/pattern.hpp>
+#include <sluice/topology/serdes.hpp>
+#include <sluice/topology/table.hpp>
+#include <sluice/topology/windows.hpp>
 
 #include <cmath>
 #include <exception>

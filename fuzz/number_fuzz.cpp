@@ -3,7 +3,7 @@
 // (an integral one as the integer of that double); the int64 serde round-trips its 8 bytes.
 #include "fuzz_check.hpp"
 
-#include "topology/serdes.hpp"
+#include <sluice/topology/serdes.hpp>
 
 #include <charconv>
 #include <cmath>

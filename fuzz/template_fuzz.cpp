@@ -5,8 +5,8 @@
 // text that reads back as the same double.
 #include "fuzz_check.hpp"
 
-#include "connectors/http/message_template.hpp"
-#include "topology/serdes.hpp"
+#include <sluice/connectors/http/message_template.hpp>
+#include <sluice/topology/serdes.hpp>
 
 #include <charconv>
 #include <cmath>

@@ -4,8 +4,8 @@
 // behaviour.
 #include "fuzz_check.hpp"
 
-#include "topology/serdes.hpp"
-#include "topology/timestamp_extractor.hpp"
+#include <sluice/topology/serdes.hpp>
+#include <sluice/topology/timestamp_extractor.hpp>
 
 #include <cmath>
 #include <cstdio>

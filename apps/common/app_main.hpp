@@ -1,7 +1,8 @@
 // The main every bundled app shares: flags, configuration, logging, --describe, run until stopped.
 #pragma once
 
-#include "sluice.hpp"
+#include <sluice/command_line.hpp>
+#include <sluice/sluice.hpp>
 
 #include <functional>
 #include <string>

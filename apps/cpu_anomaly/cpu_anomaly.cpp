@@ -1,6 +1,6 @@
 #include "cpu_anomaly.hpp"
 
-#include "topology/stream.hpp"
+#include <sluice/topology/stream.hpp>
 
 namespace sluice::apps {
 

@@ -2,9 +2,9 @@
 // 30-second averages per host and CPU, and alerts for averages over a host's PostgreSQL threshold.
 #pragma once
 
-#include "connectors/http/alert_target.hpp"
-#include "connectors/postgres/lookup_join.hpp"
-#include "topology/topology_builder.hpp"
+#include <sluice/connectors/http/alert_target.hpp>
+#include <sluice/connectors/postgres/lookup_join.hpp>
+#include <sluice/topology/topology_builder.hpp>
 
 #include <chrono>
 #include <optional>

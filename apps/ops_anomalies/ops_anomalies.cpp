@@ -1,6 +1,6 @@
 #include "ops_anomalies.hpp"
 
-#include "topology/table.hpp"
+#include <sluice/topology/table.hpp>
 
 #include <chrono>
 

@@ -3,9 +3,9 @@
 // ratings and the worst-rated products from product ratings.
 #pragma once
 
-#include "connectors/http/alert_target.hpp"
-#include "topology/stream.hpp"
-#include "topology/topology_builder.hpp"
+#include <sluice/connectors/http/alert_target.hpp>
+#include <sluice/topology/stream.hpp>
+#include <sluice/topology/topology_builder.hpp>
 
 #include <cstdint>
 #include <iosfwd>

@@ -1,6 +1,6 @@
 // pizza-anomaly: the four pizza-order anomaly pipelines of the Kafka + Flink tutorial, with alerts
 // for orders with too many prohibited toppings and for trends (Slack when configured, else console).
-#include "connectors/http/alert_target.hpp"
+#include <sluice/connectors/http/alert_target.hpp>
 #include "app_main.hpp"
 #include "pizza_anomaly.hpp"
 

@@ -1,6 +1,6 @@
 #include "pizza_anomaly.hpp"
 
-#include "topology/processors.hpp"
+#include <sluice/topology/processors.hpp>
 
 #include <array>
 #include <utility>

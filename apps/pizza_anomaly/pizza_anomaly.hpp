@@ -3,9 +3,9 @@
 // topping (ex-3) and rise-then-fall trends over those counts (ex-4, match_recognize).
 #pragma once
 
-#include "topology/pattern.hpp"
-#include "topology/stream.hpp"
-#include "topology/topology_builder.hpp"
+#include <sluice/topology/pattern.hpp>
+#include <sluice/topology/stream.hpp>
+#include <sluice/topology/topology_builder.hpp>
 
 #include <boost/json.hpp>
 

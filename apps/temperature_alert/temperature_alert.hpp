@@ -1,9 +1,9 @@
 // The machine-temperature alerting topology of the Quix Streams anomaly-detection tutorial.
 #pragma once
 
-#include "connectors/http/alert_target.hpp"
-#include "topology/stream.hpp"
-#include "topology/topology_builder.hpp"
+#include <sluice/connectors/http/alert_target.hpp>
+#include <sluice/topology/stream.hpp>
+#include <sluice/topology/topology_builder.hpp>
 
 #include <string>
 

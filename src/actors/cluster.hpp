@@ -2,8 +2,8 @@
 // that follow from it and from the topology.
 #pragma once
 
-#include "actors/streams_config.hpp"
-#include "topology/topology.hpp"
+#include <sluice/streams_config.hpp>
+#include <sluice/topology/topology.hpp>
 
 #include <map>
 #include <optional>

@@ -1,7 +1,7 @@
 #include "actors/endpoint_directory.hpp"
 
 #include "actors/kafka_client.hpp"
-#include "topology/serdes.hpp"
+#include <sluice/topology/serdes.hpp>
 
 #include <boost/json/value_from.hpp>
 

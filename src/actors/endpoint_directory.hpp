@@ -4,7 +4,7 @@
 // own current in the compacted internal topic `<application.id>-endpoints` and reads everyone's.
 #pragma once
 
-#include "actors/streams_config.hpp"
+#include <sluice/streams_config.hpp>
 
 #include <chrono>
 #include <cstdint>

@@ -3,7 +3,7 @@
 #include "actors/messages.hpp"
 #include "actors/task_actor.hpp"
 
-#include "topology/event_time.hpp"
+#include <sluice/topology/event_time.hpp>
 
 #include <boost/json.hpp>
 #include <caf/all.hpp>

@@ -1,6 +1,6 @@
 #include "actors/interactive_queries.hpp"
 
-#include "topology/serdes.hpp"
+#include <sluice/topology/serdes.hpp>
 
 #include <boost/json/value_from.hpp>
 

@@ -6,9 +6,9 @@
 #include "actors/endpoint_directory.hpp"
 #include "actors/http_server.hpp"
 #include "actors/metrics.hpp"
-#include "state/key_value_store.hpp"
-#include "state/window_store.hpp"
-#include "topology/store_view.hpp"
+#include <sluice/state/key_value_store.hpp>
+#include <sluice/state/window_store.hpp>
+#include <sluice/topology/store_view.hpp>
 
 #include <cstdint>
 #include <functional>

@@ -4,8 +4,8 @@
 #pragma once
 
 #include "actors/cluster.hpp"
-#include "actors/streams_config.hpp"
-#include "topology/topology.hpp"
+#include <sluice/streams_config.hpp>
+#include <sluice/topology/topology.hpp>
 
 #include <librdkafka/rdkafka.h>
 

@@ -1,4 +1,4 @@
-#include "actors/kafka_streams.hpp"
+#include <sluice/kafka_streams.hpp>
 
 #include "actors/endpoint_directory.hpp"
 #include "actors/group_member.hpp"

@@ -2,7 +2,7 @@
 // partition and the latest alerts, refreshed every second from /topology, /metrics and /alerts.
 #pragma once
 
-#include "topology/topology.hpp"
+#include <sluice/topology/topology.hpp>
 
 #include <string>
 

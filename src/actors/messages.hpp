@@ -3,7 +3,7 @@
 #pragma once
 
 #include "actors/interactive_queries.hpp"
-#include "topology/processor.hpp"
+#include <sluice/topology/processor.hpp>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>

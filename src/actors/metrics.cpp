@@ -2,7 +2,7 @@
 
 #include "actors/interactive_queries.hpp"
 
-#include "topology/event_time.hpp"
+#include <sluice/topology/event_time.hpp>
 
 #include <boost/json.hpp>
 

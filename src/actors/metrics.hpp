@@ -3,7 +3,7 @@
 // in docs/operations.md.
 #pragma once
 
-#include "topology/metric.hpp"
+#include <sluice/topology/metric.hpp>
 
 #include <atomic>
 #include <chrono>

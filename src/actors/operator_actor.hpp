@@ -3,9 +3,9 @@
 
 #include "actors/metrics.hpp"
 #include "actors/record_collector.hpp"
-#include "actors/streams_config.hpp"
+#include <sluice/streams_config.hpp>
 #include "actors/task_stores.hpp"
-#include "topology/topology.hpp"
+#include <sluice/topology/topology.hpp>
 
 #include <caf/fwd.hpp>
 

@@ -2,9 +2,9 @@
 #pragma once
 
 #include "actors/cluster.hpp"
-#include "actors/streams_config.hpp"
+#include <sluice/streams_config.hpp>
 #include "actors/transaction.hpp"
-#include "topology/processor.hpp"
+#include <sluice/topology/processor.hpp>
 
 #include <caf/actor.hpp>
 

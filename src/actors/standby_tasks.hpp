@@ -5,8 +5,8 @@
 
 #include "actors/endpoint_directory.hpp"
 #include "actors/metrics.hpp"
-#include "actors/streams_config.hpp"
-#include "topology/topology.hpp"
+#include <sluice/streams_config.hpp>
+#include <sluice/topology/topology.hpp>
 
 #include <cstdint>
 #include <map>

@@ -1,4 +1,4 @@
-#include "actors/streams_config.hpp"
+#include <sluice/streams_config.hpp>
 
 #include <algorithm>
 #include <cctype>

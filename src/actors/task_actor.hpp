@@ -5,8 +5,8 @@
 #include "actors/commit_metadata.hpp"
 #include "actors/metrics.hpp"
 #include "actors/record_collector.hpp"
-#include "actors/streams_config.hpp"
-#include "topology/topology.hpp"
+#include <sluice/streams_config.hpp>
+#include <sluice/topology/topology.hpp>
 
 #include <caf/fwd.hpp>
 

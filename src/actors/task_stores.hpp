@@ -3,13 +3,13 @@
 #pragma once
 
 #include "actors/metrics.hpp"
-#include "actors/streams_config.hpp"
+#include <sluice/streams_config.hpp>
 #include "state/cache_budget.hpp"
-#include "state/changelog_writer.hpp"
-#include "state/key_value_store.hpp"
+#include <sluice/state/changelog_writer.hpp>
+#include <sluice/state/key_value_store.hpp>
 #include "state/state_directory.hpp"
-#include "state/window_store.hpp"
-#include "topology/topology.hpp"
+#include <sluice/state/window_store.hpp>
+#include <sluice/topology/topology.hpp>
 
 #include <atomic>
 #include <functional>

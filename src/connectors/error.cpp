@@ -1,4 +1,4 @@
-#include "connectors/error.hpp"
+#include <sluice/connectors/error.hpp>
 
 namespace sluice {
 

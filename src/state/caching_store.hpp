@@ -20,8 +20,8 @@
 #include <string>
 
 #include "state/cache_budget.hpp"
-#include "state/changelog_writer.hpp"
-#include "state/key_value_store.hpp"
+#include <sluice/state/changelog_writer.hpp>
+#include <sluice/state/key_value_store.hpp>
 
 namespace sluice {
 

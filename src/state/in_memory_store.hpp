@@ -5,7 +5,7 @@
 #include <map>
 #include <string>
 
-#include "state/key_value_store.hpp"
+#include <sluice/state/key_value_store.hpp>
 
 namespace sluice {
 

@@ -1,4 +1,4 @@
-#include "state/key_value_store.hpp"
+#include <sluice/state/key_value_store.hpp>
 
 namespace sluice {
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "state/key_value_store.hpp"
+#include <sluice/state/key_value_store.hpp>
 
 namespace leveldb {
 class Cache;

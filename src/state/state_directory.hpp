@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "state/leveldb_store.hpp"
-#include "state/state_error.hpp"
+#include <sluice/state/state_error.hpp>
 
 namespace sluice {
 

@@ -1,4 +1,4 @@
-#include "state/state_error.hpp"
+#include <sluice/state/state_error.hpp>
 
 namespace sluice {
 

@@ -1,4 +1,6 @@
-#include "state/window_store.hpp"
+#include <sluice/state/window_store.hpp>
+
+#include "state/window_cache.hpp"
 
 #include <algorithm>
 #include <cassert>
@@ -224,6 +226,8 @@ std::unique_ptr<window_iterator> merged(std::pair<CacheIter, CacheIter> cached,
 }
 
 }  // namespace
+
+window_store::~window_store() = default;
 
 window_store::window_store(std::unique_ptr<key_value_store> storage, window_store_options options)
     : storage_(std::move(storage)), options_(options) {

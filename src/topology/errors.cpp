@@ -1,4 +1,4 @@
-#include "topology/errors.hpp"
+#include <sluice/topology/errors.hpp>
 
 namespace sluice {
 

@@ -1,4 +1,4 @@
-#include "topology/event_time.hpp"
+#include <sluice/topology/event_time.hpp>
 
 #include <algorithm>
 #include <utility>

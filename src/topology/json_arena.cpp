@@ -1,4 +1,4 @@
-#include "topology/json_arena.hpp"
+#include <sluice/topology/json_arena.hpp>
 
 #include <algorithm>
 #include <cstdint>

@@ -1,7 +1,7 @@
-#include "topology/pattern.hpp"
+#include <sluice/topology/pattern.hpp>
 
-#include "topology/serdes.hpp"
-#include "topology/topology.hpp"
+#include <sluice/topology/serdes.hpp>
+#include <sluice/topology/topology.hpp>
 
 #include <algorithm>
 #include <stdexcept>

@@ -1,4 +1,4 @@
-#include "topology/record_origin.hpp"
+#include <sluice/topology/record_origin.hpp>
 
 #include "topology/text_fields.hpp"
 

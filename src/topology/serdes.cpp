@@ -1,4 +1,4 @@
-#include "topology/serdes.hpp"
+#include <sluice/topology/serdes.hpp>
 
 #include <boost/json/basic_parser_impl.hpp>
 

@@ -1,7 +1,8 @@
-#include "topology/test_driver.hpp"
+#include <sluice/topology/test_driver.hpp>
 
+#include "state/cache_budget.hpp"
 #include "state/in_memory_store.hpp"
-#include "topology/processor.hpp"
+#include <sluice/topology/processor.hpp>
 
 #include <algorithm>
 #include <condition_variable>

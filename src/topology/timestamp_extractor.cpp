@@ -1,4 +1,4 @@
-#include "topology/timestamp_extractor.hpp"
+#include <sluice/topology/timestamp_extractor.hpp>
 
 #include <cmath>
 

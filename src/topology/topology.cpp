@@ -1,4 +1,4 @@
-#include "topology/topology.hpp"
+#include <sluice/topology/topology.hpp>
 
 #include <algorithm>
 #include <sstream>

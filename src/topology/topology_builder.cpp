@@ -1,4 +1,4 @@
-#include "topology/topology_builder.hpp"
+#include <sluice/topology/topology_builder.hpp>
 
 #include <algorithm>
 #include <cstdio>

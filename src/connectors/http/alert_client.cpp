@@ -1,7 +1,7 @@
-#include "connectors/http/alert_client.hpp"
+#include <sluice/connectors/http/alert_client.hpp>
 
 #include "connectors/redact.hpp"
-#include "topology/serdes.hpp"
+#include <sluice/topology/serdes.hpp>
 
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>

@@ -1,6 +1,6 @@
-#include "connectors/http/alert_requests.hpp"
+#include <sluice/connectors/http/alert_requests.hpp>
 
-#include "connectors/http/message_template.hpp"
+#include <sluice/connectors/http/message_template.hpp>
 
 #include <boost/json/serialize.hpp>
 

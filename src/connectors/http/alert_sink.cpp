@@ -1,4 +1,4 @@
-#include "connectors/http/alert_sink.hpp"
+#include <sluice/connectors/http/alert_sink.hpp>
 
 #include "connectors/redact.hpp"
 

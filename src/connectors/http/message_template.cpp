@@ -1,4 +1,4 @@
-#include "connectors/http/message_template.hpp"
+#include <sluice/connectors/http/message_template.hpp>
 
 #include <boost/json/serialize.hpp>
 

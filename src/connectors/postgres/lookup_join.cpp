@@ -1,6 +1,6 @@
-#include "connectors/postgres/lookup_join.hpp"
+#include <sluice/connectors/postgres/lookup_join.hpp>
 
-#include "connectors/http/message_template.hpp"
+#include <sluice/connectors/http/message_template.hpp>
 
 #include <spdlog/spdlog.h>
 

@@ -1,7 +1,7 @@
-#include "connectors/postgres/postgres_lookup.hpp"
+#include <sluice/connectors/postgres/postgres_lookup.hpp>
 
 #include "connectors/redact.hpp"
-#include "topology/serdes.hpp"
+#include <sluice/topology/serdes.hpp>
 
 #include <libpq-fe.h>
 #include <pqxx/pqxx>

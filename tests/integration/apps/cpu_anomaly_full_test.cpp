@@ -15,7 +15,7 @@
 #include "output_rows.hpp"
 #include "paths.hpp"
 #include "pg_cluster.hpp"
-#include "topology/serdes.hpp"
+#include <sluice/topology/serdes.hpp>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>

@@ -2,11 +2,11 @@
 // caused them: a broker deletes by time retention from record timestamps, so a window changelog
 // (retention.ms = store retention + 1 day) filled while replaying last year's data would be deleted
 // right away and a restore would find nothing.
-#include "actors/kafka_streams.hpp"
+#include <sluice/kafka_streams.hpp>
 #include "embedded_broker.hpp"
 #include "kafka_test_client.hpp"
 #include "test_helpers.hpp"
-#include "topology/stream.hpp"
+#include <sluice/topology/stream.hpp>
 
 #include <gtest/gtest.h>
 

@@ -4,13 +4,13 @@
 // producer is replaced; transactions that keep failing stop the instance with the reason. (The embedded broker shows aborted records
 // to read_committed readers too, so these tests judge the final count of each key, which an
 // abort without a correct rewind and restore would inflate.)
-#include "actors/kafka_streams.hpp"
+#include <sluice/kafka_streams.hpp>
 #include "embedded_broker.hpp"
 #include "kafka_test_client.hpp"
 #include "test_helpers.hpp"
-#include "topology/grouped_stream.hpp"
-#include "topology/stream.hpp"
-#include "topology/table.hpp"
+#include <sluice/topology/grouped_stream.hpp>
+#include <sluice/topology/stream.hpp>
+#include <sluice/topology/table.hpp>
 
 #include <gtest/gtest.h>
 

@@ -2,11 +2,11 @@
 // wait in librdkafka) and read again when half of it is done. Held partitions lose nothing and
 // keep their order, fetching restarts without stalling when the broker is 5 ms away, and a
 // partition whose task is stuck does not hold the others back.
-#include "actors/kafka_streams.hpp"
+#include <sluice/kafka_streams.hpp>
 #include "embedded_broker.hpp"
 #include "kafka_test_client.hpp"
 #include "test_helpers.hpp"
-#include "topology/stream.hpp"
+#include <sluice/topology/stream.hpp>
 
 #include <gtest/gtest.h>
 

@@ -6,7 +6,7 @@
 #include "embedded_broker.hpp"
 #include "kafka_test_client.hpp"
 #include "test_helpers.hpp"
-#include "topology/stream.hpp"
+#include <sluice/topology/stream.hpp>
 
 #include <gtest/gtest.h>
 

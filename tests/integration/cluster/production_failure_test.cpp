@@ -4,11 +4,11 @@
 // produce request (an error injected on the broker that leads the output topic, so the test's own
 // producer on the input's broker is unaffected), and librdkafka refusing a record at once
 // (larger than the producer's message.max.bytes).
-#include "actors/kafka_streams.hpp"
+#include <sluice/kafka_streams.hpp>
 #include "embedded_broker.hpp"
 #include "kafka_test_client.hpp"
 #include "test_helpers.hpp"
-#include "topology/stream.hpp"
+#include <sluice/topology/stream.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // Integration tests of the HTTP alert sinks against a loopback receiver (http_receiver).
 
-#include "connectors/http/alert_client.hpp"
-#include "connectors/http/alert_requests.hpp"
-#include "connectors/http/message_template.hpp"
+#include <sluice/connectors/http/alert_client.hpp>
+#include <sluice/connectors/http/alert_requests.hpp>
+#include <sluice/connectors/http/message_template.hpp>
 #include "connectors/redact.hpp"
 #include "http_receiver.hpp"
 

@@ -3,7 +3,7 @@
 // that need batches of more than one record (the topology test driver pipes one record at a time).
 // Continuations handed to defer()'s callback run on the calling thread in run_deferred().
 
-#include "topology/processor.hpp"
+#include <sluice/topology/processor.hpp>
 
 #include <condition_variable>
 #include <deque>

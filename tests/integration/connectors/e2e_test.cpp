@@ -5,15 +5,15 @@
 // the alerts' ids are checked against the records of the alerts topic they were read from. The
 // same alerts under exactly_once_v2, without PostgreSQL.
 
-#include "actors/kafka_streams.hpp"
-#include "connectors/http/alert_sink.hpp"
-#include "connectors/postgres/lookup_join.hpp"
+#include <sluice/kafka_streams.hpp>
+#include <sluice/connectors/http/alert_sink.hpp>
+#include <sluice/connectors/postgres/lookup_join.hpp>
 #include "embedded_broker.hpp"
 #include "http_receiver.hpp"
 #include "kafka_test_client.hpp"
 #include "test_helpers.hpp"
 #include "pg_cluster.hpp"
-#include "topology/stream.hpp"
+#include <sluice/topology/stream.hpp>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>

@@ -4,12 +4,12 @@
 // topology_test_driver; batch-level behaviour uses batch_harness (one batch of many records).
 
 #include "batch_harness.hpp"
-#include "connectors/http/alert_sink.hpp"
-#include "connectors/postgres/lookup_join.hpp"
+#include <sluice/connectors/http/alert_sink.hpp>
+#include <sluice/connectors/postgres/lookup_join.hpp>
 #include "http_receiver.hpp"
 #include "pg_cluster.hpp"
-#include "topology/stream.hpp"
-#include "topology/test_driver.hpp"
+#include <sluice/topology/stream.hpp>
+#include <sluice/topology/test_driver.hpp>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>

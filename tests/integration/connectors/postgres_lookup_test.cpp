@@ -1,6 +1,6 @@
 // Integration tests of postgres_lookup against a real PostgreSQL 15 cluster (pg_cluster).
 
-#include "connectors/postgres/postgres_lookup.hpp"
+#include <sluice/connectors/postgres/postgres_lookup.hpp>
 #include "connectors/redact.hpp"
 #include "pg_cluster.hpp"
 

@@ -2,14 +2,14 @@
 // 4-partition backlog produced before the app starts; /health is ready only once every task runs;
 // restore progress and store sizes show up for stateful tasks; interactive queries reach every
 // instance of the application.
-#include "actors/kafka_streams.hpp"
+#include <sluice/kafka_streams.hpp>
 #include "embedded_broker.hpp"
 #include "kafka_test_client.hpp"
 #include "test_helpers.hpp"
-#include "topology/grouped_stream.hpp"
-#include "topology/stream.hpp"
-#include "topology/table.hpp"
-#include "topology/windows.hpp"
+#include <sluice/topology/grouped_stream.hpp>
+#include <sluice/topology/stream.hpp>
+#include <sluice/topology/table.hpp>
+#include <sluice/topology/windows.hpp>
 
 #include <gtest/gtest.h>
 

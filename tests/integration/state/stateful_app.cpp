@@ -2,7 +2,8 @@
 // changelogged key-value store. Input "<prefix>-in" (key: string, value: decimal integer),
 // output "<prefix>-out" (key, decimal max). Max is idempotent, so results after a crash and replay
 // must equal an uninterrupted run's exactly.
-#include "sluice.hpp"
+#include <sluice/command_line.hpp>
+#include <sluice/sluice.hpp>
 
 #include <charconv>
 #include <iostream>

@@ -1,6 +1,6 @@
 // Consumer group settings chosen from the cluster and the topology, and checked by librdkafka.
 #include "actors/cluster.hpp"
-#include "topology/stream.hpp"
+#include <sluice/topology/stream.hpp>
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>

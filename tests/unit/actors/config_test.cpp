@@ -1,6 +1,6 @@
 // Configuration keys for running on a Kafka cluster, and which producer failures are skipped.
 #include "actors/record_collector.hpp"
-#include "actors/streams_config.hpp"
+#include <sluice/streams_config.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Internal topic plans and the decisions taken on the Admin API's answers, without a broker:
 // every refusal a real Kafka cluster can give is fed in as the error code and text it sends.
 #include "actors/internal_topics.hpp"
-#include "topology/stream.hpp"
+#include <sluice/topology/stream.hpp>
 
 #include <gtest/gtest.h>
 

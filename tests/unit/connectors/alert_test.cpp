@@ -1,8 +1,8 @@
 // stream::alert on the topology test driver: the alert sink runs in a sub-topology of its own,
 // reading the alerts topic, and names each alert by its record there.
-#include "connectors/http/alert_sink.hpp"
-#include "topology/stream.hpp"
-#include "topology/test_driver.hpp"
+#include <sluice/connectors/http/alert_sink.hpp>
+#include <sluice/topology/stream.hpp>
+#include <sluice/topology/test_driver.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Message templates: plain fields as before, and the format specs `.Nf`, `iso` and `iso_ms`.
 // Expected texts are Python's ('%.2f' % x, datetime.fromtimestamp(..., timezone.utc).isoformat()).
-#include "connectors/http/message_template.hpp"
+#include <sluice/connectors/http/message_template.hpp>
 
 #include <boost/json/parse.hpp>
 

@@ -12,7 +12,7 @@
 #include "state/caching_store.hpp"
 #include "state/in_memory_store.hpp"
 #include "state/leveldb_store.hpp"
-#include "state/window_store.hpp"
+#include <sluice/state/window_store.hpp>
 #include "test_support.hpp"
 
 #include "../allocation_counter.hpp"

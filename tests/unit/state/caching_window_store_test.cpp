@@ -7,8 +7,10 @@
 #include <thread>
 #include <tuple>
 
+#include "state/cache_budget.hpp"
 #include "state/in_memory_store.hpp"
-#include "state/window_store.hpp"
+#include "state/window_cache.hpp"
+#include <sluice/state/window_store.hpp>
 #include "test_support.hpp"
 
 namespace sluice {

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "state/key_value_store.hpp"
+#include <sluice/state/key_value_store.hpp>
 
 namespace sluice::test {
 

@@ -8,7 +8,7 @@
 
 #include "state/in_memory_store.hpp"
 #include "state/leveldb_store.hpp"
-#include "state/window_store.hpp"
+#include <sluice/state/window_store.hpp>
 #include "test_support.hpp"
 
 namespace sluice {

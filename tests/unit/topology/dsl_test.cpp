@@ -1,5 +1,5 @@
-#include "topology/stream.hpp"
-#include "topology/test_driver.hpp"
+#include <sluice/topology/stream.hpp>
+#include <sluice/topology/test_driver.hpp>
 
 #include <gtest/gtest.h>
 

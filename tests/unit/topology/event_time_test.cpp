@@ -1,6 +1,6 @@
 // The watermark logic on its own: combining clocks, input clocks (plain and announced),
 // idleness, announcements and the state kept in commit metadata.
-#include "topology/event_time.hpp"
+#include <sluice/topology/event_time.hpp>
 
 #include <gtest/gtest.h>
 

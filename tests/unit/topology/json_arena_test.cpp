@@ -2,8 +2,8 @@
 // blocks, not one or more per record, and the values stay correct when copied on several threads.
 // The whole filter path (parse, predicate, map built in the input's storage, serialize) allocates
 // per batch, not per record.
-#include "topology/json_arena.hpp"
-#include "topology/stream.hpp"
+#include <sluice/topology/json_arena.hpp>
+#include <sluice/topology/stream.hpp>
 
 #include <gtest/gtest.h>
 

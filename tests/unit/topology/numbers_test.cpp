@@ -1,9 +1,9 @@
 // Numbers are exact: every path that reads JSON text yields the correctly rounded double
 // (std::from_chars, or the compiler's own reading of a literal), and printing then reading
 // gives back the same bits.
-#include "topology/pattern.hpp"
-#include "topology/stream.hpp"
-#include "topology/test_driver.hpp"
+#include <sluice/topology/pattern.hpp>
+#include <sluice/topology/stream.hpp>
+#include <sluice/topology/test_driver.hpp>
 
 #include <gtest/gtest.h>
 

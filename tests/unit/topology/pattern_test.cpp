@@ -1,7 +1,7 @@
-#include "topology/pattern.hpp"
+#include <sluice/topology/pattern.hpp>
 
 #include "state/in_memory_store.hpp"
-#include "topology/test_driver.hpp"
+#include <sluice/topology/test_driver.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Source positions on repartition records: the value prefix and the reader's filter.
-#include "topology/record_origin.hpp"
+#include <sluice/topology/record_origin.hpp>
 
 #include <gtest/gtest.h>
 

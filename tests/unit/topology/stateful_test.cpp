@@ -1,6 +1,6 @@
 // Timestamp extractors, grouping, non-windowed aggregations, tables and top-n on the test driver.
-#include "topology/stream.hpp"
-#include "topology/test_driver.hpp"
+#include <sluice/topology/stream.hpp>
+#include <sluice/topology/test_driver.hpp>
 
 #include <gtest/gtest.h>
 

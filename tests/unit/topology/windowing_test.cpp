@@ -1,7 +1,7 @@
 // Windowed aggregations on the test driver; every expected vector is worked out by hand in the
 // comments (see docs/windowing.md for the rules).
-#include "topology/stream.hpp"
-#include "topology/test_driver.hpp"
+#include <sluice/topology/stream.hpp>
+#include <sluice/topology/test_driver.hpp>
 
 #include <gtest/gtest.h>
 
