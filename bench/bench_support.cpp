@@ -82,9 +82,10 @@ void check(rd_kafka_resp_err_t err, const std::string& what) {
 void produce(rd_kafka_t* rk, const std::string& topic, std::int32_t partition, std::string_view key,
              std::string_view value, int wait_ms) {
   for (;;) {
-    const auto err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-                                       RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()) /* copied: F_COPY */,
-                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    const auto err = rd_kafka_producev(
+      rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_KEY(key.data(), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()) /* copied: F_COPY */,
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
       return;
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -131,9 +132,9 @@ void assign_from_beginning(rd_kafka_t* rk, const std::string& topic, int partiti
 
 void verify_by_consuming(const std::string& bootstrap, const std::string& topic, int partitions,
                          std::int64_t expected) {
-  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
-                                                   {"group.id", "bench-verify"},
-                                                   {"enable.partition.eof", "true"}});
+  rd_kafka_t* rk =
+    make_client(RD_KAFKA_CONSUMER,
+                {{"bootstrap.servers", bootstrap}, {"group.id", "bench-verify"}, {"enable.partition.eof", "true"}});
   assign_from_beginning(rk, topic, partitions);
   std::int64_t count = 0;
   int eofs = 0;
@@ -186,9 +187,8 @@ phase_result measured(std::int64_t records, const mark& start, const mark& first
 bool bare_consume(const std::string& bootstrap, const std::string& topic, int partitions, std::int64_t records,
                   std::chrono::seconds timeout, phase_result& out) {
   const mark start;
-  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
-                                                   {"group.id", "bench-bare"},
-                                                   {"enable.auto.commit", "false"}});
+  rd_kafka_t* rk = make_client(
+    RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap}, {"group.id", "bench-bare"}, {"enable.auto.commit", "false"}});
   assign_from_beginning(rk, topic, partitions);
   std::int64_t count = 0;
   std::uint64_t checksum = 0;

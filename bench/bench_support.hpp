@@ -64,8 +64,7 @@ void assign_from_beginning(rd_kafka_t* rk, const std::string& topic, int partiti
 
 /// Reads `topic` to its end from `bootstrap` and throws std::runtime_error unless it holds exactly
 /// `expected` records (the input of a bench, verified before any phase runs).
-void verify_by_consuming(const std::string& bootstrap, const std::string& topic, int partitions,
-                         std::int64_t expected);
+void verify_by_consuming(const std::string& bootstrap, const std::string& topic, int partitions, std::int64_t expected);
 
 /// Adds `rtt_ms` of round-trip time to every broker of `broker` (0: none).
 void set_rtt(embedded_broker& broker, int rtt_ms);
@@ -73,10 +72,10 @@ void set_rtt(embedded_broker& broker, int rtt_ms);
 /// What a measured phase reports on its "result ..." line.
 struct phase_result {
   std::int64_t records = 0;
-  double seconds = 0;      ///< first record to last
-  double wall_seconds = 0; ///< phase start to last record (connecting, group join included)
-  double cpu_seconds = 0;  ///< user + system CPU of the phase's process over `seconds`
-  long rss_kib = 0;        ///< peak RSS of the phase's process
+  double seconds = 0;         ///< first record to last
+  double wall_seconds = 0;    ///< phase start to last record (connecting, group join included)
+  double cpu_seconds = 0;     ///< user + system CPU of the phase's process over `seconds`
+  long rss_kib = 0;           ///< peak RSS of the phase's process
   std::uint64_t checksum = 0; ///< bare phase: over every payload byte read (printed, so the reads count)
 };
 

@@ -141,9 +141,11 @@ failover run(sluice::embedded_broker& broker, const options& o, int standbys, in
       const bool split = !tasks_of_a.empty() && a.assigned_partitions() + b.assigned_partitions() == o.partitions &&
                          b.assigned_partitions() > 0;
       const bool processed = a.records_processed() + b.records_processed() >= o.records &&
-                             metric(ma, "sluice_consumer_lag_records") == 0 && metric(mb, "sluice_consumer_lag_records") == 0;
-      const bool warm = standbys == 0 || (metric(mb, "sluice_standby_tasks") == static_cast<double>(tasks_of_a.size()) &&
-                                          metric(mb, "sluice_standby_lag_records") == 0);
+                             metric(ma, "sluice_consumer_lag_records") == 0 &&
+                             metric(mb, "sluice_consumer_lag_records") == 0;
+      const bool warm =
+        standbys == 0 || (metric(mb, "sluice_standby_tasks") == static_cast<double>(tasks_of_a.size()) &&
+                          metric(mb, "sluice_standby_lag_records") == 0);
       return split && processed && warm;
     },
     600s, "both instances to process the input");

@@ -55,8 +55,8 @@ std::vector<std::shared_ptr<batch_t>> make_batches(long records, long batch, lon
     auto b = std::make_shared<batch_t>();
     for (long j = 0; j < batch && i < records; ++j, ++i) {
       auto host = "host-" + std::to_string(pick(rng));
-      b->records.push_back(record_t{host, json::value{{"hostname", host}, {"cpu", j % 8}, {"usage_avg", 50.5}},
-                                    {i, i, 0, nullptr}});
+      b->records.push_back(
+        record_t{host, json::value{{"hostname", host}, {"cpu", j % 8}, {"usage_avg", 50.5}}, {i, i, 0, nullptr}});
     }
     out.push_back(std::move(b));
   }

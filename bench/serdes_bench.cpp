@@ -48,10 +48,8 @@ bool over_threshold(const json::value& reading) { return reading.at("usage").to_
 
 json::value to_row(const json::value& reading) {
   const auto& r = reading.as_object();
-  return json::value{{"time_ltz", r.at("occurred_at")},
-                     {"hostname", r.at("hostname")},
-                     {"cpu", r.at("cpu")},
-                     {"usage", r.at("usage")}};
+  return json::value{
+    {"time_ltz", r.at("occurred_at")}, {"hostname", r.at("hostname")}, {"cpu", r.at("cpu")}, {"usage", r.at("usage")}};
 }
 
 void bm_deserialize(benchmark::State& state) {

@@ -160,10 +160,11 @@ class paced_producer {
 public:
   /// Starts producing to `o.input` at `o.rate` records/s; `origin` is the zero of "sent_us".
   paced_producer(const std::string& bootstrap, const options& o, clock_type::time_point origin)
-    : o_(o), origin_(origin),
-      rk_(make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap}, {"compression.type", o.compression},
-                                          {"linger.ms", "5"}, {"enable.idempotence", "true"}})),
-      thread_([this] { run(); }) {}
+      : o_(o), origin_(origin), rk_(make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap},
+                                                                    {"compression.type", o.compression},
+                                                                    {"linger.ms", "5"},
+                                                                    {"enable.idempotence", "true"}})),
+        thread_([this] { run(); }) {}
   /// Stops producing and flushes what was produced (errors unreported: call `stop()` to see them).
   ~paced_producer() {
     try {
@@ -212,10 +213,9 @@ private:
         *std::to_chars(usage_text, usage_text + sizeof(usage_text) - 1, usage).ptr = '\0';
         const auto sent_us = micros_since(origin_);
         const int kn = std::snprintf(key, sizeof(key), "host-%05d", k);
-        const int vn = std::snprintf(value, sizeof(value),
-                                     R"({"host": "%s", "usage": %s, "occurred_at": %lld, "sent_us": %lld})", key,
-                                     usage_text, static_cast<long long>(origin_ms + sent_us / 1000),
-                                     static_cast<long long>(sent_us));
+        const int vn = std::snprintf(
+          value, sizeof(value), R"({"host": "%s", "usage": %s, "occurred_at": %lld, "sent_us": %lld})", key, usage_text,
+          static_cast<long long>(origin_ms + sent_us / 1000), static_cast<long long>(sent_us));
         produce(rk_, o_.input, k % o_.partitions, {key, static_cast<size_t>(kn)}, {value, static_cast<size_t>(vn)},
                 10); // paced: a short wait keeps the schedule
         produced_.store(i + 1);
@@ -239,13 +239,13 @@ class latency_reader {
 public:
   /// Starts reading `o.output` from its beginning; `origin` is the zero of "sent_us".
   latency_reader(const std::string& bootstrap, const options& o, clock_type::time_point origin)
-    : o_(o), origin_(origin),
-      rk_(make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
-                                          {"group.id", "bench-soak-reader"},
-                                          {"enable.auto.commit", "false"},
-                                          // a fetch that finds nothing new waits this long on the
-                                          // embedded broker (default 500): it would count as latency
-                                          {"fetch.wait.max.ms", "10"}})) {
+      : o_(o), origin_(origin),
+        rk_(make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap},
+                                            {"group.id", "bench-soak-reader"},
+                                            {"enable.auto.commit", "false"},
+                                            // a fetch that finds nothing new waits this long on the
+                                            // embedded broker (default 500): it would count as latency
+                                            {"fetch.wait.max.ms", "10"}})) {
     assign_from_beginning(rk_, o.output, o.partitions);
     thread_ = std::thread([this] { run(); });
   }
@@ -356,11 +356,24 @@ int orchestrate(const options& o) {
               bootstrap.c_str());
   std::fflush(stdout);
 
-  std::vector<std::string> args = {"--phase", "app", "--bootstrap-servers", bootstrap, "--application-id", app,
-                                   "--partitions", std::to_string(o.partitions), "--input", o.input,
-                                   "--output", o.output, "--window-s", std::to_string(o.window_s),
-                                   "--retention-s", std::to_string(o.retention_s),
-                                   "--threads", std::to_string(o.threads)};
+  std::vector<std::string> args = {"--phase",
+                                   "app",
+                                   "--bootstrap-servers",
+                                   bootstrap,
+                                   "--application-id",
+                                   app,
+                                   "--partitions",
+                                   std::to_string(o.partitions),
+                                   "--input",
+                                   o.input,
+                                   "--output",
+                                   o.output,
+                                   "--window-s",
+                                   std::to_string(o.window_s),
+                                   "--retention-s",
+                                   std::to_string(o.retention_s),
+                                   "--threads",
+                                   std::to_string(o.threads)};
   for (const auto& s : o.settings)
     args.insert(args.end(), {"--set", s});
   const auto started = clock_type::now();
@@ -424,8 +437,7 @@ int orchestrate(const options& o) {
                 "(%zu)\n",
                 minute, static_cast<long long>(f.in), static_cast<long long>(f.out),
                 static_cast<long long>(f.in - f.out), f.rss_mib, f.rss_mean_mib, f.rss_max_mib, f.hwm_mib, f.anon_mib,
-                f.file_mib, f.cpu_percent,
-                f.state_mib, f.p50, f.p90, f.p99, f.max, f.rows);
+                f.file_mib, f.cpu_percent, f.state_mib, f.p50, f.p90, f.p99, f.max, f.rows);
     std::fflush(stdout);
     table.push_back(f);
   }
@@ -468,7 +480,8 @@ int orchestrate(const options& o) {
   // minute after that.
   const size_t from = static_cast<size_t>(1 + (o.retention_s + o.window_s + 59) / 60);
   bool flat = true;
-  for (auto [what, field] : {std::pair{"mean", &minute_figures::rss_mean_mib}, std::pair{"max", &minute_figures::rss_max_mib}}) {
+  for (auto [what, field] :
+       {std::pair{"mean", &minute_figures::rss_mean_mib}, std::pair{"max", &minute_figures::rss_max_mib}}) {
     if (table.size() < from + 2)
       break;
     std::vector<double> xs, ys;
@@ -504,20 +517,28 @@ int main(int argc, char** argv) {
   CLI::App cli{"sluice-bench-soak: a windowed aggregation at a steady input rate for a long time, on the embedded "
                "broker: per minute RSS, CPU and end-to-end latency"};
   options o;
-  cli.add_option("--minutes", o.minutes, "how long to run; a line every minute")->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  cli.add_option("--minutes", o.minutes, "how long to run; a line every minute")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
   cli.add_option("--rate", o.rate, "readings produced per second")->capture_default_str()->check(CLI::PositiveNumber);
   cli.add_option("--partitions", o.partitions, "partitions of the input, output and changelog topics")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  cli.add_option("--keys", o.keys, "distinct keys (hosts); reading i has key i mod keys")->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cli.add_option("--window-s", o.window_s, "tumbling window size in seconds")->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cli.add_option("--retention-s", o.retention_s,
-                 "seconds windows are kept behind the newest (0: Kafka Streams' default, 1 day: the state grows all day)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  cli.add_option("--compression", o.compression, "compression.type of the input")->capture_default_str()
-      ->check(CLI::IsMember({"zstd", "lz4", "none"}));
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  cli.add_option("--keys", o.keys, "distinct keys (hosts); reading i has key i mod keys")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  cli.add_option("--window-s", o.window_s, "tumbling window size in seconds")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  cli
+    .add_option(
+      "--retention-s", o.retention_s,
+      "seconds windows are kept behind the newest (0: Kafka Streams' default, 1 day: the state grows all day)")
+    ->capture_default_str()
+    ->check(CLI::NonNegativeNumber);
+  cli.add_option("--compression", o.compression, "compression.type of the input")
+    ->capture_default_str()
+    ->check(CLI::IsMember({"zstd", "lz4", "none"}));
   cli.add_option("--seed", o.seed, "random seed of the usage values")->capture_default_str();
   cli.add_option("--set", o.settings, "key=value streams setting for the app (repeatable)");
   cli.add_option("--threads", o.threads, "num.stream.threads (0 = one per core)")->capture_default_str();

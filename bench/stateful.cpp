@@ -49,9 +49,9 @@ using namespace std::chrono_literals;
 using clock_type = steady_clock;
 namespace json = boost::json;
 
-constexpr std::int64_t window_ms = 30'000;           // tumbling(30s), grace 0
+constexpr std::int64_t window_ms = 30'000; // tumbling(30s), grace 0
 constexpr std::int64_t base_time_ms = 1'700'000'000'000;
-constexpr const char* store_base = "usage-30s";      // the aggregation's name; store "usage-30s-store"
+constexpr const char* store_base = "usage-30s"; // the aggregation's name; store "usage-30s-store"
 
 struct options {
   std::int64_t records = 1'000'000;
@@ -61,7 +61,7 @@ struct options {
   int repeat = 3;
   std::string compression = "zstd";
   std::uint64_t seed = 1;
-  std::vector<std::string> settings;     // --set key=value for the streams phases
+  std::vector<std::string> settings; // --set key=value for the streams phases
   int threads = 0;
   std::int64_t timeout_s = 600;
   int rtt_ms = 0; // round-trip time the broker adds during the phases
@@ -308,9 +308,18 @@ int orchestrate(const options& o) {
     std::printf("round-trip time %d ms on every broker from now on\n\n", o.rtt_ms);
   std::fflush(stdout);
 
-  std::vector<std::string> common = {"--bootstrap-servers", bootstrap, "--records", std::to_string(o.records),
-                                     "--partitions", std::to_string(o.partitions), "--input", o.input,
-                                     "--timeout-s", std::to_string(o.timeout_s), "--threads", std::to_string(o.threads)};
+  std::vector<std::string> common = {"--bootstrap-servers",
+                                     bootstrap,
+                                     "--records",
+                                     std::to_string(o.records),
+                                     "--partitions",
+                                     std::to_string(o.partitions),
+                                     "--input",
+                                     o.input,
+                                     "--timeout-s",
+                                     std::to_string(o.timeout_s),
+                                     "--threads",
+                                     std::to_string(o.threads)};
   for (const auto& s : o.settings)
     common.insert(common.end(), {"--set", s});
   std::map<std::string, std::vector<double>> figures;
@@ -400,26 +409,32 @@ int main(int argc, char** argv) {
   CLI::App cli{"sluice-bench-stateful: 30 s tumbling avg+max per key (LevelDB + changelog) vs a bare librdkafka "
                "consumer, and changelog restore speed, on the embedded broker"};
   options o;
-  cli.add_option("--records", o.records, "readings to produce and process")->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  cli.add_option("--records", o.records, "readings to produce and process")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
   cli.add_option("--keys", o.keys, "distinct keys (hosts)")->capture_default_str()->check(CLI::PositiveNumber);
   cli.add_option("--key-interval-ms", o.key_interval_ms, "event time between two readings of a key")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  cli.add_option("--partitions", o.partitions,
-                 "partitions of the input, output and changelog topics; 0 = max(4, records / 50 000), so that the "
-                 "mock broker's ~5 MiB per partition holds every changelog record")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  cli.add_option("--repeat", o.repeat, "runs of each phase; the median is reported")->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cli.add_option("--compression", o.compression, "compression.type of the input")->capture_default_str()
-      ->check(CLI::IsMember({"zstd", "lz4"}));
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  cli
+    .add_option("--partitions", o.partitions,
+                "partitions of the input, output and changelog topics; 0 = max(4, records / 50 000), so that the "
+                "mock broker's ~5 MiB per partition holds every changelog record")
+    ->capture_default_str()
+    ->check(CLI::NonNegativeNumber);
+  cli.add_option("--repeat", o.repeat, "runs of each phase; the median is reported")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  cli.add_option("--compression", o.compression, "compression.type of the input")
+    ->capture_default_str()
+    ->check(CLI::IsMember({"zstd", "lz4"}));
   cli.add_option("--seed", o.seed, "random seed of the input")->capture_default_str();
   cli.add_option("--set", o.settings, "key=value streams setting for the stateful and restore phases (repeatable)");
   cli.add_option("--threads", o.threads, "num.stream.threads (0 = one per core)")->capture_default_str();
   cli.add_option("--timeout-s", o.timeout_s, "a phase that takes longer fails")->capture_default_str();
   cli.add_option("--rtt-ms", o.rtt_ms, "round-trip time the embedded broker adds to every response during the phases")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 10000));
+    ->capture_default_str()
+    ->check(CLI::Range(0, 10000));
   auto* internal = cli.add_option_group("internal", "used when the bench re-executes itself for one phase");
   internal->add_option("--phase", o.phase)->check(CLI::IsMember({"bare", "stateful", "restore"}));
   internal->add_option("--bootstrap-servers", o.bootstrap);

@@ -47,20 +47,20 @@ constexpr double usage_threshold = 80.0; // the rule of cpu-anomaly, restated fo
 // Settings shared by the parent and the phases.
 struct options {
   std::int64_t records = 2'000'000;
-  int partitions = 0;     // 0: max(8, records / 80 000), what the mock broker keeps with zstd
+  int partitions = 0; // 0: max(8, records / 80 000), what the mock broker keeps with zstd
   int repeat = 3;
   std::string compression = "zstd";
   std::uint64_t seed = 1;
-  std::string phase;      // "" in the parent; "bare" or "streams" in a child
-  std::string bootstrap;  // child: the parent's broker
+  std::string phase;     // "" in the parent; "bare" or "streams" in a child
+  std::string bootstrap; // child: the parent's broker
   std::string input = "cpu_load_stats_bench";
-  std::string output;     // child (streams): topic to write to
+  std::string output; // child (streams): topic to write to
   std::string application_id;
-  int threads = 0;        // streams: num.stream.threads (0 = one per core)
+  int threads = 0;                   // streams: num.stream.threads (0 = one per core)
   std::vector<std::string> settings; // --set key=value for the streams phase
   std::vector<std::string> compare;  // --compare key=value: a second streams phase with these too
   std::int64_t timeout_s = 300;
-  int rtt_ms = 0;         // round-trip time the broker adds during the phases
+  int rtt_ms = 0; // round-trip time the broker adds during the phases
 };
 
 using namespace sluice::bench;
@@ -87,9 +87,9 @@ std::int64_t produce_input(const std::string& bootstrap, const options& o) {
       ++over;
     char usage_text[32]; // shortest form that reads back exactly, as sluice-gen writes it
     *std::to_chars(usage_text, usage_text + sizeof(usage_text) - 1, usage).ptr = '\0';
-    const int vn = std::snprintf(value, sizeof(value),
-                                 R"({"hostname": "%s", "cpu": "cpu%d", "usage": %s, "occurred_at": %lld})", host,
-                                 static_cast<int>(cpu), usage_text, static_cast<long long>(occurred_at));
+    const int vn =
+      std::snprintf(value, sizeof(value), R"({"hostname": "%s", "cpu": "cpu%d", "usage": %s, "occurred_at": %lld})",
+                    host, static_cast<int>(cpu), usage_text, static_cast<long long>(occurred_at));
     const int kn = std::snprintf(key, sizeof(key), R"({"hostname": "%s"})", host);
     // Runs of 10 000 consecutive records per partition make full batches that compress well.
     const auto partition = static_cast<std::int32_t>((i / 10'000) % o.partitions);
@@ -157,8 +157,8 @@ int orchestrate(const options& o) {
   rd_kafka_t* probe = make_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap}});
   const auto [low, high] = watermark_sums(probe, o.input, o.partitions);
   if (low != 0 || high != o.records)
-    throw std::runtime_error("the broker dropped input (low watermarks sum " + std::to_string(low) +
-                             ", high " + std::to_string(high) + "): use more partitions or compression");
+    throw std::runtime_error("the broker dropped input (low watermarks sum " + std::to_string(low) + ", high " +
+                             std::to_string(high) + "): use more partitions or compression");
   t0 = clock_type::now();
   verify_by_consuming(bootstrap, o.input, o.partitions, o.records);
   std::printf("verified: all %lld records read back (%.1f s)\n\n", static_cast<long long>(o.records),
@@ -168,9 +168,16 @@ int orchestrate(const options& o) {
   if (o.rtt_ms > 0)
     std::printf("round-trip time %d ms on every broker from now on\n\n", o.rtt_ms);
 
-  std::vector<std::string> common = {"--bootstrap-servers", bootstrap, "--records", std::to_string(o.records),
-                                           "--partitions", std::to_string(o.partitions), "--input", o.input,
-                                           "--timeout-s", std::to_string(o.timeout_s)};
+  std::vector<std::string> common = {"--bootstrap-servers",
+                                     bootstrap,
+                                     "--records",
+                                     std::to_string(o.records),
+                                     "--partitions",
+                                     std::to_string(o.partitions),
+                                     "--input",
+                                     o.input,
+                                     "--timeout-s",
+                                     std::to_string(o.timeout_s)};
   for (const auto& s : o.settings)
     common.insert(common.end(), {"--set", s});
   std::map<std::string, std::vector<double>> figures; // "<phase> <figure>" -> one value per run
@@ -225,12 +232,11 @@ int orchestrate(const options& o) {
   rd_kafka_destroy(probe);
   auto m = [&](const std::string& name) { return median(figures.at(name)); };
   std::printf("\nmedian of %d (round-trip time %d ms):\n", o.repeat, o.rtt_ms);
-  for (const auto& [phase, label] : {std::pair{"bare", "(a) bare consumer:       "},
-                                     std::pair{"streams", "(b) cpu-anomaly (sluice):"}})
-    std::printf("  %s %9.0f records/s (%9.0f incl. start)  CPU %4.0f %%  %9.0f records/CPU-s  VmHWM %6.1f MiB\n",
-                label, m(std::string{phase} + " rate"), m(std::string{phase} + " wall"),
-                100 * m(std::string{phase} + " cpu"), m(std::string{phase} + " per_cpu"),
-                m(std::string{phase} + " rss"));
+  for (const auto& [phase, label] :
+       {std::pair{"bare", "(a) bare consumer:       "}, std::pair{"streams", "(b) cpu-anomaly (sluice):"}})
+    std::printf("  %s %9.0f records/s (%9.0f incl. start)  CPU %4.0f %%  %9.0f records/CPU-s  VmHWM %6.1f MiB\n", label,
+                m(std::string{phase} + " rate"), m(std::string{phase} + " wall"), 100 * m(std::string{phase} + " cpu"),
+                m(std::string{phase} + " per_cpu"), m(std::string{phase} + " rss"));
   std::printf("  ratio (b)/(a): %.2f records/s, %.2f records/CPU-s\n", m("streams rate") / m("bare rate"),
               m("streams per_cpu") / m("bare per_cpu"));
   if (!o.compare.empty()) {
@@ -252,25 +258,32 @@ int orchestrate(const options& o) {
 int main(int argc, char** argv) {
   CLI::App cli{"sluice-bench-throughput: cpu-anomaly topology vs a bare librdkafka consumer on the embedded broker"};
   options o;
-  cli.add_option("--records", o.records, "readings to produce and process")->capture_default_str()->check(CLI::PositiveNumber);
-  cli.add_option("--partitions", o.partitions,
-                 "partitions of the input (and output) topics; 0 = max(8, records / 80000): the mock broker "
-                 "keeps only ~5 MiB per partition, ~115 000 of these readings with zstd")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  cli.add_option("--repeat", o.repeat, "runs of each phase; the median is reported")->capture_default_str()->check(CLI::PositiveNumber);
-  cli.add_option("--compression", o.compression, "compression.type of the input")->capture_default_str()
-      ->check(CLI::IsMember({"zstd", "lz4"}));
+  cli.add_option("--records", o.records, "readings to produce and process")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  cli
+    .add_option("--partitions", o.partitions,
+                "partitions of the input (and output) topics; 0 = max(8, records / 80000): the mock broker "
+                "keeps only ~5 MiB per partition, ~115 000 of these readings with zstd")
+    ->capture_default_str()
+    ->check(CLI::NonNegativeNumber);
+  cli.add_option("--repeat", o.repeat, "runs of each phase; the median is reported")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
+  cli.add_option("--compression", o.compression, "compression.type of the input")
+    ->capture_default_str()
+    ->check(CLI::IsMember({"zstd", "lz4"}));
   cli.add_option("--seed", o.seed, "random seed of the input")->capture_default_str();
-  cli.add_option("--threads", o.threads, "num.stream.threads for the streams phase (0 = one per core)")->capture_default_str();
+  cli.add_option("--threads", o.threads, "num.stream.threads for the streams phase (0 = one per core)")
+    ->capture_default_str();
   cli.add_option("--set", o.settings, "key=value streams setting for the streams phase (repeatable)");
   cli.add_option("--compare", o.compare,
                  "key=value: run the streams phase a second time with this setting on top, reported as (c) "
                  "with its ratio to (b) (repeatable; e.g. processing.guarantee=exactly_once_v2)");
   cli.add_option("--timeout-s", o.timeout_s, "a phase that takes longer fails")->capture_default_str();
   cli.add_option("--rtt-ms", o.rtt_ms, "round-trip time the embedded broker adds to every response during the phases")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 10000));
+    ->capture_default_str()
+    ->check(CLI::Range(0, 10000));
   auto* internal = cli.add_option_group("internal", "used when the bench re-executes itself for one phase");
   internal->add_option("--phase", o.phase)->check(CLI::IsMember({"bare", "streams"}));
   internal->add_option("--bootstrap-servers", o.bootstrap);

@@ -88,8 +88,7 @@ void check_restore(std::string_view in) {
   // Restored in two batches, as a restore consumes the changelog.
   const std::span all{records};
   for (const auto batch : {all.first(all.size() / 2), all.subspan(all.size() / 2)}) {
-    const bool well_formed = std::all_of(batch.begin(), batch.end(),
-                                         [](const auto& r) { return r.key.size() >= 8; });
+    const bool well_formed = std::all_of(batch.begin(), batch.end(), [](const auto& r) { return r.key.size() >= 8; });
     const auto restored = store.restore(batch, static_cast<changelog_offset>(batch.data() - all.data() + batch.size()));
     if (!well_formed) {
       check(!restored.has_value() && restored.error().code == state_errc::invalid_argument,

@@ -19,9 +19,9 @@ std::vector<std::pair<std::string, std::string>> settings_of(const streams_confi
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& k : config_keys())
     out.emplace_back(k.name, c.get(k.name));
-  for (const auto& [prefix, map] : {std::pair{"kafka.consumer.", &c.kafka_consumer},
-                                    std::pair{"kafka.producer.", &c.kafka_producer},
-                                    std::pair{"kafka.", &c.kafka_common}, std::pair{"topic.", &c.topic_configs}})
+  for (const auto& [prefix, map] :
+       {std::pair{"kafka.consumer.", &c.kafka_consumer}, std::pair{"kafka.producer.", &c.kafka_producer},
+        std::pair{"kafka.", &c.kafka_common}, std::pair{"topic.", &c.topic_configs}})
     for (const auto& [k, v] : *map)
       out.emplace_back(prefix + k, v);
   return out;

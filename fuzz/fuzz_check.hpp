@@ -15,8 +15,7 @@ namespace sluice::fuzz {
 inline void check(bool ok, const char* what, std::string_view detail = {}) {
   if (ok)
     return;
-  std::fprintf(stderr, "fuzz property violated: %s\n  '%.*s'\n", what, static_cast<int>(detail.size()),
-               detail.data());
+  std::fprintf(stderr, "fuzz property violated: %s\n  '%.*s'\n", what, static_cast<int>(detail.size()), detail.data());
   std::abort();
 }
 

@@ -21,18 +21,20 @@ namespace {
 // True if `v` holds no NaN or infinity (written as null, so not read back as themselves).
 bool all_finite(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::double_: return std::isfinite(v.get_double());
-    case json::kind::array:
-      for (const auto& x : v.get_array())
-        if (!all_finite(x))
-          return false;
-      return true;
-    case json::kind::object:
-      for (const auto& [k, x] : v.get_object())
-        if (!all_finite(x))
-          return false;
-      return true;
-    default: return true;
+  case json::kind::double_:
+    return std::isfinite(v.get_double());
+  case json::kind::array:
+    for (const auto& x : v.get_array())
+      if (!all_finite(x))
+        return false;
+    return true;
+  case json::kind::object:
+    for (const auto& [k, x] : v.get_object())
+      if (!all_finite(x))
+        return false;
+    return true;
+  default:
+    return true;
   }
 }
 
@@ -42,26 +44,28 @@ bool identical(const json::value& a, const json::value& b) {
   if (a.kind() != b.kind())
     return false;
   switch (a.kind()) {
-    case json::kind::double_: return fuzz::same_bits(a.get_double(), b.get_double());
-    case json::kind::array: {
-      const auto &x = a.get_array(), &y = b.get_array();
-      if (x.size() != y.size())
+  case json::kind::double_:
+    return fuzz::same_bits(a.get_double(), b.get_double());
+  case json::kind::array: {
+    const auto &x = a.get_array(), &y = b.get_array();
+    if (x.size() != y.size())
+      return false;
+    for (size_t i = 0; i < x.size(); ++i)
+      if (!identical(x[i], y[i]))
         return false;
-      for (size_t i = 0; i < x.size(); ++i)
-        if (!identical(x[i], y[i]))
-          return false;
-      return true;
-    }
-    case json::kind::object: {
-      const auto &x = a.get_object(), &y = b.get_object();
-      if (x.size() != y.size())
+    return true;
+  }
+  case json::kind::object: {
+    const auto &x = a.get_object(), &y = b.get_object();
+    if (x.size() != y.size())
+      return false;
+    for (auto i = x.begin(), j = y.begin(); i != x.end(); ++i, ++j)
+      if (i->key() != j->key() || !identical(i->value(), j->value()))
         return false;
-      for (auto i = x.begin(), j = y.begin(); i != x.end(); ++i, ++j)
-        if (i->key() != j->key() || !identical(i->value(), j->value()))
-          return false;
-      return true;
-    }
-    default: return a == b;
+    return true;
+  }
+  default:
+    return a == b;
   }
 }
 

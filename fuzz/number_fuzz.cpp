@@ -64,7 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!v.is_number())
     return 0;
   const std::string text{in};
-  check(v == serdes::parse_json("{\"a\":\"x\",\"v\":" + text + "}").at("v"), "a number reads the same in an object", in);
+  check(v == serdes::parse_json("{\"a\":\"x\",\"v\":" + text + "}").at("v"), "a number reads the same in an object",
+        in);
   check(v == serdes::parse_json("[1,[" + text + "],true]").at(1).at(0), "a number reads the same in an array", in);
   if (!v.is_double())
     return 0;

@@ -108,9 +108,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (missing.empty())
     check(rendered.has_value() || wrong_kind_for_a_format(rendered), "a record with every field renders", input);
   else
-    check(!rendered.has_value() && rendered.error().code == connector_errc::template_error &&
-            (rendered.error().message.find("'" + missing + "'") != std::string::npos ||
-             wrong_kind_for_a_format(rendered)),
-          "a record without a field fails naming the first one missing", input);
+    check(
+      !rendered.has_value() && rendered.error().code == connector_errc::template_error &&
+        (rendered.error().message.find("'" + missing + "'") != std::string::npos || wrong_kind_for_a_format(rendered)),
+      "a record without a field fails naming the first one missing", input);
   return 0;
 }

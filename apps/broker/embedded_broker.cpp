@@ -47,13 +47,11 @@ void embedded_broker::create_topic(const std::string& name, int partitions) {
 }
 
 void embedded_broker::set_broker_down(int broker_id) {
-  check(rd_kafka_mock_broker_set_down(cluster_, broker_id),
-        "set_broker_down " + std::to_string(broker_id));
+  check(rd_kafka_mock_broker_set_down(cluster_, broker_id), "set_broker_down " + std::to_string(broker_id));
 }
 
 void embedded_broker::set_broker_up(int broker_id) {
-  check(rd_kafka_mock_broker_set_up(cluster_, broker_id),
-        "set_broker_up " + std::to_string(broker_id));
+  check(rd_kafka_mock_broker_set_up(cluster_, broker_id), "set_broker_up " + std::to_string(broker_id));
 }
 
 void embedded_broker::set_rtt(int broker_id, std::chrono::milliseconds rtt) {
@@ -61,8 +59,7 @@ void embedded_broker::set_rtt(int broker_id, std::chrono::milliseconds rtt) {
         "set_rtt " + std::to_string(broker_id));
 }
 
-void embedded_broker::push_request_errors(std::int16_t api_key,
-                                          const std::vector<rd_kafka_resp_err_t>& errors) {
+void embedded_broker::push_request_errors(std::int16_t api_key, const std::vector<rd_kafka_resp_err_t>& errors) {
   rd_kafka_mock_push_request_errors_array(cluster_, api_key, errors.size(), errors.data());
 }
 

@@ -64,8 +64,8 @@ public:
 
 private:
   int broker_count_;
-  rd_kafka_t* host_ = nullptr;                     // producer handle that hosts the cluster
-  rd_kafka_mock_cluster_t* cluster_ = nullptr;     // owned; destroyed before host_
+  rd_kafka_t* host_ = nullptr;                 // producer handle that hosts the cluster
+  rd_kafka_mock_cluster_t* cluster_ = nullptr; // owned; destroyed before host_
   std::string bootstrap_servers_;
 };
 

@@ -67,23 +67,19 @@ int main(int argc, char** argv) {
   int brokers = 1;
   int rtt_ms = 0;
   std::vector<std::string> topics;
-  app.add_option("--port", port,
-                 "port of broker 1; broker i listens on port+i-1; 0 = ephemeral ports")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 65535));
-  app.add_option("--brokers", brokers, "number of brokers (ids 1..N)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 32));
+  app.add_option("--port", port, "port of broker 1; broker i listens on port+i-1; 0 = ephemeral ports")
+    ->capture_default_str()
+    ->check(CLI::Range(0, 65535));
+  app.add_option("--brokers", brokers, "number of brokers (ids 1..N)")->capture_default_str()->check(CLI::Range(1, 32));
   app.add_option("--rtt-ms", rtt_ms, "round-trip time each broker adds to its responses, in ms")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 60000));
+    ->capture_default_str()
+    ->check(CLI::Range(0, 60000));
   app.add_option("--topic", topics, "pre-create topic NAME with PARTITIONS partitions (repeatable)")
-      ->type_name("NAME:PARTITIONS");
+    ->type_name("NAME:PARTITIONS");
   CLI11_PARSE(app, argc, argv);
 
   if (port != 0 && port + brokers - 1 > 65535) {
-    std::fprintf(stderr, "sluice-broker: ports %d..%d do not fit below 65536\n", port,
-                 port + brokers - 1);
+    std::fprintf(stderr, "sluice-broker: ports %d..%d do not fit below 65536\n", port, port + brokers - 1);
     return 2;
   }
   std::vector<topic_spec> specs;
@@ -105,10 +101,8 @@ int main(int argc, char** argv) {
 
   try {
     for (int i = 0; port != 0 && i < brokers; ++i) {
-      if (const auto reason = sluice::port_pinning::probe(static_cast<std::uint16_t>(port + i));
-          !reason.empty()) {
-        std::fprintf(stderr, "sluice-broker: cannot listen on 127.0.0.1:%d: %s\n", port + i,
-                     reason.c_str());
+      if (const auto reason = sluice::port_pinning::probe(static_cast<std::uint16_t>(port + i)); !reason.empty()) {
+        std::fprintf(stderr, "sluice-broker: cannot listen on 127.0.0.1:%d: %s\n", port + i, reason.c_str());
         return 1;
       }
     }

@@ -60,23 +60,22 @@ reading_stream build_aggregation(const reading_stream& readings, const cpu_anoma
 // ON CPU.hostname = ST.hostname WHERE usage_avg > allowed_top
 void build_thresholds(const reading_stream& stats, const cpu_anomaly_topics& topics,
                       const cpu_thresholds_stage& stage) {
-  auto over = stats
-                .lookup_join(stage.thresholds, json_field_key("hostname"), merge_row, join_kind::inner,
-                             "cpu-thresholds")
-                .filter(
-                  [](const json::value& v) {
-                    const auto& top = v.at("allowed_top");
-                    return !top.is_null() && v.at("usage_avg").to_number<double>() > top.to_number<double>();
-                  },
-                  "over-threshold")
-                .map_values(
-                  [](const json::value& v) {
-                    const auto& r = v.as_object();
-                    return json::value{{"window_start", r.at("window_start")}, {"window_end", r.at("window_end")},
-                                       {"hostname", r.at("hostname")},         {"cpu", r.at("cpu")},
-                                       {"usage_avg", r.at("usage_avg")},       {"allowed_top", r.at("allowed_top")}};
-                  },
-                  "to-alert-row");
+  auto over =
+    stats.lookup_join(stage.thresholds, json_field_key("hostname"), merge_row, join_kind::inner, "cpu-thresholds")
+      .filter(
+        [](const json::value& v) {
+          const auto& top = v.at("allowed_top");
+          return !top.is_null() && v.at("usage_avg").to_number<double>() > top.to_number<double>();
+        },
+        "over-threshold")
+      .map_values(
+        [](const json::value& v) {
+          const auto& r = v.as_object();
+          return json::value{{"window_start", r.at("window_start")}, {"window_end", r.at("window_end")},
+                             {"hostname", r.at("hostname")},         {"cpu", r.at("cpu")},
+                             {"usage_avg", r.at("usage_avg")},       {"allowed_top", r.at("allowed_top")}};
+        },
+        "to-alert-row");
   over.to(topics.alerts, "alerts-sink");
   stage.target.send(over, "cpu-anomaly", cpu_alert_text, "threshold-alert");
 }

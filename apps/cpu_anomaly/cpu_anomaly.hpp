@@ -15,10 +15,12 @@ namespace sluice::apps {
 
 /// Topics of the cpu-anomaly app; defaults are the tutorial's names.
 struct cpu_anomaly_topics {
-  std::string readings = "cpu_load_stats_real";         ///< input: {"hostname","cpu","usage","occurred_at"}
-  std::string filtered = "cpu_load_stats_real_filter";  ///< output: {"time_ltz","hostname","cpu","usage"}
-  std::string aggregated = "cpu_agg_stats";             ///< output: {"window_start","window_end","hostname","cpu","usage_avg","usage_max"}
-  std::string alerts = "cpu_alerts";                    ///< output: {"window_start","window_end","hostname","cpu","usage_avg","allowed_top"}
+  std::string readings = "cpu_load_stats_real";        ///< input: {"hostname","cpu","usage","occurred_at"}
+  std::string filtered = "cpu_load_stats_real_filter"; ///< output: {"time_ltz","hostname","cpu","usage"}
+  std::string aggregated =
+    "cpu_agg_stats"; ///< output: {"window_start","window_end","hostname","cpu","usage_avg","usage_max"}
+  std::string alerts =
+    "cpu_alerts"; ///< output: {"window_start","window_end","hostname","cpu","usage_avg","allowed_top"}
 };
 
 /// Readings with usage above this go to `filtered`.

@@ -40,14 +40,12 @@ struct settings {
 };
 
 void add_common_options(CLI::App& command, settings& s) {
-  command.add_option("-b,--bootstrap-servers", s.bootstrap_servers, "Kafka bootstrap servers")
-      ->capture_default_str();
+  command.add_option("-b,--bootstrap-servers", s.bootstrap_servers, "Kafka bootstrap servers")->capture_default_str();
   command.add_option("-t,--topic", s.topic, "topic to write to (default: the scenario's)");
-  command.add_option("-n,--count", s.count, "number of records; 0 = until SIGINT/SIGTERM")
-      ->capture_default_str();
+  command.add_option("-n,--count", s.count, "number of records; 0 = until SIGINT/SIGTERM")->capture_default_str();
   command.add_option("-r,--rate", s.rate, "records per second; 0 = as fast as possible")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+    ->capture_default_str()
+    ->check(CLI::NonNegativeNumber);
   command.add_option("--seed", s.seed,
                      "random seed; with a seed the output is reproducible byte for byte "
                      "(event time becomes synthetic, see --start-ms); default: random");
@@ -56,23 +54,22 @@ void add_common_options(CLI::App& command, settings& s) {
                      "Default: 1700000000000 with --seed; without --seed and --start-ms, "
                      "occurred_at is the wall clock when the record is made");
   command.add_option("--step-ms", s.step_ms, "event-time step per record in synthetic mode")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+    ->capture_default_str()
+    ->check(CLI::NonNegativeNumber);
   command.add_option("--compression", s.compression, "compression.type: none, gzip, snappy, lz4, zstd")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}));
-  command.add_option("--delivery-timeout-ms", s.delivery_timeout_ms,
-                     "a record not acknowledged within this time counts as failed (message.timeout.ms)")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+    ->capture_default_str()
+    ->check(CLI::IsMember({"none", "gzip", "snappy", "lz4", "zstd"}));
+  command
+    .add_option("--delivery-timeout-ms", s.delivery_timeout_ms,
+                "a record not acknowledged within this time counts as failed (message.timeout.ms)")
+    ->capture_default_str()
+    ->check(CLI::PositiveNumber);
   command.add_option("-X,--property", s.properties, "extra librdkafka producer setting KEY=VALUE (repeatable)");
   command.add_flag("--print", s.print,
                    "write 'KEY<TAB>VALUE' lines to stdout instead of Kafka (an empty KEY is a null key)");
 }
 
-std::int64_t wall_clock_ms() {
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
+std::int64_t wall_clock_ms() { return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count(); }
 
 // Delivery-report bookkeeping; touched only by the thread that calls rd_kafka_poll/flush.
 struct delivery_stats {
@@ -98,8 +95,7 @@ void on_error(rd_kafka_t* rk, int err, const char* reason, void*) {
   char fatal_reason[512];
   if (fatal)
     rd_kafka_fatal_error(rk, fatal_reason, sizeof(fatal_reason));
-  std::fprintf(stderr, "sluice-gen: kafka %s: %s\n", fatal ? "fatal error" : "error",
-               fatal ? fatal_reason : reason);
+  std::fprintf(stderr, "sluice-gen: kafka %s: %s\n", fatal ? "fatal error" : "error", fatal ? fatal_reason : reason);
   if (fatal)
     stop_requested = true;
 }
@@ -177,8 +173,8 @@ int run(const scenario_info& info, scenario& gen, const settings& s) {
         std::this_thread::sleep_until(std::min(due, steady_clock::now() + milliseconds(50)));
       }
     }
-    const std::int64_t occurred_at = synthetic_time ? start_ms + static_cast<std::int64_t>(produced) * s.step_ms
-                                                    : wall_clock_ms();
+    const std::int64_t occurred_at =
+      synthetic_time ? start_ms + static_cast<std::int64_t>(produced) * s.step_ms : wall_clock_ms();
     gen.next(rng, occurred_at, key, value);
     const std::string_view record_topic = gen.record_topic();
     if (s.print) {
@@ -201,10 +197,10 @@ int run(const scenario_info& info, scenario& gen, const settings& s) {
       target = topic_handle(rk, record_topic, other_topics);
     }
     for (;;) {
-      const auto err = rd_kafka_producev(
-          rk, RD_KAFKA_V_RKT(target), RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
-          RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-          RD_KAFKA_V_TIMESTAMP(occurred_at), RD_KAFKA_V_END);
+      const auto err =
+        rd_kafka_producev(rk, RD_KAFKA_V_RKT(target), RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+                          RD_KAFKA_V_VALUE(value.data(), value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_TIMESTAMP(occurred_at), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
         break;
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -241,9 +237,8 @@ int run(const scenario_info& info, scenario& gen, const settings& s) {
   for (auto& [name, handle] : other_topics)
     rd_kafka_topic_destroy(handle);
   rd_kafka_destroy(rk);
-  std::printf("sluice-gen: delivered=%llu failed=%llu topic=%s\n",
-              static_cast<unsigned long long>(stats.delivered), static_cast<unsigned long long>(stats.failed),
-              topic.c_str());
+  std::printf("sluice-gen: delivered=%llu failed=%llu topic=%s\n", static_cast<unsigned long long>(stats.delivered),
+              static_cast<unsigned long long>(stats.failed), topic.c_str());
   if (stats.failed > 0) {
     std::fprintf(stderr, "sluice-gen: %llu of %llu records were not delivered (first error: %s)\n",
                  static_cast<unsigned long long>(stats.failed), static_cast<unsigned long long>(produced),
@@ -267,9 +262,8 @@ int main(int argc, char** argv) {
   std::vector<std::pair<CLI::App*, const scenario_info*>> commands;
   std::vector<std::unique_ptr<scenario>> instances;
   for (const auto& info : sluice::gen::scenarios()) {
-    auto* command = app.add_subcommand(std::string(info.name),
-                                       std::string(info.description) + " (default topic " +
-                                           std::string(info.default_topic) + ")");
+    auto* command = app.add_subcommand(std::string(info.name), std::string(info.description) + " (default topic " +
+                                                                 std::string(info.default_topic) + ")");
     add_common_options(*command, s);
     instances.push_back(info.make());
     instances.back()->add_options(*command);

@@ -17,20 +17,20 @@ std::unique_ptr<scenario> make_ops_scenario();
 
 const std::vector<scenario_info>& scenarios() {
   static const std::vector<scenario_info> all = {
-      {"cpu", "IoT CPU-load readings of seven hosts (usage in [70, 100))", "cpu_load_stats_real",
-       &make_cpu_scenario},
-      {"pizza", "pizza orders with toppings (prohibited-topping bursts, per-topping trends)", "pizzas",
-       &make_pizza_scenario},
-      {"temperature", "temperature of machines 0-2; machine 2 overheats until 100 C", "temperature_readings",
-       &make_temperature_scenario},
-      {"logs", "web server log lines (bursts of ERROR)", "logs_topic", &make_logs_scenario},
-      {"transactions", "bank deposits and withdrawals (large withdrawals, fraudulent users)",
-       "transactions_topic", &make_transactions_scenario},
-      {"ratings", "product ratings 1-5 (some products consistently rated badly)", "ratings_topic",
-       &make_ratings_scenario},
-      {"ops", "logs, transactions and ratings interleaved into logs_topic, transactions_topic and "
-              "ratings_topic (--topic is ignored; --print writes TOPIC<TAB>KEY<TAB>VALUE)",
-       "logs_topic,transactions_topic,ratings_topic", &make_ops_scenario},
+    {"cpu", "IoT CPU-load readings of seven hosts (usage in [70, 100))", "cpu_load_stats_real", &make_cpu_scenario},
+    {"pizza", "pizza orders with toppings (prohibited-topping bursts, per-topping trends)", "pizzas",
+     &make_pizza_scenario},
+    {"temperature", "temperature of machines 0-2; machine 2 overheats until 100 C", "temperature_readings",
+     &make_temperature_scenario},
+    {"logs", "web server log lines (bursts of ERROR)", "logs_topic", &make_logs_scenario},
+    {"transactions", "bank deposits and withdrawals (large withdrawals, fraudulent users)", "transactions_topic",
+     &make_transactions_scenario},
+    {"ratings", "product ratings 1-5 (some products consistently rated badly)", "ratings_topic",
+     &make_ratings_scenario},
+    {"ops",
+     "logs, transactions and ratings interleaved into logs_topic, transactions_topic and "
+     "ratings_topic (--topic is ignored; --print writes TOPIC<TAB>KEY<TAB>VALUE)",
+     "logs_topic,transactions_topic,ratings_topic", &make_ops_scenario},
   };
   return all;
 }
@@ -40,8 +40,8 @@ void append_double(std::string& out, double value) {
   // Python's repr: positional notation for 1e-4 <= |value| < 1e16 (1700000000.0, not 1.7e+09).
   const double magnitude = value < 0 ? -value : value;
   const auto [end, ec] = magnitude >= 1e-4 && magnitude < 1e16
-                             ? std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed)
-                             : std::to_chars(buffer, buffer + sizeof(buffer), value);
+                           ? std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed)
+                           : std::to_chars(buffer, buffer + sizeof(buffer), value);
   (void)ec; // 64 characters always suffice for these forms
   const std::string_view text(buffer, static_cast<std::size_t>(end - buffer));
   out.append(text);
@@ -118,14 +118,29 @@ void append_json_string(std::string& out, std::string_view text, bool ascii_only
     const std::size_t start = i;
     const std::uint32_t cp = decode_utf8(text, i);
     switch (cp) {
-    case '"': out.append("\\\""); continue;
-    case '\\': out.append("\\\\"); continue;
-    case '\n': out.append("\\n"); continue;
-    case '\r': out.append("\\r"); continue;
-    case '\t': out.append("\\t"); continue;
-    case '\b': out.append("\\b"); continue;
-    case '\f': out.append("\\f"); continue;
-    default: break;
+    case '"':
+      out.append("\\\"");
+      continue;
+    case '\\':
+      out.append("\\\\");
+      continue;
+    case '\n':
+      out.append("\\n");
+      continue;
+    case '\r':
+      out.append("\\r");
+      continue;
+    case '\t':
+      out.append("\\t");
+      continue;
+    case '\b':
+      out.append("\\b");
+      continue;
+    case '\f':
+      out.append("\\f");
+      continue;
+    default:
+      break;
     }
     if (cp < 0x20 || (ascii_only && cp == 0x7F)) {
       append_u_escape(out, cp);
@@ -194,8 +209,8 @@ void append_epoch_seconds(std::string& out, std::int64_t epoch_ms) {
 void append_uuid4(std::string& out, random_engine& rng) {
   std::uint64_t high = rng();
   std::uint64_t low = rng();
-  high = (high & ~0xF000ULL) | 0x4000ULL;                       // version 4
-  low = (low & ~(0xC000ULL << 48)) | (0x8000ULL << 48);        // variant 10xx
+  high = (high & ~0xF000ULL) | 0x4000ULL;               // version 4
+  low = (low & ~(0xC000ULL << 48)) | (0x8000ULL << 48); // variant 10xx
   for (int nibble = 0; nibble < 32; ++nibble) {
     if (nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20)
       out.push_back('-');

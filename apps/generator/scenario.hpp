@@ -42,8 +42,7 @@ public:
   // buffers, so an implementation that only appends to them allocates nothing once warmed up).
   // occurred_at_ms is the record's event time. Must draw randomness only from rng.
   // An empty key is sent as a null key.
-  virtual void next(random_engine& rng, std::int64_t occurred_at_ms, std::string& key,
-                    std::string& value) = 0;
+  virtual void next(random_engine& rng, std::int64_t occurred_at_ms, std::string& key, std::string& value) = 0;
 
   // True once the scenario has nothing more to write (e.g. a machine reached 100 °C); main stops
   // before the next record even if --count is not reached.

@@ -17,8 +17,7 @@ constexpr std::array<std::string_view, 5> cpus = {"cpu1", "cpu2", "cpu3", "cpu4"
 
 class cpu_scenario final : public scenario {
 public:
-  void next(random_engine& rng, std::int64_t occurred_at_ms, std::string& key,
-            std::string& value) override {
+  void next(random_engine& rng, std::int64_t occurred_at_ms, std::string& key, std::string& value) override {
     const auto hostname = hostnames[uniform_below(rng, hostnames.size())];
     const auto cpu = cpus[uniform_below(rng, cpus.size())];
     const double usage = uniform_real(rng, 70.0, 100.0);

@@ -17,8 +17,8 @@ namespace sluice::gen {
 namespace {
 
 constexpr std::array<std::string_view, 10> urls = {
-    "/",           "/login",         "/logout",          "/api/orders",  "/api/orders/checkout",
-    "/api/users",  "/api/products",  "/api/payments",    "/search",      "/health"};
+  "/",          "/login",        "/logout",       "/api/orders", "/api/orders/checkout",
+  "/api/users", "/api/products", "/api/payments", "/search",     "/health"};
 constexpr std::size_t health_url = 9;
 
 // Plain traffic: SUCCESS 70 %, HEALTHCHECK 15 %, WARNING 12 %, ERROR 3 % (capped per minute).
@@ -32,14 +32,14 @@ class logs_scenario final : public scenario {
 public:
   void add_options(CLI::App& command) override {
     command
-        .add_option("--error-burst-rate", burst_rate_,
-                    "probability that a log line starts a burst of ERRORs (the anomaly: >= 5 per minute); "
-                    "0 = never")
-        ->capture_default_str()
-        ->check(CLI::Range(0.0, 1.0));
+      .add_option("--error-burst-rate", burst_rate_,
+                  "probability that a log line starts a burst of ERRORs (the anomaly: >= 5 per minute); "
+                  "0 = never")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
     command.add_option("--error-burst-size", burst_size_, "consecutive ERROR lines per burst")
-        ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   }
 
   void next(random_engine& rng, std::int64_t occurred_at_ms, std::string& key, std::string& value) override {
@@ -69,10 +69,10 @@ public:
         url = health_url;
       } else {
         url = uniform_below(rng, urls.size() - 1);
-        status = draw < success_weight + healthcheck_weight + warning_weight ||
-                         plain_errors_ >= max_plain_errors_per_minute
-                     ? "WARNING"
-                     : "ERROR";
+        status =
+          draw < success_weight + healthcheck_weight + warning_weight || plain_errors_ >= max_plain_errors_per_minute
+            ? "WARNING"
+            : "ERROR";
         if (status == "ERROR")
           ++plain_errors_;
       }

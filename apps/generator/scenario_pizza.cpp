@@ -26,30 +26,30 @@ namespace sluice::gen {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> shops = {
-    "Marios Pizza",   "Luigis Pizza", "Circular Pi Pizzeria", "Ill Make You a Pizza You Cant Refuse",
-    "Mammamia Pizza", "Its-a me! Mario Pizza!"};
+constexpr std::array<std::string_view, 6> shops = {"Marios Pizza",         "Luigis Pizza",
+                                                   "Circular Pi Pizzeria", "Ill Make You a Pizza You Cant Refuse",
+                                                   "Mammamia Pizza",       "Its-a me! Mario Pizza!"};
 
 // Pizza names and the original's probabilities in per mille (0.4, 0.1, 0.3, 0.1, 0.05, 0.05).
-constexpr std::array<std::string_view, 6> pizza_names = {"Margherita", "Marinara", "Diavola",
-                                                         "Mari & Monti", "Salami", "Peperoni"};
+constexpr std::array<std::string_view, 6> pizza_names = {"Margherita",   "Marinara", "Diavola",
+                                                         "Mari & Monti", "Salami",   "Peperoni"};
 constexpr std::array<std::uint64_t, 6> pizza_name_weights = {400, 100, 300, 100, 50, 50};
 
 constexpr std::array<std::string_view, 13> toppings = {
-    "🍅 tomato",        "🧀 blue cheese", "🥚 egg",   "🫑 green peppers", "🌶️ hot pepper",
-    "🥓 bacon",         "🫒 olives",      "🧄 garlic", "🐟 tuna",          "🧅 onion",
-    "🍍 pineapple",     "🍓 strawberry",  "🍌 banana"};
+  "🍅 tomato",    "🧀 blue cheese", "🥚 egg", "🫑 green peppers", "🌶️ hot pepper", "🥓 bacon",
+  "🫒 olives", "🧄 garlic",      "🐟 tuna",   "🧅 onion",         "🍍 pineapple",        "🍓 strawberry",
+  "🍌 banana"};
 constexpr std::size_t first_prohibited = 10; // pineapple, strawberry, banana are the last three
 
 constexpr std::array<std::string_view, 20> first_names = {
-    "Laura", "Marco",  "Giulia", "Luca",  "Sofia",  "Matteo", "Anna",    "Paolo",  "Chiara", "Andrea",
-    "Maria", "Daniel", "Emily",  "James", "Olivia", "Robert", "Jessica", "Thomas", "Sarah",  "David"};
+  "Laura", "Marco",  "Giulia", "Luca",  "Sofia",  "Matteo", "Anna",    "Paolo",  "Chiara", "Andrea",
+  "Maria", "Daniel", "Emily",  "James", "Olivia", "Robert", "Jessica", "Thomas", "Sarah",  "David"};
 constexpr std::array<std::string_view, 20> last_names = {
-    "Rossi", "Bianchi", "Romano",   "Colombo", "Ricci",  "Marino", "Greco",  "Bruno",    "Gallo",  "Conti",
-    "Smith", "Johnson", "Williams", "Brown",   "Garcia", "Miller", "Davis",  "Martinez", "Wilson", "Moore"};
-constexpr std::array<std::string_view, 12> streets = {
-    "Maple Street", "Oak Avenue",   "Pine Road",   "Cedar Lane",    "Elm Street",  "Via Roma",
-    "Lake Drive",   "Hill Court",   "Park Place",  "River Road",    "Sunset Blvd", "Corso Como"};
+  "Rossi", "Bianchi", "Romano",   "Colombo", "Ricci",  "Marino", "Greco", "Bruno",    "Gallo",  "Conti",
+  "Smith", "Johnson", "Williams", "Brown",   "Garcia", "Miller", "Davis", "Martinez", "Wilson", "Moore"};
+constexpr std::array<std::string_view, 12> streets = {"Maple Street", "Oak Avenue", "Pine Road",   "Cedar Lane",
+                                                      "Elm Street",   "Via Roma",   "Lake Drive",  "Hill Court",
+                                                      "Park Place",   "River Road", "Sunset Blvd", "Corso Como"};
 constexpr std::array<std::string_view, 8> cities = {"Springfield", "Riverside", "Fairview", "Milano",
                                                     "Greenville",  "Franklin",  "Clinton",  "Madison"};
 constexpr std::array<std::string_view, 8> states = {"CA", "NY", "TX", "WA", "IL", "OR", "MA", "MI"};
@@ -67,19 +67,19 @@ public:
   void add_options(CLI::App& command) override {
     command.add_flag("--utf8", utf8_, "write emoji as raw UTF-8 instead of \\uXXXX escapes (json.dumps default)");
     command
-        .add_option("--burst-rate", burst_rate_,
-                    "probability that an order starts a burst of orders loaded with prohibited toppings "
-                    "(pineapple, strawberry, banana); 0 = plain random orders only")
-        ->capture_default_str()
-        ->check(CLI::Range(0.0, 1.0));
+      .add_option("--burst-rate", burst_rate_,
+                  "probability that an order starts a burst of orders loaded with prohibited toppings "
+                  "(pineapple, strawberry, banana); 0 = plain random orders only")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
     command.add_option("--burst-size", burst_size_, "orders per prohibited-topping burst")
-        ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
     command
-        .add_option("--trend-topping", trend_topping_,
-                    "topping (name without emoji, e.g. pineapple) whose share cycles x1, x4, x1, x1 over "
-                    "consecutive 5 s event-time windows (rise, then a >30% drop); 'none' = off")
-        ->capture_default_str();
+      .add_option("--trend-topping", trend_topping_,
+                  "topping (name without emoji, e.g. pineapple) whose share cycles x1, x4, x1, x1 over "
+                  "consecutive 5 s event-time windows (rise, then a >30% drop); 'none' = off")
+      ->capture_default_str();
   }
 
   void next(random_engine& rng, std::int64_t occurred_at_ms, std::string& key, std::string& value) override {
@@ -132,8 +132,8 @@ public:
         if (t > 0)
           value.append(", ");
         const std::size_t topping = prohibited_order
-                                        ? first_prohibited + uniform_below(rng, toppings.size() - first_prohibited)
-                                        : pick_topping(rng, trend_weight);
+                                      ? first_prohibited + uniform_below(rng, toppings.size() - first_prohibited)
+                                      : pick_topping(rng, trend_weight);
         value.append(toppings_json_[topping]);
       }
       value.append("]}");

@@ -21,11 +21,11 @@ constexpr std::uint64_t product_count = 50;
 
 // Descriptions per rating (index rating - 1).
 constexpr std::array<std::array<std::string_view, 3>, 5> descriptions = {{
-    {"Terrible, broke after one day", "Complete waste of money", "Does not work at all"},
-    {"Poor quality", "Not as described", "Disappointed with this purchase"},
-    {"Average product", "It is okay for the price", "Does the job, nothing more"},
-    {"Works as expected", "Good value", "Happy with it"},
-    {"Excellent product", "Exceeded my expectations", "Would buy again"},
+  {"Terrible, broke after one day", "Complete waste of money", "Does not work at all"},
+  {"Poor quality", "Not as described", "Disappointed with this purchase"},
+  {"Average product", "It is okay for the price", "Does the job, nothing more"},
+  {"Works as expected", "Good value", "Happy with it"},
+  {"Excellent product", "Exceeded my expectations", "Would buy again"},
 }};
 
 // Cumulative per-mille thresholds for ratings 1..5.
@@ -36,10 +36,10 @@ class ratings_scenario final : public scenario {
 public:
   void add_options(CLI::App& command) override {
     command
-        .add_option("--bad-products", bad_product_count_,
-                    "products (ids drawn from the seed) that are consistently rated 1-3; 0 = none")
-        ->capture_default_str()
-        ->check(CLI::Range(0, 50));
+      .add_option("--bad-products", bad_product_count_,
+                  "products (ids drawn from the seed) that are consistently rated 1-3; 0 = none")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 50));
   }
 
   void next(random_engine& rng, std::int64_t occurred_at_ms, std::string& key, std::string& value) override {

@@ -28,11 +28,11 @@ class temperature_scenario final : public scenario {
 public:
   void add_options(CLI::App& command) override {
     command
-        .add_option("--overheat-bias", overheat_bias_,
-                    "probability that machine 2's reading steps +1 (else -1/0/+1 uniformly); 0 = machine 2 "
-                    "behaves like the others and never overheats (then only --count ends the run)")
-        ->capture_default_str()
-        ->check(CLI::Range(0.0, 1.0));
+      .add_option("--overheat-bias", overheat_bias_,
+                  "probability that machine 2's reading steps +1 (else -1/0/+1 uniformly); 0 = machine 2 "
+                  "behaves like the others and never overheats (then only --count ends the run)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   }
 
   void next(random_engine& rng, std::int64_t occurred_at_ms, std::string& key, std::string& value) override {

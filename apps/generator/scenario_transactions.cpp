@@ -27,15 +27,15 @@ class transactions_scenario final : public scenario {
 public:
   void add_options(CLI::App& command) override {
     command
-        .add_option("--large-withdrawal-rate", large_rate_,
-                    "probability that a transaction is a withdrawal over 1,000,000; 0 = never")
-        ->capture_default_str()
-        ->check(CLI::Range(0.0, 1.0));
+      .add_option("--large-withdrawal-rate", large_rate_,
+                  "probability that a transaction is a withdrawal over 1,000,000; 0 = never")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
     command
-        .add_option("--fraud-users", fraud_user_count_,
-                    "users whose withdrawals (10% of all transactions) sum over 5,000,000 a day; 0 = none")
-        ->capture_default_str()
-        ->check(CLI::Range(0, 50));
+      .add_option("--fraud-users", fraud_user_count_,
+                  "users whose withdrawals (10% of all transactions) sum over 5,000,000 a day; 0 = none")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 50));
   }
 
   void next(random_engine& rng, std::int64_t occurred_at_ms, std::string& key, std::string& value) override {

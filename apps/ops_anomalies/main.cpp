@@ -5,16 +5,15 @@
 #include "ops_anomalies.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App cli{
-    "ops-anomalies: reads logs_topic, transactions_topic and ratings_topic and writes\n"
-    "  log_error_alerts        ERROR 5+ times in a 1-minute window (one row per closed window)\n"
-    "  log_status_counts       lines per status since the beginning (table)\n"
-    "  large_withdrawals       withdrawals over 1,000,000\n"
-    "  suspicious_users_daily  users whose withdrawals in a day sum over 5,000,000 (table)\n"
-    "  user_balances           running deposit and withdrawal sums per user (table)\n"
-    "  bad_ratings             ratings below 3\n"
-    "  worst_products          the 10 products with the lowest average rating\n"
-    "Error bursts, large withdrawals and suspicious users are also alerted (console or Slack)."};
+  CLI::App cli{"ops-anomalies: reads logs_topic, transactions_topic and ratings_topic and writes\n"
+               "  log_error_alerts        ERROR 5+ times in a 1-minute window (one row per closed window)\n"
+               "  log_status_counts       lines per status since the beginning (table)\n"
+               "  large_withdrawals       withdrawals over 1,000,000\n"
+               "  suspicious_users_daily  users whose withdrawals in a day sum over 5,000,000 (table)\n"
+               "  user_balances           running deposit and withdrawal sums per user (table)\n"
+               "  bad_ratings             ratings below 3\n"
+               "  worst_products          the 10 products with the lowest average rating\n"
+               "Error bursts, large withdrawals and suspicious users are also alerted (console or Slack)."};
   sluice::streams_config defaults;
   defaults.application_id = "ops-anomalies";
   sluice::config_flags flags{cli, defaults};
@@ -31,17 +30,21 @@ int main(int argc, char** argv) {
   cli.add_option("--user-balances-topic", t.user_balances, "output: balances per user")->capture_default_str();
   cli.add_option("--bad-ratings-topic", t.bad_ratings, "output: ratings below 3")->capture_default_str();
   cli.add_option("--worst-products-topic", t.worst_products, "output: worst-rated products")->capture_default_str();
-  cli.add_option("--error-grace-ms", options.error_grace_ms,
-                 "grace of the 1-minute error windows (accepted disorder; results come this much after the minute)")
+  cli
+    .add_option("--error-grace-ms", options.error_grace_ms,
+                "grace of the 1-minute error windows (accepted disorder; results come this much after the minute)")
     ->capture_default_str()
     ->check(CLI::NonNegativeNumber);
   cli.add_option("--daily-grace-ms", options.daily_grace_ms, "grace of the 1-day withdrawal windows")
     ->capture_default_str()
     ->check(CLI::NonNegativeNumber);
   options.target.add_flags(cli);
-  return sluice::apps::run_app("ops-anomalies", cli, flags, [&](const sluice::streams_config&, sluice::topology_builder& builder) {
-    options.target.validate();
-    sluice::apps::build_ops_anomalies(builder, options);
-    return "alerts to " + options.target.describe();
-  }, argc, argv);
+  return sluice::apps::run_app(
+    "ops-anomalies", cli, flags,
+    [&](const sluice::streams_config&, sluice::topology_builder& builder) {
+      options.target.validate();
+      sluice::apps::build_ops_anomalies(builder, options);
+      return "alerts to " + options.target.describe();
+    },
+    argc, argv);
 }

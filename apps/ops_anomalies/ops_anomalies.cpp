@@ -38,21 +38,23 @@ void build_logs(topology_builder& builder, const ops_anomalies_options& o) {
       .filter([](const windowed<std::string>&, int64_t n) { return n >= error_burst_min_count; }, "at-least-5-errors")
       .map(
         [](const windowed<std::string>& w, int64_t n) {
-          return std::pair{w.key, json::value{{"window_start", w.start},
-                                              {"window_end", w.end},
-                                              {"status", w.key},
-                                              {"count", n}}};
+          return std::pair{
+            w.key, json::value{{"window_start", w.start}, {"window_end", w.end}, {"status", w.key}, {"count", n}}};
         },
         "to-error-alert");
   bursts.to(t.error_alerts, "error-alerts-sink");
-  o.target.send(bursts, ops_anomalies_name, "{count} {status} log lines in the minute [{window_start:iso}, {window_end:iso})",
-              "error-alerts-alert");
+  o.target.send(bursts, ops_anomalies_name,
+                "{count} {status} log lines in the minute [{window_start:iso}, {window_end:iso})",
+                "error-alerts-alert");
 
   // Lines per status since the beginning.
   logs.group_by(status_of, "logs-by-status")
     .count("status-counts")
-    .map_values([](const std::string& status, int64_t n) { return json::value{{"status", status}, {"count", n}}; },
-                "to-status-count")
+    .map_values(
+      [](const std::string& status, int64_t n) {
+        return json::value{{"status", status}, {"count", n}};
+      },
+      "to-status-count")
     .to(t.status_counts, "status-counts-sink");
 }
 
@@ -67,22 +69,24 @@ void build_transactions(topology_builder& builder, const ops_anomalies_options& 
     [](const json::value& tx) { return number_of(tx, "amount") > large_withdrawal_amount; }, "over-1m");
   large.to(t.large_withdrawals, "large-withdrawals-sink");
   o.target.send(large, ops_anomalies_name, "large withdrawal: user {user-id} withdrew {amount:.2f} (tx {tx_id})",
-              "large-withdrawals-alert");
+                "large-withdrawals-alert");
 
   // Per user and day, the withdrawals' total; the table keeps (and emits) days over 5,000,000.
   // The aggregate also keeps the total before the last withdrawal, to alert once per day.
   auto daily =
     withdrawals.group_by([](const std::string&, const json::value& tx) { return user_key(tx); }, "withdrawals-by-user")
       .windowed_by(tumbling(24h).grace(std::chrono::milliseconds{o.daily_grace_ms}))
-      .aggregate([] { return json::value{{"total", 0.0}, {"previous", 0.0}}; },
-                 [](const std::string&, const json::value& tx, json::value agg) {
-                   const double before = number_of(agg, "total");
-                   return json::value{{"total", before + number_of(tx, "amount")}, {"previous", before}};
-                 },
-                 "daily-withdrawals")
+      .aggregate(
+        [] {
+          return json::value{{"total", 0.0}, {"previous", 0.0}};
+        },
+        [](const std::string&, const json::value& tx, json::value agg) {
+          const double before = number_of(agg, "total");
+          return json::value{{"total", before + number_of(tx, "amount")}, {"previous", before}};
+        },
+        "daily-withdrawals")
       .to_stream("daily-withdrawals-updates")
-      .filter([](const json::value& agg) { return number_of(agg, "total") > suspicious_daily_total; },
-              "over-5m-a-day");
+      .filter([](const json::value& agg) { return number_of(agg, "total") > suspicious_daily_total; }, "over-5m-a-day");
   auto row = [](const windowed<std::string>& w, const json::value& agg) {
     return std::pair{w.key, json::value{{"user_id", std::stoll(w.key)},
                                         {"window_start", w.start},
@@ -90,27 +94,30 @@ void build_transactions(topology_builder& builder, const ops_anomalies_options& 
                                         {"total_withdrawal", number_of(agg, "total")}}};
   };
   daily.map(row, "to-suspicious-user").to(t.suspicious_users, "suspicious-users-sink");
-  auto crossed = daily
-                   .filter([](const json::value& agg) { return number_of(agg, "previous") <= suspicious_daily_total; },
-                           "crossed-5m")
-                   .map(row, "to-suspicious-alert");
+  auto crossed =
+    daily
+      .filter([](const json::value& agg) { return number_of(agg, "previous") <= suspicious_daily_total; }, "crossed-5m")
+      .map(row, "to-suspicious-alert");
   o.target.send(crossed, ops_anomalies_name,
-              "suspicious user {user_id}: withdrawals of {total_withdrawal:.2f} in the day from {window_start:iso}",
-              "suspicious-users-alert");
+                "suspicious user {user_id}: withdrawals of {total_withdrawal:.2f} in the day from {window_start:iso}",
+                "suspicious-users-alert");
 
   // Running deposit and withdrawal sums per user.
   txs.group_by([](const std::string&, const json::value& tx) { return user_key(tx); }, "transactions-by-user")
-    .aggregate([] { return json::value{{"user_id", 0}, {"deposits", 0.0}, {"withdrawals", 0.0}}; },
-               [](const std::string& user, const json::value& tx, json::value agg) {
-                 auto& a = agg.as_object();
-                 a["user_id"] = std::stoll(user);
-                 const auto action = tx.at("action").as_string();
-                 const char* field = action == "DEPOSIT" ? "deposits" : action == "WITHDRAWAL" ? "withdrawals" : nullptr;
-                 if (field)
-                   a[field] = a.at(field).to_number<double>() + number_of(tx, "amount");
-                 return agg;
-               },
-               "user-balances")
+    .aggregate(
+      [] {
+        return json::value{{"user_id", 0}, {"deposits", 0.0}, {"withdrawals", 0.0}};
+      },
+      [](const std::string& user, const json::value& tx, json::value agg) {
+        auto& a = agg.as_object();
+        a["user_id"] = std::stoll(user);
+        const auto action = tx.at("action").as_string();
+        const char* field = action == "DEPOSIT" ? "deposits" : action == "WITHDRAWAL" ? "withdrawals" : nullptr;
+        if (field)
+          a[field] = a.at(field).to_number<double>() + number_of(tx, "amount");
+        return agg;
+      },
+      "user-balances")
     .to(t.user_balances, "user-balances-sink");
 }
 
@@ -120,17 +127,20 @@ void build_ratings(topology_builder& builder, const ops_anomalies_options& o) {
     t.ratings, consumed<json::value>{timestamps::json_field_seconds("date"), false, "ratings-source"});
 
   // Ratings below 3, as they came.
-  ratings.filter([](const json::value& r) { return r.at("rating").to_number<int64_t>() < bad_rating_below; },
-                 "rating-below-3")
+  ratings
+    .filter([](const json::value& r) { return r.at("rating").to_number<int64_t>() < bad_rating_below; },
+            "rating-below-3")
     .to(t.bad_ratings, "bad-ratings-sink");
 
   // The 10 products with the lowest average rating, re-ranked as ratings arrive.
   ratings
-    .group_by([](const std::string&, const json::value& r) { return std::to_string(r.at("productid").to_number<int64_t>()); },
-              "ratings-by-product")
+    .group_by(
+      [](const std::string&, const json::value& r) { return std::to_string(r.at("productid").to_number<int64_t>()); },
+      "ratings-by-product")
     .agg({agg::mean("rating", "avg_rating"), agg::count("ratings")}, "product-ratings")
-    .top_n(worst_products_count, [](const json::value& a) { return number_of(a, "avg_rating"); },
-           ranking_order::ascending, "worst-products")
+    .top_n(
+      worst_products_count, [](const json::value& a) { return number_of(a, "avg_rating"); }, ranking_order::ascending,
+      "worst-products")
     .map_values(
       [](const ranking<std::string, json::value>& top) {
         json::array products;

@@ -17,14 +17,15 @@ namespace sluice::apps {
 struct ops_anomalies_topics {
   std::string logs = "logs_topic";                 ///< input: {"date" (UTC text), "url", "status"}
   std::string transactions = "transactions_topic"; ///< input: {"action", "user-id", "tx_id", "amount", "timestamp" (s)}
-  std::string ratings = "ratings_topic";           ///< input: {"date" (s), "userid", "productid", "description", "rating"}
-  std::string error_alerts = "log_error_alerts";   ///< {window_start, window_end, status, count}, key status
-  std::string status_counts = "log_status_counts"; ///< table {status, count}, key status
+  std::string ratings = "ratings_topic"; ///< input: {"date" (s), "userid", "productid", "description", "rating"}
+  std::string error_alerts = "log_error_alerts";       ///< {window_start, window_end, status, count}, key status
+  std::string status_counts = "log_status_counts";     ///< table {status, count}, key status
   std::string large_withdrawals = "large_withdrawals"; ///< withdrawals over 1,000,000 as they came
-  std::string suspicious_users = "suspicious_users_daily"; ///< table {user_id, window_start, window_end, total_withdrawal}
-  std::string user_balances = "user_balances";     ///< table {user_id, deposits, withdrawals}, key user id
-  std::string bad_ratings = "bad_ratings";         ///< ratings below 3 as they came
-  std::string worst_products = "worst_products";   ///< {"products": [{productid, avg_rating, ratings}, ...]}
+  std::string suspicious_users =
+    "suspicious_users_daily";                    ///< table {user_id, window_start, window_end, total_withdrawal}
+  std::string user_balances = "user_balances";   ///< table {user_id, deposits, withdrawals}, key user id
+  std::string bad_ratings = "bad_ratings";       ///< ratings below 3 as they came
+  std::string worst_products = "worst_products"; ///< {"products": [{productid, avg_rating, ratings}, ...]}
 };
 
 /// Settings of the ops-anomalies topology.
@@ -35,7 +36,7 @@ struct ops_anomalies_options {
   int64_t error_grace_ms = 10'000;
   /// Grace of the 1-day withdrawal windows (late withdrawals within it still count).
   int64_t daily_grace_ms = 3'600'000;
-  alert_target target;         ///< alert destination
+  alert_target target; ///< alert destination
 };
 
 /// The app name: console label and default application.id.

@@ -9,7 +9,8 @@ namespace {
 constexpr const char* app_name = "pizza-anomaly";
 constexpr const char* bad_order_text =
   "order {id} by {name}: {nr_bad_items} prohibited toppings ({toppings}) at {orderTimestamp:iso_ms}";
-constexpr const char* trend_text = "trend for {topping} from window time {trend_start:iso_ms}: {trend_detail} orders per 5 s";
+constexpr const char* trend_text =
+  "trend for {topping} from window time {trend_start:iso_ms}: {trend_detail} orders per 5 s";
 
 } // namespace
 
@@ -32,20 +33,24 @@ int main(int argc, char** argv) {
   cli.add_option("--windows-topic", topics.windows, "ex-3 output: busy 5 s windows per topping")->capture_default_str();
   cli.add_option("--trends-topic", topics.trends, "ex-4 output: trends")->capture_default_str();
   std::string pattern = "readme";
-  cli.add_option("--trend-pattern", pattern,
-                 "ex-4 pattern: 'readme' = START_ROW NR_UP NR_DOWN (a rise, then a fall of more than 30 %), "
-                 "'deployed' = START_ROW NR_UP+ NR_DOWN{2} (strictly rising, then falling twice)")
+  cli
+    .add_option("--trend-pattern", pattern,
+                "ex-4 pattern: 'readme' = START_ROW NR_UP NR_DOWN (a rise, then a fall of more than 30 %), "
+                "'deployed' = START_ROW NR_UP+ NR_DOWN{2} (strictly rising, then falling twice)")
     ->capture_default_str()
     ->check(CLI::IsMember({"readme", "deployed"}));
   sluice::alert_target alerts;
   alerts.add_flags(cli);
-  return sluice::apps::run_app(app_name, cli, flags, [&](const sluice::streams_config&, sluice::topology_builder& builder) {
-    alerts.validate();
-    options.pattern =
-      pattern == "deployed" ? sluice::apps::trend_pattern::deployed : sluice::apps::trend_pattern::readme;
-    auto alerting = sluice::apps::build_pizza_anomaly(builder, options);
-    alerts.send(alerting.bad_orders, app_name, bad_order_text, "bad-order-alerts");
-    alerts.send(alerting.trends, app_name, trend_text, "trend-alerts");
-    return "trend pattern " + pattern;
-  }, argc, argv);
+  return sluice::apps::run_app(
+    app_name, cli, flags,
+    [&](const sluice::streams_config&, sluice::topology_builder& builder) {
+      alerts.validate();
+      options.pattern =
+        pattern == "deployed" ? sluice::apps::trend_pattern::deployed : sluice::apps::trend_pattern::readme;
+      auto alerting = sluice::apps::build_pizza_anomaly(builder, options);
+      alerts.send(alerting.bad_orders, app_name, bad_order_text, "bad-order-alerts");
+      alerts.send(alerting.trends, app_name, trend_text, "trend-alerts");
+      return "trend pattern " + pattern;
+    },
+    argc, argv);
 }

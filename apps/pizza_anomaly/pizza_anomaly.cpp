@@ -61,12 +61,11 @@ std::vector<std::pair<json::value, json::value>> bad_order(const json::value& or
     }
   if (bad <= min)
     return {};
-  return {{json::object{{"id", o.at("id")}},
-           json::object{{"id", o.at("id")},
-                        {"name", o.at("name")},
-                        {"nr_bad_items", bad},
-                        {"toppings", list},
-                        {"orderTimestamp", o.at("orderTimestamp")}}}};
+  return {{json::object{{"id", o.at("id")}}, json::object{{"id", o.at("id")},
+                                                          {"name", o.at("name")},
+                                                          {"nr_bad_items", bad},
+                                                          {"toppings", list},
+                                                          {"orderTimestamp", o.at("orderTimestamp")}}}};
 }
 
 int64_t nr_orders(const json::value& row) { return row.at("nr_orders").to_number<int64_t>(); }
@@ -118,7 +117,9 @@ pattern_spec make_trend_pattern(trend_pattern pattern) {
   auto rising = [](const json::value& row, const match_view& m) { return nr_orders(row) > nr_orders(*m.previous()); };
   auto falling = [](const json::value& row, const match_view& m) { return nr_orders(row) < nr_orders(*m.previous()); };
   return pattern_spec{
-    .steps = {{"START_ROW"}, {"NR_UP", quantifier::one_or_more(), rising}, {"NR_DOWN", quantifier::exactly(2), falling}},
+    .steps = {{"START_ROW"},
+              {"NR_UP", quantifier::one_or_more(), rising},
+              {"NR_DOWN", quantifier::exactly(2), falling}},
     .measures = trend_measures,
   };
 }
@@ -126,9 +127,9 @@ pattern_spec make_trend_pattern(trend_pattern pattern) {
 pizza_anomaly_alerts build_pizza_anomaly(topology_builder& builder, const pizza_anomaly_options& options) {
   const auto& topics = options.topics;
   // Event time: the Kafka record timestamp (the source's default), also copied into the orders.
-  auto orders = builder.stream<serdes::json, serdes::json>(topics.orders)
-                  .process<json::value, json::value>([] { return std::make_unique<record_time_processor>(); },
-                                                     "order-timestamp");
+  auto orders =
+    builder.stream<serdes::json, serdes::json>(topics.orders)
+      .process<json::value, json::value>([] { return std::make_unique<record_time_processor>(); }, "order-timestamp");
   auto toppings = orders.flat_map_values(unnest_toppings, "unnest-toppings");
   auto prohibited = toppings.filter(
     [](const json::value& row) { return is_prohibited_topping(row.at("topping").as_string()); }, "prohibited-toppings");
@@ -175,13 +176,13 @@ pizza_anomaly_alerts build_pizza_anomaly(topology_builder& builder, const pizza_
 
   // ex-4: trends over every windowed count of a topping (the tutorial's trend query has no
   // HAVING), under the upsert key {topping, trend_start}.
-  auto trends = match_recognize(counts, make_trend_pattern(options.pattern), "trends")
-                  .map(
-                    [](const std::string&, const json::value& t) {
-                      return std::pair{json::value{{"topping", t.at("topping")}, {"trend_start", t.at("trend_start")}},
-                                       t};
-                    },
-                    "trends-key");
+  auto trends =
+    match_recognize(counts, make_trend_pattern(options.pattern), "trends")
+      .map(
+        [](const std::string&, const json::value& t) {
+          return std::pair{json::value{{"topping", t.at("topping")}, {"trend_start", t.at("trend_start")}}, t};
+        },
+        "trends-key");
   trends.to(topics.trends, "trends-sink");
   return {bad_orders, trends};
 }

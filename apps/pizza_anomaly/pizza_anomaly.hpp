@@ -18,11 +18,11 @@ namespace sluice::apps {
 
 /// Topics of the pizza-anomaly app; defaults are the tutorial's names.
 struct pizza_anomaly_topics {
-  std::string orders = "pizzas";                         ///< input: sluice-gen pizza orders, key {"shop"}
-  std::string filtered = "pizza_stream_out_filter";      ///< ex-1: {id, name, topping, orderTimestamp}
-  std::string aggregated = "pizza_stream_out_agg";       ///< ex-2: {id, name, nr_bad_items, toppings, orderTimestamp}
-  std::string windows = "pizza_stream_out_agg_windows";  ///< ex-3: {window_start, window_end, topping, nr_orders}
-  std::string trends = "pizza_stream_out_trends";        ///< ex-4: {topping, trend_start, trend_detail}
+  std::string orders = "pizzas";                        ///< input: sluice-gen pizza orders, key {"shop"}
+  std::string filtered = "pizza_stream_out_filter";     ///< ex-1: {id, name, topping, orderTimestamp}
+  std::string aggregated = "pizza_stream_out_agg";      ///< ex-2: {id, name, nr_bad_items, toppings, orderTimestamp}
+  std::string windows = "pizza_stream_out_agg_windows"; ///< ex-3: {window_start, window_end, topping, nr_orders}
+  std::string trends = "pizza_stream_out_trends";       ///< ex-4: {topping, trend_start, trend_detail}
 };
 
 /// Which ex-4 pattern runs.
@@ -36,10 +36,10 @@ enum class trend_pattern {
 
 /// What the app computes; defaults reproduce the tutorial.
 struct pizza_anomaly_options {
-  pizza_anomaly_topics topics{};                                 ///< topic names
-  trend_pattern pattern = trend_pattern::readme;                 ///< ex-4 pattern
-  std::chrono::milliseconds window = std::chrono::seconds{5};    ///< ex-3/ex-4 tumbling window size
-  std::chrono::milliseconds grace = std::chrono::seconds{5};     ///< WATERMARK orderTimestamp - 5 s
+  pizza_anomaly_topics topics{};                              ///< topic names
+  trend_pattern pattern = trend_pattern::readme;              ///< ex-4 pattern
+  std::chrono::milliseconds window = std::chrono::seconds{5}; ///< ex-3/ex-4 tumbling window size
+  std::chrono::milliseconds grace = std::chrono::seconds{5};  ///< WATERMARK orderTimestamp - 5 s
   int64_t min_bad_items = 3;      ///< ex-2 emits orders with more than this many prohibited toppings
   int64_t min_window_orders = 10; ///< ex-3 emits windows with more than this many prohibited rows
 };

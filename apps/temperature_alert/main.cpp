@@ -18,9 +18,12 @@ int main(int argc, char** argv) {
   cli.add_option("--threshold", options.threshold, "alert when the rounded window mean is >= this")
     ->capture_default_str();
   options.target.add_flags(cli);
-  return sluice::apps::run_app("temperature-alert", cli, flags, [&](const sluice::streams_config&, sluice::topology_builder& builder) {
-    options.target.validate();
-    sluice::apps::build_temperature_alert(builder, options);
-    return "alerts to " + options.target.describe();
-  }, argc, argv);
+  return sluice::apps::run_app(
+    "temperature-alert", cli, flags,
+    [&](const sluice::streams_config&, sluice::topology_builder& builder) {
+      options.target.validate();
+      sluice::apps::build_temperature_alert(builder, options);
+      return "alerts to " + options.target.describe();
+    },
+    argc, argv);
 }

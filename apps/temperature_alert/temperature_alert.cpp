@@ -20,9 +20,8 @@ void build_temperature_alert(topology_builder& builder, const temperature_alert_
   const double threshold = options.threshold;
   // Event time: the "Timestamp" field (epoch ns); without it, the Kafka record timestamp (as Quix).
   auto readings = builder.stream<serdes::string, serdes::json>(
-    options.topics.readings,
-    consumed<json::value>{timestamps::json_field_ns("Timestamp"), /*fallback_to_record_timestamp=*/true,
-                          "readings-source"});
+    options.topics.readings, consumed<json::value>{timestamps::json_field_ns("Timestamp"),
+                                                   /*fallback_to_record_timestamp=*/true, "readings-source"});
   // sdf.hopping_window(duration_ms=5000, step_ms=1000).mean().current(), per machine (the key).
   auto alerts =
     readings.group_by_key()
@@ -31,15 +30,16 @@ void build_temperature_alert(topology_builder& builder, const temperature_alert_
       .to_stream("temperature-5s-updates")
       .map(
         [](const windowed<std::string>& w, const json::value& agg) {
-          return std::pair{w.key, json::value{{"machine_id", w.key},
-                                              {"window_start", w.start},
-                                              {"window_end", w.end},
-                                              {"average_temperature",
-                                               round_2_decimals(agg.at("mean").to_number<double>())}}};
+          return std::pair{w.key,
+                           json::value{{"machine_id", w.key},
+                                       {"window_start", w.start},
+                                       {"window_end", w.end},
+                                       {"average_temperature", round_2_decimals(agg.at("mean").to_number<double>())}}};
         },
         "round-mean")
-      .filter([threshold](const json::value& a) { return a.at("average_temperature").to_number<double>() >= threshold; },
-              "mean-at-least-threshold");
+      .filter(
+        [threshold](const json::value& a) { return a.at("average_temperature").to_number<double>() >= threshold; },
+        "mean-at-least-threshold");
   alerts.to(options.topics.alerts, "alerts-sink");
   options.target.send(alerts, temperature_alert_name, temperature_alert_text, "alert");
 }

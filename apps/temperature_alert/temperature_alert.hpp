@@ -17,16 +17,17 @@ struct temperature_alert_topics {
 
 /// Settings of the temperature-alert topology.
 struct temperature_alert_options {
-  temperature_alert_topics topics;  ///< topic names
-  double threshold = 90.0;          ///< a window mean >= this (after rounding to 2 decimals) alerts
-  alert_target target;              ///< alert destination
+  temperature_alert_topics topics; ///< topic names
+  double threshold = 90.0;         ///< a window mean >= this (after rounding to 2 decimals) alerts
+  alert_target target;             ///< alert destination
 };
 
 /// The app name: console label and default application.id.
 inline constexpr const char* temperature_alert_name = "temperature-alert";
 
 /// The alert text, as the tutorial prints it.
-inline constexpr const char* temperature_alert_text = "Alerting for MID {machine_id}: Average Temperature {average_temperature}";
+inline constexpr const char* temperature_alert_text =
+  "Alerting for MID {machine_id}: Average Temperature {average_temperature}";
 
 /// `x` rounded to 2 decimals the way Python's round(x, 2) does (correctly rounded, ties to even).
 double round_2_decimals(double x);

@@ -13,7 +13,9 @@ int main() {
   sluice::topology_builder b;
   b.stream<sluice::serdes::string, sluice::serdes::json>("cpu")
     .filter([](const std::string&, const json::value& v) { return v.at("usage").to_number<double>() > 80; })
-    .map_values([](const json::value& v) { return json::value{{"u", v.at("usage")}}; })
+    .map_values([](const json::value& v) {
+      return json::value{{"u", v.at("usage")}};
+    })
     .to("hot");
 
   sluice::topology_test_driver d{b.build()};

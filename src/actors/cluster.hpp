@@ -38,7 +38,6 @@ struct group_settings {
 ///   back for at most that long (see docs/configuration.md);
 /// - `group.instance.id` when `config.group_instance_id` is set.
 /// Keys the user set with kafka.* or kafka.consumer.* are left to the user.
-group_settings consumer_group_settings(const cluster_info& cluster, const topology& topo,
-                                       const streams_config& config);
+group_settings consumer_group_settings(const cluster_info& cluster, const topology& topo, const streams_config& config);
 
 } // namespace sluice

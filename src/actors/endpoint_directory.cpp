@@ -172,15 +172,17 @@ endpoint_directory::endpoint_directory(const streams_config& config, std::string
   d.local = std::move(local);
   const std::map<std::string, std::string> common{{"bootstrap.servers", config.bootstrap_servers},
                                                   {"client.id", config.application_id + "-endpoints"}};
-  d.producer = make_kafka_client(RD_KAFKA_PRODUCER, {common, config.kafka_common, config.kafka_producer, {{"linger.ms", "0"}}},
-                                 "the endpoint producer", [&d](rd_kafka_conf_t* conf) {
-                                   rd_kafka_conf_set_opaque(conf, &d);
-                                   rd_kafka_conf_set_dr_msg_cb(conf, &impl::on_delivery);
-                                 });
+  d.producer =
+    make_kafka_client(RD_KAFKA_PRODUCER, {common, config.kafka_common, config.kafka_producer, {{"linger.ms", "0"}}},
+                      "the endpoint producer", [&d](rd_kafka_conf_t* conf) {
+                        rd_kafka_conf_set_opaque(conf, &d);
+                        rd_kafka_conf_set_dr_msg_cb(conf, &impl::on_delivery);
+                      });
   d.consumer = make_kafka_client(RD_KAFKA_CONSUMER,
                                  {common,
                                   {{"group.id", config.application_id + "-endpoints"}, {"enable.auto.commit", "false"}},
-                                  config.kafka_common, config.kafka_consumer},
+                                  config.kafka_common,
+                                  config.kafka_consumer},
                                  "the endpoint reader");
   rd_kafka_poll_set_consumer(d.consumer.get());
   std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)> parts{

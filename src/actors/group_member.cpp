@@ -144,14 +144,14 @@ private:
 struct partition_slot {
   std::string topic;
   int32_t partition = 0;
-  std::string task;          // task name
-  bool repartition = false;  // an internal topic: watermark announcements come with the records
-  rd_kafka_queue_t* queue = nullptr; // the partition's own fetch queue (not forwarded to the consumer's)
-  int64_t in_flight_bytes = 0; // bytes handed out whose credit has not come back
-  bool held = false;           // over its share: not read until half of it came back
-  bool at_end = false;         // its end of partition was the last thing taken from it
+  std::string task;                                // task name
+  bool repartition = false;                        // an internal topic: watermark announcements come with the records
+  rd_kafka_queue_t* queue = nullptr;               // the partition's own fetch queue (not forwarded to the consumer's)
+  int64_t in_flight_bytes = 0;                     // bytes handed out whose credit has not come back
+  bool held = false;                               // over its share: not read until half of it came back
+  bool at_end = false;                             // its end of partition was the last thing taken from it
   std::chrono::steady_clock::time_point confirmed; // at its end, reached or confirmed then
-  std::shared_ptr<raw_batch> pending; // batch being filled in this poll round
+  std::shared_ptr<raw_batch> pending;              // batch being filled in this poll round
   std::shared_ptr<consumed_messages> pending_messages;
   const std::string* topic_name = nullptr; // stable pointer for record_meta
   std::shared_ptr<partition_metrics> metrics;
@@ -163,8 +163,9 @@ struct group_member_state {
   caf::event_based_actor* self = nullptr;
   topology topo;
   const streams_config* config = nullptr;
-  record_collector* collector = nullptr;          // exactly-once: transactional
-  record_collector* outside_collector = nullptr;  // exactly-once: the producer of the tasks outside the transaction, or null
+  record_collector* collector = nullptr; // exactly-once: transactional
+  record_collector* outside_collector =
+    nullptr; // exactly-once: the producer of the tasks outside the transaction, or null
   instance_metrics* metrics = nullptr;
   const std::map<std::string, int32_t>* partitions = nullptr;
   rd_kafka_t* consumer = nullptr;
@@ -172,15 +173,15 @@ struct group_member_state {
   std::shared_ptr<const wakeup> wake = std::make_shared<const wakeup>();
   std::unique_ptr<fetch_waker> waker;
   std::shared_ptr<const store_resources> shared; // what every task's stores share
-  std::set<std::string> topic_names;                        // stable storage for record_meta::topic
-  std::map<uint64_t, partition_slot> slots;                 // by slot id
+  std::set<std::string> topic_names;             // stable storage for record_meta::topic
+  std::map<uint64_t, partition_slot> slots;      // by slot id
   std::map<std::pair<std::string, int32_t>, uint64_t> slot_of;
   uint64_t next_slot = 1;
   struct running_task {
     caf::actor actor;
     bool in_transaction = false; // exactly-once, and its sub-topology writes records
   };
-  std::map<std::string, running_task> tasks;                // by task name
+  std::map<std::string, running_task> tasks; // by task name
   std::vector<rd_kafka_message_t*> buffer;
   caf::error failure;
   bool closing = false;
@@ -191,7 +192,7 @@ struct group_member_state {
   // the plain lane, and a slow webhook never holds the transaction open.
   struct commit_lane {
     bool in_flight = false;
-    uint64_t rounds = 0; // rounds started; an answer to an earlier one is stale
+    uint64_t rounds = 0;                           // rounds started; an answer to an earlier one is stale
     std::chrono::steady_clock::time_point started; // of the round in flight (commit latency)
   };
   commit_lane plain;       // at-least-once: every task
@@ -202,7 +203,7 @@ struct group_member_state {
   int rewinds_in_a_row = 0;
   std::map<std::pair<std::string, int32_t>, std::pair<int64_t, std::string>> committed_positions; // offset, metadata
   std::chrono::steady_clock::time_point ends_read; // when the partitions' high watermarks were last read (lag)
-  int64_t answered_within_us = 0; // a broker whose last answer is older is not counted on (statistics)
+  int64_t answered_within_us = 0;                  // a broker whose last answer is older is not counted on (statistics)
   std::optional<std::chrono::steady_clock::time_point> unconfirmed_since; // caught-up partitions without a broker
 
   ~group_member_state() {
@@ -325,21 +326,22 @@ int64_t prefetch_kib(const topology& topo, const streams_config& config, const s
 void group_member_state::start() {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   try {
-    apply_kafka_settings(conf, {
-                                 {"bootstrap.servers", config->bootstrap_servers},
-                                 {"group.id", config->application_id},
-                                 {"client.id", config->application_id + "-consumer"},
-                                 {"enable.auto.commit", "false"},
-                                 {"enable.auto.offset.store", "false"},
-                                 {"auto.offset.reset", "earliest"},
-                                 // End of partition tells a task its input is caught up (idleness).
-                                 {"enable.partition.eof", "true"},
-                                 // Each partition has its own queue (see poll): librdkafka fetches a
-                                 // partition until its queue holds this much, bounded by bytes, not
-                                 // by a count.
-                                 {"queued.max.messages.kbytes", std::to_string(prefetch_kib(topo, *config, *partitions))},
-                                 {"queued.min.messages", "1000000"},
-                               });
+    apply_kafka_settings(conf,
+                         {
+                           {"bootstrap.servers", config->bootstrap_servers},
+                           {"group.id", config->application_id},
+                           {"client.id", config->application_id + "-consumer"},
+                           {"enable.auto.commit", "false"},
+                           {"enable.auto.offset.store", "false"},
+                           {"auto.offset.reset", "earliest"},
+                           // End of partition tells a task its input is caught up (idleness).
+                           {"enable.partition.eof", "true"},
+                           // Each partition has its own queue (see poll): librdkafka fetches a
+                           // partition until its queue holds this much, bounded by bytes, not
+                           // by a count.
+                           {"queued.max.messages.kbytes", std::to_string(prefetch_kib(topo, *config, *partitions))},
+                           {"queued.min.messages", "1000000"},
+                         });
     // Assignor (cooperative-sticky on real clusters), group timeouts, static membership.
     const auto group = consumer_group_settings(collector->cluster(), topo, *config);
     apply_kafka_settings(conf, group.settings);
@@ -350,8 +352,8 @@ void group_member_state::start() {
     apply_kafka_settings(conf, config->kafka_common);
     apply_kafka_settings(conf, config->kafka_consumer);
     if (config->idle_timeout_ms >= 0) // statistics confirm caught-up partitions (confirm_caught_up)
-      apply_kafka_settings(conf, {{"statistics.interval.ms",
-                                   std::to_string(confirmation_interval_ms(config->idle_timeout_ms))}});
+      apply_kafka_settings(
+        conf, {{"statistics.interval.ms", std::to_string(confirmation_interval_ms(config->idle_timeout_ms))}});
   } catch (...) {
     rd_kafka_conf_destroy(conf);
     throw;
@@ -460,8 +462,7 @@ void group_member_state::take(ssize_t n, std::vector<uint64_t>& touched) {
         if (auto a = decode_announcement({static_cast<const char*>(value), size}))
           batch.announcements.push_back(*a);
         else
-          spdlog::warn("{}-{}@{}: ignoring an unreadable watermark announcement", last->topic, m->partition,
-                       m->offset);
+          spdlog::warn("{}-{}@{}: ignoring an unreadable watermark announcement", last->topic, m->partition, m->offset);
         rd_kafka_message_destroy(m);
         continue;
       }
@@ -539,7 +540,8 @@ void group_member_state::confirm_caught_up(std::string_view statistics) {
   }
   // Counted as their tasks count them: unconfirmed for longer than a lapse.
   const auto now = std::chrono::steady_clock::now();
-  const auto lapse = std::chrono::milliseconds(confirmations_lapse_after * confirmation_interval_ms(config->idle_timeout_ms));
+  const auto lapse =
+    std::chrono::milliseconds(confirmations_lapse_after * confirmation_interval_ms(config->idle_timeout_ms));
   size_t unconfirmed = 0;
   for (auto& [id, s] : slots) {
     if (!s.at_end)
@@ -680,11 +682,11 @@ void group_member_state::commit_round(bool in_transaction) {
       lane.in_flight = false;
       if (!r->complete)
         rewind("a task did not pass the commit marker", std::nullopt);
-      else if (running_tasks(true) != r->tasks) { // a task started meanwhile: its outputs are in the transaction, so are its offsets
+      else if (running_tasks(true) !=
+               r->tasks) { // a task started meanwhile: its outputs are in the transaction, so are its offsets
         release_outputs(false);
         commit_round(true);
-      }
-      else if (auto e = end_transaction(r->offsets); e.outcome != transaction_outcome::committed)
+      } else if (auto e = end_transaction(r->offsets); e.outcome != transaction_outcome::committed)
         rewind(e.reason, e.outcome);
       return;
     }
@@ -791,8 +793,8 @@ void group_member_state::rewind(const std::string& reason, std::optional<transac
       list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING; // nothing committed yet
   }
   if (auto* e = rd_kafka_seek_partitions(consumer, list, 10000))
-    shutdown(caf::make_error(caf::sec::runtime_error,
-                             std::string{"exactly-once: cannot rewind to the last commit: "} + rd_kafka_error_string(e)));
+    shutdown(caf::make_error(caf::sec::runtime_error, std::string{"exactly-once: cannot rewind to the last commit: "} +
+                                                        rd_kafka_error_string(e)));
   else
     for (int i = 0; i < list->cnt; ++i)
       if (list->elems[i].err)
@@ -889,7 +891,8 @@ committed_metadata group_member_state::fetch_committed(rd_kafka_topic_partition_
   return out;
 }
 
-void group_member_state::spawn_tasks(const rd_kafka_topic_partition_list_t* parts, const committed_metadata& committed) {
+void group_member_state::spawn_tasks(const rd_kafka_topic_partition_list_t* parts,
+                                     const committed_metadata& committed) {
   // New tasks, with their source partitions and what their last commit carried.
   std::map<std::string, std::pair<std::vector<std::pair<std::string, int32_t>>, committed_metadata>> fresh;
   for (int i = 0; i < parts->cnt; ++i) {
@@ -945,8 +948,7 @@ void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
     committed_positions.erase({topic, p.partition});
     names.push_back(topic + "-" + std::to_string(p.partition));
   }
-  auto e = cooperative ? take_error(rd_kafka_incremental_assign(consumer, parts))
-                       : rd_kafka_assign(consumer, parts);
+  auto e = cooperative ? take_error(rd_kafka_incremental_assign(consumer, parts)) : rd_kafka_assign(consumer, parts);
   rd_kafka_topic_partition_list_destroy(offsets);
   if (e)
     spdlog::error("assign failed: {}", rd_kafka_err2str(e));
@@ -990,8 +992,8 @@ void group_member_state::revoke(rd_kafka_topic_partition_list_t* parts, bool los
     }
   }
   const bool cooperative = std::string_view{rd_kafka_rebalance_protocol(consumer)} == "COOPERATIVE";
-  auto e = cooperative ? take_error(rd_kafka_incremental_unassign(consumer, parts))
-                       : rd_kafka_assign(consumer, nullptr);
+  auto e =
+    cooperative ? take_error(rd_kafka_incremental_unassign(consumer, parts)) : rd_kafka_assign(consumer, nullptr);
   if (e)
     spdlog::error("unassign failed: {}", rd_kafka_err2str(e));
   metrics->assigned_partitions = static_cast<int32_t>(slots.size());
@@ -1072,8 +1074,8 @@ caf::actor spawn_group_member(caf::actor_system& sys, topology topo, const strea
                               record_collector* collector, record_collector* outside_collector,
                               instance_metrics* metrics, const std::map<std::string, int32_t>* partitions,
                               std::shared_ptr<const store_resources> shared) {
-  return sys.spawn<caf::detached>(group_member_behavior, std::move(topo), config, collector, outside_collector,
-                                  metrics, partitions, std::move(shared));
+  return sys.spawn<caf::detached>(group_member_behavior, std::move(topo), config, collector, outside_collector, metrics,
+                                  partitions, std::move(shared));
 }
 
 } // namespace sluice

@@ -115,7 +115,8 @@ std::string local_only(std::string_view target) {
 }
 
 /// The /stores list: this instance's stores and their tasks, and every instance's entry.
-http_response list_stores(const std::vector<std::shared_ptr<store_replica>>& stores, const endpoint_directory* directory) {
+http_response list_stores(const std::vector<std::shared_ptr<store_replica>>& stores,
+                          const endpoint_directory* directory) {
   std::map<std::string, std::pair<bool, boost::json::array>> by_name;
   for (const auto& s : stores) {
     auto& [windowed, tasks] = by_name[s->store];
@@ -166,10 +167,10 @@ http_response stores_endpoint(std::string_view target, const instance_metrics& r
       replicas.push_back(s);
   const auto peers = directory && !params.count("local") ? directory->holders(name) : std::vector<std::string>{};
   if (replicas.empty() && peers.empty())
-    return json_response(404, {{"store", name},
-                               {"error", "no task with that store runs on this instance" +
-                                           std::string{directory && !params.count("local") ? " or any other" : ""} +
-                                           " (see /stores)"}});
+    return json_response(
+      404, {{"store", name},
+            {"error", "no task with that store runs on this instance" +
+                        std::string{directory && !params.count("local") ? " or any other" : ""} + " (see /stores)"}});
   boost::json::object out{{"store", name}};
   if (key)
     out["key"] = *key;

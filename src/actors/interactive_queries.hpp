@@ -26,13 +26,13 @@ struct store_query {
   std::optional<std::string> to;   ///< key-value stores, every key: the last key (bytes), inclusive
   int64_t time_from = std::numeric_limits<int64_t>::min(); ///< window stores: earliest window start
   int64_t time_to = std::numeric_limits<int64_t>::max();   ///< window stores: latest window start
-  size_t limit = 1000;             ///< most entries answered
+  size_t limit = 1000;                                     ///< most entries answered
 };
 
 /// A store of one task, queryable from any thread while its operator runs.
 struct store_replica {
-  std::string store;  ///< the store's name
-  std::string task;   ///< e.g. "1_3"
+  std::string store; ///< the store's name
+  std::string task;  ///< e.g. "1_3"
   bool windowed = false;
   std::shared_ptr<const store_view> view; ///< its keys and values as JSON; null: as text
   /// Runs `q` on the owning actor: a JSON array of entries, nullopt if the actor is gone or did not

@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 
 constexpr int admin_request_timeout_ms = 30000;
 constexpr int create_operation_timeout_ms = 30000; // the broker answers once the topics exist
-constexpr auto visible_timeout = 30s;               // for created topics to show in metadata
+constexpr auto visible_timeout = 30s;              // for created topics to show in metadata
 
 /// Waits before attempt `attempt + 1` (1 s, 2 s, ... 5 s); throws if `stopping()`.
 void wait_before_retry(int attempt, const std::function<bool()>& stopping, const std::string& what) {
@@ -195,8 +195,8 @@ std::vector<create_result> create_topics(rd_kafka_t* rk, const std::vector<std::
     const auto* results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(answer.get()), &n);
     for (size_t i = 0; i < n; ++i) {
       const char* text = rd_kafka_topic_result_error_string(results[i]);
-      out.push_back({rd_kafka_topic_result_name(results[i]), rd_kafka_topic_result_error(results[i]),
-                     text ? text : ""});
+      out.push_back(
+        {rd_kafka_topic_result_name(results[i]), rd_kafka_topic_result_error(results[i]), text ? text : ""});
     }
   }
   rd_kafka_NewTopic_destroy_array(requests.data(), requests.size());
@@ -305,7 +305,8 @@ std::string refusal_advice(rd_kafka_resp_err_t e, const internal_topic& spec, in
     return "a topic config was refused: check the topic.* settings, or " + by_hand;
   case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
     return "the broker's create.topic.policy.class.name refused it: change topic.* / replication.factor to suit "
-           "it, or " + by_hand;
+           "it, or " +
+           by_hand;
   case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
     return "not a valid topic name (at most 249 of [a-zA-Z0-9._-]): change application.id or the store / "
            "repartition name";
@@ -331,9 +332,8 @@ std::string refusal(const create_result& r, const std::string& advice) {
 
 } // namespace
 
-std::map<std::string, internal_topic> plan_internal_topics(const topology& topo,
-                                                           const std::map<std::string, int>& partitions,
-                                                           const streams_config& config) {
+std::map<std::string, internal_topic>
+plan_internal_topics(const topology& topo, const std::map<std::string, int>& partitions, const streams_config& config) {
   const auto repartition = topo.repartition_topics();
   auto is_repartition = [&](const std::string& t) {
     return std::find(repartition.begin(), repartition.end(), t) != repartition.end();
@@ -520,8 +520,8 @@ cluster_info ensure_internal_topics(rd_kafka_t* client, const topology& topo, co
                    fmt::join(missing, ", "));
     if (!cluster.admin_api) {
       if (round > 3)
-        throw std::runtime_error(fmt::format("internal topics {} are not auto-created by the cluster: create them",
-                                             fmt::join(missing, ", ")));
+        throw std::runtime_error(
+          fmt::format("internal topics {} are not auto-created by the cluster: create them", fmt::join(missing, ", ")));
       auto_created_counts(client, missing, stopping);
       continue;
     }
@@ -545,8 +545,8 @@ cluster_info ensure_internal_topics(rd_kafka_t* client, const topology& topo, co
 
 repartition_purger::repartition_purger(rd_kafka_t* client, std::set<std::string> topics,
                                        std::chrono::milliseconds interval)
-  : client_(client), answers_(rd_kafka_queue_new(client)), topics_(std::move(topics)), interval_(interval),
-    last_purge_(std::chrono::steady_clock::now()) {}
+    : client_(client), answers_(rd_kafka_queue_new(client)), topics_(std::move(topics)), interval_(interval),
+      last_purge_(std::chrono::steady_clock::now()) {}
 
 repartition_purger::~repartition_purger() { rd_kafka_queue_destroy(answers_); }
 
@@ -581,7 +581,8 @@ void repartition_purger::log_answers() {
     if (auto e = rd_kafka_event_error(event)) {
       spdlog::warn("cannot purge repartition topics: {} ({}); the next commit tries again",
                    rd_kafka_event_error_string(event), rd_kafka_err2name(e));
-    } else if (const auto* offsets = rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(event))) {
+    } else if (const auto* offsets =
+                 rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(event))) {
       for (int i = 0; i < offsets->cnt; ++i) {
         const auto& p = offsets->elems[i];
         switch (p.err) {

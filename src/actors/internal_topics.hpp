@@ -34,9 +34,8 @@ struct internal_topic {
 /// repartition topics `delete`, `retention.ms=-1` (purged by DeleteRecords), 50 MiB segments; the
 /// dead-letter topic (1 partition, `delete`) while a handler writes to it; the endpoints topic (1
 /// partition, `compact`) while application.server or num.standby.replicas is set.
-std::map<std::string, internal_topic> plan_internal_topics(const topology& topo,
-                                                           const std::map<std::string, int>& partitions,
-                                                           const streams_config& config);
+std::map<std::string, internal_topic>
+plan_internal_topics(const topology& topo, const std::map<std::string, int>& partitions, const streams_config& config);
 
 /// What the answer to the Admin API probe (DescribeConfigs of a broker) says.
 enum class admin_api_probe {

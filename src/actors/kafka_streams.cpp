@@ -83,8 +83,11 @@ std::string random_instance_id() {
 /// The gauge of `collector`'s producer queue, labelled producer=`name`; `collector` outlives the scrapes.
 metrics_source producer_queue(std::string name, record_collector* collector) {
   return [name = std::move(name), collector](std::vector<metric_sample>& out) {
-    out.push_back({"sluice_producer_queue_records", "Records and requests the producer has not finished with",
-                   metric_type::gauge, {{"producer", name}}, static_cast<double>(collector->queue_length())});
+    out.push_back({"sluice_producer_queue_records",
+                   "Records and requests the producer has not finished with",
+                   metric_type::gauge,
+                   {{"producer", name}},
+                   static_cast<double>(collector->queue_length())});
   };
 }
 
@@ -101,14 +104,14 @@ struct kafka_streams::impl {
   std::unique_ptr<record_collector> collector;
   std::unique_ptr<record_collector> outside_collector; // exactly-once: for tasks outside the transaction
   caf::actor member;
-  caf::actor watcher; // sees the member go down; without a handle it would end at once, unreachable
+  caf::actor watcher;                // sees the member go down; without a handle it would end at once, unreachable
   std::unique_ptr<http_server> http; // application.server: /metrics, /health, the live page
   std::string http_address;
-  std::unique_ptr<endpoint_directory> directory;    // where the other instances are, what they run
-  std::unique_ptr<standby_tasks> standbys;          // num.standby.replicas: warm copies of others' tasks
+  std::unique_ptr<endpoint_directory> directory;         // where the other instances are, what they run
+  std::unique_ptr<standby_tasks> standbys;               // num.standby.replicas: warm copies of others' tasks
   std::atomic<const endpoint_directory*> peers{nullptr}; // the same, as the HTTP thread sees it
-  std::unique_ptr<memory_trimmer> trimmer;          // memory.trim.interval.ms
-  std::shared_ptr<const store_resources> stores;    // what every store here shares (caches)
+  std::unique_ptr<memory_trimmer> trimmer;               // memory.trim.interval.ms
+  std::shared_ptr<const store_resources> stores;         // what every store here shares (caches)
   mutable std::mutex mutex;
   std::string failure;
   bool stopped = false;
@@ -148,15 +151,15 @@ void kafka_streams::start() {
   if (d.http || d.config.num_standby_replicas > 0) {
     const auto host = d.config.application_server.substr(0, d.config.application_server.rfind(':'));
     const auto server = d.http ? host + ":" + std::to_string(d.http->port()) : std::string{};
-    d.directory = std::make_unique<endpoint_directory>(d.config, server.empty() ? random_instance_id() : server,
-                                                       server, [&d] {
-                                                         instance_assignment out;
-                                                         for (auto& t : d.metrics.tasks())
-                                                           out.tasks.insert(std::move(t));
-                                                         for (const auto& s : d.metrics.stores())
-                                                           out.stores[s->store].insert(s->task);
-                                                         return out;
-                                                       });
+    d.directory =
+      std::make_unique<endpoint_directory>(d.config, server.empty() ? random_instance_id() : server, server, [&d] {
+        instance_assignment out;
+        for (auto& t : d.metrics.tasks())
+          out.tasks.insert(std::move(t));
+        for (const auto& s : d.metrics.stores())
+          out.stores[s->store].insert(s->task);
+        return out;
+      });
     d.peers = d.directory.get();
   }
   d.trimmer = std::make_unique<memory_trimmer>(std::chrono::milliseconds(d.config.memory_trim_interval_ms));
@@ -167,13 +170,12 @@ void kafka_streams::start() {
   // their tasks commit at least once, and their dead letters go out through a producer of their own.
   const auto& subs = d.topo.subtopologies();
   if (d.collector->transactional() &&
-      std::any_of(subs.begin(), subs.end(), [&](const subtopology& s) { return !d.topo.writes_records(s.id); }))
-  {
+      std::any_of(subs.begin(), subs.end(), [&](const subtopology& s) { return !d.topo.writes_records(s.id); })) {
     d.outside_collector = std::make_unique<record_collector>(d.config);
     d.metrics.add_source(producer_queue("outside_transaction", d.outside_collector.get()));
   }
-  d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), d.outside_collector.get(),
-                                &d.metrics, &d.partitions, d.stores);
+  d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), d.outside_collector.get(), &d.metrics,
+                                &d.partitions, d.stores);
   d.watcher = d.system->spawn([this](caf::event_based_actor* self) -> caf::behavior {
     self->monitor(impl_->member);
     self->set_down_handler([this, self](caf::down_msg& m) {

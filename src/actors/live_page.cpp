@@ -22,9 +22,8 @@ std::string topology_json(const topology& topo) {
                                {"topics", std::move(topics)},
                                {"children", std::move(children)}};
       if (n.store)
-        node["store"] = {{"name", n.store->name},
-                         {"windowed", n.store->windowed},
-                         {"changelog", topo.changelog_topic(n.store->name)}};
+        node["store"] = {
+          {"name", n.store->name}, {"windowed", n.store->windowed}, {"changelog", topo.changelog_topic(n.store->name)}};
       nodes.push_back(std::move(node));
     }
     boost::json::array sources;
@@ -32,8 +31,8 @@ std::string topology_json(const topology& topo) {
       sources.emplace_back(topo.resolve_topic(t));
     subs.push_back({{"id", s.id}, {"source_topics", std::move(sources)}, {"nodes", std::move(nodes)}});
   }
-  return boost::json::serialize(boost::json::object{{"application_id", topo.application_id()},
-                                                    {"subtopologies", std::move(subs)}});
+  return boost::json::serialize(
+    boost::json::object{{"application_id", topo.application_id()}, {"subtopologies", std::move(subs)}});
 }
 
 const std::string& live_page_html() {

@@ -18,7 +18,8 @@ memory_trimmer::memory_trimmer(std::chrono::milliseconds interval)
           lock.lock();
 #endif
         }
-      }) {}
+      }) {
+}
 
 memory_trimmer::~memory_trimmer() {
   {

@@ -15,7 +15,7 @@
 namespace sluice {
 
 operator_metrics::operator_metrics(std::string t, std::string n)
-  : task(std::move(t)), node(std::move(n)), watermark(no_watermark) {}
+    : task(std::move(t)), node(std::move(n)), watermark(no_watermark) {}
 
 void task_metrics::set_stores(std::vector<std::pair<std::string, std::filesystem::path>> stores) {
   std::lock_guard lock{mutex_};
@@ -88,8 +88,8 @@ std::vector<std::shared_ptr<store_replica>> instance_metrics::stores() const {
 
 void instance_metrics::alert_sent(const std::string& node, std::string_view text) {
   constexpr size_t longest = 500;
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now =
+    std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::lock_guard lock{mutex_};
   alerts_.push_back({now, node, std::string{text.substr(0, longest)}});
   if (alerts_.size() > most_recent_alerts)
@@ -188,8 +188,8 @@ std::vector<metric_sample> instance_metrics::collect() const {
 
   for (const auto& o : operators) {
     std::vector<std::pair<std::string, std::string>> l{{"task", o->task}, {"operator", o->node}};
-    add("sluice_operator_records_in_total", "Records in the batches an operator processed", counter,
-        num(o->records_in), l);
+    add("sluice_operator_records_in_total", "Records in the batches an operator processed", counter, num(o->records_in),
+        l);
     add("sluice_operator_records_out_total", "Records in the batches an operator forwarded", counter,
         num(o->records_out), l);
     add("sluice_records_produced_total", "Records an operator wrote to topics (sinks, repartition, alerts)", counter,
@@ -212,8 +212,9 @@ std::vector<metric_sample> instance_metrics::collect() const {
     const auto end = p->end.load(std::memory_order_relaxed);
     const auto position = p->position.load(std::memory_order_relaxed);
     if (end >= 0)
-      add("sluice_consumer_lag_records", "Records of a source partition not yet handed to its task (high watermark "
-                                         "minus position)",
+      add("sluice_consumer_lag_records",
+          "Records of a source partition not yet handed to its task (high watermark "
+          "minus position)",
           gauge, static_cast<double>(std::max<int64_t>(0, end - std::max<int64_t>(position, 0))), l);
   }
   for (const auto& t : tasks) {

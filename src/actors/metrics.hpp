@@ -27,34 +27,34 @@ inline void bump(std::atomic<int64_t>& counter, int64_t n = 1) {
 
 /// Counters of one operator (a topology node in one task), kept by its actor.
 struct operator_metrics {
-  std::string task;                           ///< e.g. "0_1"
-  std::string node;                           ///< e.g. "usage-over-80"
-  std::atomic<int64_t> records_in{0};         ///< records in batches it processed
-  std::atomic<int64_t> records_out{0};        ///< records in batches it forwarded (per output, not per child)
-  std::atomic<int64_t> records_produced{0};   ///< records it wrote to topics (sinks, repartition, alerts topics)
-  std::atomic<int64_t> changelog_records{0};  ///< records its store wrote to its changelog
-  std::atomic<int64_t> dead_letters{0};       ///< records it sent to the dead-letter topic
-  std::atomic<int64_t> late_records{0};       ///< records that came after every window they belong to closed
-  std::atomic<int64_t> watermark;             ///< its clock's watermark (epoch ms), or no_watermark
+  std::string task;                          ///< e.g. "0_1"
+  std::string node;                          ///< e.g. "usage-over-80"
+  std::atomic<int64_t> records_in{0};        ///< records in batches it processed
+  std::atomic<int64_t> records_out{0};       ///< records in batches it forwarded (per output, not per child)
+  std::atomic<int64_t> records_produced{0};  ///< records it wrote to topics (sinks, repartition, alerts topics)
+  std::atomic<int64_t> changelog_records{0}; ///< records its store wrote to its changelog
+  std::atomic<int64_t> dead_letters{0};      ///< records it sent to the dead-letter topic
+  std::atomic<int64_t> late_records{0};      ///< records that came after every window they belong to closed
+  std::atomic<int64_t> watermark;            ///< its clock's watermark (epoch ms), or no_watermark
   operator_metrics(std::string t, std::string n);
 };
 
 /// One assigned source partition, kept by the group member.
 struct partition_metrics {
-  std::string topic;                  ///<
-  int32_t partition = 0;              ///<
-  std::string task;                   ///< the task reading it
-  std::atomic<int64_t> consumed{0};   ///< records handed to the task
-  std::atomic<int64_t> position{-1};  ///< the next offset to hand out (-1: none yet)
-  std::atomic<int64_t> end{-1};       ///< the partition's high watermark as last fetched (-1: unknown)
+  std::string topic;                 ///<
+  int32_t partition = 0;             ///<
+  std::string task;                  ///< the task reading it
+  std::atomic<int64_t> consumed{0};  ///< records handed to the task
+  std::atomic<int64_t> position{-1}; ///< the next offset to hand out (-1: none yet)
+  std::atomic<int64_t> end{-1};      ///< the partition's high watermark as last fetched (-1: unknown)
 };
 
 /// One task's lifecycle and restore progress, kept by the task actor.
 struct task_metrics {
-  std::string task;                     ///<
-  std::atomic<bool> running{false};     ///< its stores are restored and its operators run
-  std::atomic<int64_t> restored{0};     ///< changelog records restored so far
-  std::atomic<int64_t> to_restore{0};   ///< changelog records the restore reads in all (known once it started)
+  std::string task;                   ///<
+  std::atomic<bool> running{false};   ///< its stores are restored and its operators run
+  std::atomic<int64_t> restored{0};   ///< changelog records restored so far
+  std::atomic<int64_t> to_restore{0}; ///< changelog records the restore reads in all (known once it started)
   /// Sets the stores' names and directories (for store sizes), once they are open.
   void set_stores(std::vector<std::pair<std::string, std::filesystem::path>> stores);
   /// The stores' names and directories.
@@ -71,12 +71,12 @@ enum class instance_state { starting, rebalancing, running, closing, failed };
 
 /// What /health answers: ready when every assigned task runs, with the reason when not.
 struct health_report {
-  bool ready = false;        ///<
-  std::string state;         ///< starting, rebalancing, restoring, running, closing, failed
-  std::string reason;        ///< why not ready ("" when ready)
-  int64_t tasks = 0;         ///< tasks assigned
-  int64_t restoring = 0;     ///< tasks still restoring their stores
-  int64_t partitions = 0;    ///< source partitions assigned
+  bool ready = false;     ///<
+  std::string state;      ///< starting, rebalancing, restoring, running, closing, failed
+  std::string reason;     ///< why not ready ("" when ready)
+  int64_t tasks = 0;      ///< tasks assigned
+  int64_t restoring = 0;  ///< tasks still restoring their stores
+  int64_t partitions = 0; ///< source partitions assigned
   /// As JSON: {"ready":…,"state":…,"reason":…,"tasks":…,"restoring":…,"partitions":…}.
   std::string json() const;
 };
@@ -85,13 +85,13 @@ struct health_report {
 /// (registered by their actors; an entry ends with the actor that holds it).
 class instance_metrics {
 public:
-  std::atomic<int64_t> records_consumed{0};   ///< handed to tasks
-  std::atomic<int64_t> records_processed{0};  ///< fully through their task
-  std::atomic<int64_t> commits{0};            ///< successful offset commits (exactly-once: transactions)
-  std::atomic<int64_t> rewinds{0};            ///< exactly-once: aborted transactions, after which tasks restarted
-  std::atomic<int64_t> rebalances{0};         ///< assignments and revocations this instance took part in
-  std::atomic<int32_t> assigned_partitions{0};///< source partitions assigned now
-  std::atomic<instance_state> state{instance_state::starting}; ///< set by the group member
+  std::atomic<int64_t> records_consumed{0};    ///< handed to tasks
+  std::atomic<int64_t> records_processed{0};   ///< fully through their task
+  std::atomic<int64_t> commits{0};             ///< successful offset commits (exactly-once: transactions)
+  std::atomic<int64_t> rewinds{0};             ///< exactly-once: aborted transactions, after which tasks restarted
+  std::atomic<int64_t> rebalances{0};          ///< assignments and revocations this instance took part in
+  std::atomic<int32_t> assigned_partitions{0}; ///< source partitions assigned now
+  std::atomic<instance_state> state{instance_state::starting};                            ///< set by the group member
   const std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now(); ///< for uptime
 
   /// Counts a commit that took `latency` (from asking the tasks to the broker's answer).
@@ -100,7 +100,8 @@ public:
   /// Registers an operator; its counters are scraped while the returned pointer lives.
   std::shared_ptr<operator_metrics> add_operator(const std::string& task, const std::string& node);
   /// Registers an assigned partition, likewise.
-  std::shared_ptr<partition_metrics> add_partition(const std::string& topic, int32_t partition, const std::string& task);
+  std::shared_ptr<partition_metrics> add_partition(const std::string& topic, int32_t partition,
+                                                   const std::string& task);
   /// Registers a task, likewise.
   std::shared_ptr<task_metrics> add_task(const std::string& task);
   /// The names of the live tasks ("1_3"), restoring ones included.

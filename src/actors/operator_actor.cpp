@@ -72,10 +72,10 @@ struct operator_state : processor_context {
   std::unique_ptr<processor> proc;
   std::shared_ptr<operator_metrics> metrics;
   std::shared_ptr<store_replica> replica; // this node's store, for interactive queries
-  node_store* store = nullptr;               // this node's store, if it declared one
-  rd_kafka_topic_t* changelog = nullptr;     // the store's changelog topic
-  delivery_epoch* epoch = nullptr;           // records produced since the last marker
-  uint64_t generation = 0;                   // the collector's when this task started
+  node_store* store = nullptr;            // this node's store, if it declared one
+  rd_kafka_topic_t* changelog = nullptr;  // the store's changelog topic
+  delivery_epoch* epoch = nullptr;        // records produced since the last marker
+  uint64_t generation = 0;                // the collector's when this task started
   // Exactly-once: after passing a marker the operator goes on processing but holds what it
   // produces until the transaction of that marker ended (txn_done_atom) or the next marker comes
   // (its round begins only once the previous transaction ended); checkpoints wait for commits.
@@ -89,25 +89,25 @@ struct operator_state : processor_context {
   std::vector<held_output> held;
   std::string held_bytes; // keys and values of `held`, one buffer reused (no allocation per record)
   std::map<uint64_t, int64_t> uncommitted_checkpoints; // marker -> its store's changelog offset
-  std::vector<rd_kafka_topic_t*> topics;     // sink topics by handle
+  std::vector<rd_kafka_topic_t*> topics;               // sink topics by handle
   rd_kafka_topic_t* dlq = nullptr;
   std::deque<refused_record> refused;
-  std::map<uint64_t, size_t> markers_seen;   // marker id -> parents it arrived from
-  std::vector<uint64_t> markers_to_pass;     // complete markers waiting for earlier work
-  int deferred = 0;                          // deferred batches not resumed yet
+  std::map<uint64_t, size_t> markers_seen; // marker id -> parents it arrived from
+  std::vector<uint64_t> markers_to_pass;   // complete markers waiting for earlier work
+  int deferred = 0;                        // deferred batches not resumed yet
   // Event time (docs/architecture.md): this node's clock never moves back.
   event_clock clock;
-  std::vector<event_clock> parent_clocks;    // by position in node->parents
-  input_clocks inputs;                       // source nodes: one per topic read
-  std::vector<origin_filter> origins;        // source nodes: records already seen, by input
-  size_t current_input = 0;                  // source nodes: the input of the batch in process()
+  std::vector<event_clock> parent_clocks; // by position in node->parents
+  input_clocks inputs;                    // source nodes: one per topic read
+  std::vector<origin_filter> origins;     // source nodes: records already seen, by input
+  size_t current_input = 0;               // source nodes: the input of the batch in process()
   // Repartition sinks announce this node's clock to every partition of their topic.
   rd_kafka_topic_t* announce_topic = nullptr;
   int32_t announce_partitions = 0;
-  int32_t writers = 0;                       // tasks writing the topic (this sub-topology's)
-  std::string origin_value;                  // a repartition record's value with its origin
+  int32_t writers = 0;                                // tasks writing the topic (this sub-topology's)
+  std::string origin_value;                           // a repartition record's value with its origin
   std::map<const std::string*, int32_t> source_index; // source topic -> index in source_topics()
-  record_meta last_origin;                   // the previous record's, for ordinals
+  record_meta last_origin;                            // the previous record's, for ordinals
   int32_t ordinal = 0;
   std::optional<event_clock> announced;
   bool announce_pending = false;
@@ -205,8 +205,8 @@ struct operator_state : processor_context {
         auto it = setup.restored_inputs.find({topic, partition});
         if (it == setup.restored_inputs.end())
           continue;
-        if (auto space = it->second.find(' '); space != std::string::npos &&
-                                               !origins[i].restore(std::string_view{it->second}.substr(space + 1)))
+        if (auto space = it->second.find(' ');
+            space != std::string::npos && !origins[i].restore(std::string_view{it->second}.substr(space + 1)))
           spdlog::warn("{}-{}: unreadable record positions in the committed metadata; records a restarted writer "
                        "writes again may be counted twice",
                        topic, partition);
@@ -251,7 +251,8 @@ struct operator_state : processor_context {
 
   int sink_topic(const std::string& topic) override {
     if (setup.config->guarantee == processing_guarantee::exactly_once && !setup.collector->transactional())
-      throw topology_error("node " + node->name + " writes to " + topic + " but its sub-topology was taken to write "
+      throw topology_error("node " + node->name + " writes to " + topic +
+                           " but its sub-topology was taken to write "
                            "no records (topology::writes_records), so it commits outside the transaction");
     topics.push_back(setup.collector->topic(setup.topo.resolve_topic(topic)));
     return static_cast<int>(topics.size() - 1);
@@ -422,8 +423,7 @@ struct operator_state : processor_context {
       store->flush(); // its changelog records join this epoch
     for (size_t i = 0; i < inputs.size(); ++i) {
       auto [topic, partition] = inputs.name_of(i);
-      self->send(setup.task, input_state_atom::value, id, topic, partition,
-                 inputs.save(i) + ' ' + origins[i].save());
+      self->send(setup.task, input_state_atom::value, id, topic, partition, inputs.save(i) + ' ' + origins[i].save());
     }
     if (announce_topic)
       announce(true); // a restarted reader hears every writer within a commit interval
@@ -590,8 +590,7 @@ private:
                        std::to_string(latest_late.partition) + "@" + std::to_string(latest_late.offset);
     spdlog::warn("task {}: {}: {} late record(s) ({} in all) came after every window they belong to had closed "
                  "(watermark {}, the latest at event time {} from {}); they are not aggregated",
-                 setup.task_id, node->name, late_unreported, late_total, clock.watermark, latest_late.timestamp,
-                 where);
+                 setup.task_id, node->name, late_unreported, late_total, clock.watermark, latest_late.timestamp, where);
     late_unreported = 0;
     last_late_report_ms = steady_ms();
   }

@@ -16,20 +16,20 @@ namespace sluice {
 
 /// Everything an operator actor needs at spawn.
 struct operator_setup {
-  topology topo;                              ///< the graph (shared, immutable)
-  int node = 0;                               ///< which node this actor runs
-  std::string task_id;                        ///< e.g. "0_3"
-  int32_t partition = 0;                      ///< the task's partition (changelogs are written there)
-  std::vector<std::vector<caf::actor>> ports; ///< children per output port
-  caf::actor task;                            ///< told when a marker has passed (set by spawn_operator)
-  record_collector* collector = nullptr;      ///< the instance's producer
-  const streams_config* config = nullptr;     ///< outlives the actor
-  std::shared_ptr<task_stores> stores;        ///< the task's restored stores (this node's by node id)
+  topology topo;                                              ///< the graph (shared, immutable)
+  int node = 0;                                               ///< which node this actor runs
+  std::string task_id;                                        ///< e.g. "0_3"
+  int32_t partition = 0;                                      ///< the task's partition (changelogs are written there)
+  std::vector<std::vector<caf::actor>> ports;                 ///< children per output port
+  caf::actor task;                                            ///< told when a marker has passed (set by spawn_operator)
+  record_collector* collector = nullptr;                      ///< the instance's producer
+  const streams_config* config = nullptr;                     ///< outlives the actor
+  std::shared_ptr<task_stores> stores;                        ///< the task's restored stores (this node's by node id)
   const std::map<std::string, int32_t>* partitions = nullptr; ///< partition count per topic, outlives the actor
   /// Source nodes: each input's state at the last commit ("" = none), by (topic, partition).
   std::map<std::pair<std::string, int32_t>, std::string> restored_inputs;
-  std::vector<event_clock> restored_clocks;   ///< every node's clock at the last commit, by node id
-  instance_metrics* metrics = nullptr;        ///< the instance's, outlives the actor
+  std::vector<event_clock> restored_clocks; ///< every node's clock at the last commit, by node id
+  instance_metrics* metrics = nullptr;      ///< the instance's, outlives the actor
 };
 
 /// The clocks every node of sub-topology `sub` had at the last commit, by node id, from the

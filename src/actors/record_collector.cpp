@@ -104,8 +104,8 @@ void on_error(rd_kafka_t*, int err, const char* reason, void*) {
 } // namespace
 
 record_collector::record_collector(const streams_config& config, const std::string& transactional_id)
-  : production_handler_(config.production_handler), purge_interval_ms_(config.repartition_purge_interval_ms),
-    transactional_id_(transactional_id) {
+    : production_handler_(config.production_handler), purge_interval_ms_(config.repartition_purge_interval_ms),
+      transactional_id_(transactional_id) {
   settings_ = {{
                  {"bootstrap.servers", config.bootstrap_servers},
                  {"enable.idempotence", "true"},
@@ -269,7 +269,8 @@ rd_kafka_resp_err_t record_collector::produce(rd_kafka_topic_t* topic, const out
   auto err = rd_kafka_producev(
     producer_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(r.partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
     RD_KAFKA_V_KEY(r.key_is_null ? nullptr : r.key.data(), r.key_is_null ? 0 : r.key.size()),
-    RD_KAFKA_V_VALUE(r.value_is_null ? nullptr : const_cast<char*>(r.value.data()), r.value_is_null ? 0 : r.value.size()),
+    RD_KAFKA_V_VALUE(r.value_is_null ? nullptr : const_cast<char*>(r.value.data()),
+                     r.value_is_null ? 0 : r.value.size()),
     RD_KAFKA_V_TIMESTAMP(r.timestamp), RD_KAFKA_V_HEADERS(r.headers), RD_KAFKA_V_OPAQUE(epoch), RD_KAFKA_V_END);
   if (!err || err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
     if (err && epoch)
@@ -307,4 +308,3 @@ void record_collector::committed(const rd_kafka_topic_partition_list_t* offsets)
 }
 
 } // namespace sluice
-

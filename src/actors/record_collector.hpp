@@ -35,7 +35,7 @@ public:
   /// `tracked`: a topic whose highest acknowledged offset the epoch reports (a changelog), or null;
   /// `generation`: the collector's generation() when the epoch's task started.
   delivery_epoch(caf::actor owner, rd_kafka_topic_t* tracked, uint64_t generation)
-    : owner_(std::move(owner)), tracked_(tracked), generation_(generation) {}
+      : owner_(std::move(owner)), tracked_(tracked), generation_(generation) {}
 
   /// The collector generation the epoch's records belong to.
   uint64_t generation() const { return generation_; }
@@ -93,9 +93,9 @@ public:
     std::string_view value;
     int64_t timestamp = 0;
     bool key_is_null = false;
-    bool value_is_null = false;            ///< a tombstone
+    bool value_is_null = false;                ///< a tombstone
     int32_t partition = RD_KAFKA_PARTITION_UA; ///< UA: by key, murmur2, as Kafka's Java client
-    rd_kafka_headers_t* headers = nullptr; ///< owned by the collector once sent
+    rd_kafka_headers_t* headers = nullptr;     ///< owned by the collector once sent
   };
 
   /// Enqueues `r` to `topic`, counting it in `epoch`. Returns RD_KAFKA_RESP_ERR__QUEUE_FULL when
@@ -172,7 +172,7 @@ private:
   std::atomic<bool> stop_{false};
   std::thread poller_;
   std::optional<transaction_driver> transactions_; // under exactly-once
-  std::shared_mutex gate_;                          // held exclusively while a transaction ends
+  std::shared_mutex gate_;                         // held exclusively while a transaction ends
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> failure_reported_{0}; // generation + 1 of the last reported failure
 };

@@ -101,7 +101,8 @@ struct standby_tasks::impl {
                                   {"group.id", config.application_id},
                                   {"enable.auto.commit", "false"},
                                   {"client.id", config.application_id + "-standby"}},
-                                 config.kafka_common, config.kafka_consumer},
+                                 config.kafka_common,
+                                 config.kafka_consumer},
                                 "the standby offset reader");
   }
 
@@ -240,13 +241,22 @@ standby_tasks::standby_tasks(const topology& topo, const streams_config& config,
     if (!d)
       return;
     std::lock_guard lock{d->mutex};
-    out.push_back({"sluice_standby_tasks", "Tasks of other instances whose stores this instance keeps warm",
-                   metric_type::gauge, {}, static_cast<double>(d->kept)});
-    out.push_back({"sluice_standby_records_total", "Changelog records applied to standby stores",
-                   metric_type::counter, {}, static_cast<double>(d->applied.load())});
+    out.push_back({"sluice_standby_tasks",
+                   "Tasks of other instances whose stores this instance keeps warm",
+                   metric_type::gauge,
+                   {},
+                   static_cast<double>(d->kept)});
+    out.push_back({"sluice_standby_records_total",
+                   "Changelog records applied to standby stores",
+                   metric_type::counter,
+                   {},
+                   static_cast<double>(d->applied.load())});
     for (const auto& [task, lag] : d->lag_by_task)
-      out.push_back({"sluice_standby_lag_records", "Committed changelog records a standby has not applied yet",
-                     metric_type::gauge, {{"task", task}}, static_cast<double>(lag)});
+      out.push_back({"sluice_standby_lag_records",
+                     "Committed changelog records a standby has not applied yet",
+                     metric_type::gauge,
+                     {{"task", task}},
+                     static_cast<double>(lag)});
   });
   impl_->thread = std::thread([d = impl_.get()] { d->run(); });
 }

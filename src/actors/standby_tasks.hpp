@@ -34,8 +34,8 @@ public:
   /// share; `partitions`: partition count of every topic the topology reads; `metrics` gets the
   /// standbys' gauges. Everything passed by reference outlives this object.
   standby_tasks(const topology& topo, const streams_config& config, std::shared_ptr<const store_resources> shared,
-                const std::map<std::string, int32_t>& partitions,
-                const endpoint_directory& directory, instance_metrics& metrics);
+                const std::map<std::string, int32_t>& partitions, const endpoint_directory& directory,
+                instance_metrics& metrics);
 
   /// Closes every standby (their stores stay on disk, at their checkpoints) and stops.
   ~standby_tasks();

@@ -143,8 +143,9 @@ std::string streams_config::get(const std::string& key) const {
     return std::to_string(num_stream_threads);
   if (key == "log.level")
     return log_level;
-  for (auto [prefix, map] : {std::pair{"kafka.consumer.", &kafka_consumer}, std::pair{"kafka.producer.", &kafka_producer},
-                             std::pair{"kafka.", &kafka_common}, std::pair{"topic.", &topic_configs}})
+  for (auto [prefix, map] :
+       {std::pair{"kafka.consumer.", &kafka_consumer}, std::pair{"kafka.producer.", &kafka_producer},
+        std::pair{"kafka.", &kafka_common}, std::pair{"topic.", &topic_configs}})
     if (key.starts_with(prefix))
       return map->at(key.substr(std::string_view{prefix}.size()));
   throw std::out_of_range("unknown configuration key '" + key + "'");
@@ -167,7 +168,8 @@ void streams_config::set(const std::string& key, const std::string& value) {
     else if (value == "exactly_once" || value == "exactly_once_v2")
       guarantee = processing_guarantee::exactly_once;
     else
-      throw std::invalid_argument("processing.guarantee must be at_least_once or exactly_once_v2 (alias exactly_once), got '" + value + "'");
+      throw std::invalid_argument(
+        "processing.guarantee must be at_least_once or exactly_once_v2 (alias exactly_once), got '" + value + "'");
   } else if (key == "default.deserialization.exception.handler") {
     deserialization_handler = parse_exception_handler(value);
   } else if (key == "default.processing.exception.handler") {
@@ -223,8 +225,9 @@ void streams_config::set(const std::string& key, const std::string& value) {
   } else if (key.starts_with("topic.") && key.size() > 6) {
     topic_configs[key.substr(6)] = value;
   } else {
-    throw std::invalid_argument("unknown configuration key '" + key +
-                                "' (see --help; librdkafka settings take a kafka. prefix, internal topic configs topic.)");
+    throw std::invalid_argument(
+      "unknown configuration key '" + key +
+      "' (see --help; librdkafka settings take a kafka. prefix, internal topic configs topic.)");
   }
 }
 
@@ -263,8 +266,9 @@ void streams_config::load_environment() {
       continue;
     auto eq = entry.find('=');
     std::string key = entry.substr(7, eq - 7);
-    std::transform(key.begin(), key.end(), key.begin(),
-                   [](char c) { return c == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+    std::transform(key.begin(), key.end(), key.begin(), [](char c) {
+      return c == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    });
     set(key, entry.substr(eq + 1));
   }
 }

@@ -39,7 +39,7 @@ struct task_state {
   instance_metrics* instance = nullptr;
   std::shared_ptr<task_metrics> metrics; // restore progress, running
   bool restoring = true;
-  std::map<std::string, caf::actor> sources;                // topic -> source operator
+  std::map<std::string, caf::actor> sources; // topic -> source operator
   std::vector<caf::actor> operators;
   size_t operator_count = 0;
   std::map<std::pair<std::string, int32_t>, int64_t> next; // position per source partition
@@ -116,8 +116,8 @@ struct task_state {
     std::map<int, caf::actor> actors;
     const auto clocks = restored_clocks(topo, sub, partition, committed.inputs);
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
-      operator_setup setup{topo,       *it,     id,             partition, {},      {}, collector, config, stores,
-                           partitions, committed.inputs, clocks, instance};
+      operator_setup setup{topo,   *it,    id,         partition,        {},     {},      collector,
+                           config, stores, partitions, committed.inputs, clocks, instance};
       for (const auto& port : nodes[static_cast<size_t>(*it)].outputs) {
         setup.ports.emplace_back();
         for (int child : port)
@@ -141,8 +141,7 @@ using task_actor_t = caf::stateful_actor<task_state>*;
 
 caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t partition, record_collector* collector,
                             const streams_config* config, std::shared_ptr<const store_resources> shared,
-                            const std::map<std::string, int32_t>* partitions,
-                            const committed_metadata& committed,
+                            const std::map<std::string, int32_t>* partitions, const committed_metadata& committed,
                             const std::vector<std::pair<std::string, int32_t>>& inputs, instance_metrics* metrics) {
   auto& st = self->state;
   for (const auto& tp : inputs)
@@ -208,8 +207,8 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
       if (st.restoring)
         return; // the end of partition waiting behind the restore confirms it afresh
       if (st.queues.size() > 1)
-        if (auto it = st.queues.find({topic, p}); it == st.queues.end() || !it->second.caught_up ||
-                                                  !it->second.batches.empty())
+        if (auto it = st.queues.find({topic, p});
+            it == st.queues.end() || !it->second.caught_up || !it->second.batches.empty())
           return; // records came since
       self->send(st.sources.at(topic), eof_atom::value, topic, p);
     },
@@ -271,9 +270,10 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
 } // namespace
 
 caf::actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
-                      record_collector* collector, const streams_config* config, std::shared_ptr<const store_resources> shared,
-                      const std::map<std::string, int32_t>* partitions, const committed_metadata& committed,
-                      const std::vector<std::pair<std::string, int32_t>>& inputs, instance_metrics* metrics) {
+                      record_collector* collector, const streams_config* config,
+                      std::shared_ptr<const store_resources> shared, const std::map<std::string, int32_t>* partitions,
+                      const committed_metadata& committed, const std::vector<std::pair<std::string, int32_t>>& inputs,
+                      instance_metrics* metrics) {
   return sys.spawn(task_behavior, std::move(topo), subtopology, partition, collector, config, std::move(shared),
                    partitions, committed, inputs, metrics);
 }

@@ -24,11 +24,13 @@ struct store_resources;
 /// commit of its source partitions carried (input watermarks, store changelog positions);
 /// `partitions`: partition count per topic, outliving the task; `inputs`: its assigned source
 /// partitions (with several, batches are taken in head-timestamp order); `shared`: what the
-/// stores of the instance share (record-cache budget, block cache); `metrics`: the instance's (the task and its operators register there).
+/// stores of the instance share (record-cache budget, block cache); `metrics`: the instance's (the task and its
+/// operators register there).
 caf::actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
-                      record_collector* collector, const streams_config* config, std::shared_ptr<const store_resources> shared,
-                      const std::map<std::string, int32_t>* partitions, const committed_metadata& committed,
-                      const std::vector<std::pair<std::string, int32_t>>& inputs, instance_metrics* metrics);
+                      record_collector* collector, const streams_config* config,
+                      std::shared_ptr<const store_resources> shared, const std::map<std::string, int32_t>* partitions,
+                      const committed_metadata& committed, const std::vector<std::pair<std::string, int32_t>>& inputs,
+                      instance_metrics* metrics);
 
 /// Kafka Streams' task name: "<sub-topology>_<partition>".
 std::string task_name(int subtopology, int32_t partition);

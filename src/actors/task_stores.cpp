@@ -61,7 +61,8 @@ class changelog_reader {
 public:
   /// `report_progress`: log how far each read is (restores), or stay quiet (standbys, which read often).
   explicit changelog_reader(const streams_config& config, bool report_progress = true)
-      : report_progress_(report_progress), rk_(make_kafka_client(RD_KAFKA_CONSUMER,
+      : report_progress_(report_progress),
+        rk_(make_kafka_client(RD_KAFKA_CONSUMER,
                               {{{"bootstrap.servers", config.bootstrap_servers},
                                 {"group.id", config.application_id + "-restore"},
                                 {"enable.auto.commit", "false"},
@@ -70,15 +71,14 @@ public:
                                config.guarantee == processing_guarantee::exactly_once // aborted writes are not state
                                  ? std::map<std::string, std::string>{{"isolation.level", "read_committed"}}
                                  : std::map<std::string, std::string>{},
-                               config.kafka_common, config.kafka_consumer},
+                               config.kafka_common,
+                               config.kafka_consumer},
                               "the restore consumer")) {
     queue_ = rd_kafka_queue_get_consumer(rk_.get());
     if (!queue_)
       queue_ = rd_kafka_queue_get_main(rk_.get());
   }
-  ~changelog_reader() {
-    rd_kafka_queue_destroy(queue_);
-  }
+  ~changelog_reader() { rd_kafka_queue_destroy(queue_); }
 
   /// The [low, high) offsets of a partition; throws if the partition does not exist.
   std::pair<int64_t, int64_t> watermarks(const std::string& topic, int32_t partition, const std::atomic<bool>& stop) {
@@ -127,8 +127,9 @@ public:
           if (m->offset >= high)
             continue;
           records.push_back({{static_cast<const char*>(m->key), m->key_len},
-                             m->payload ? std::optional<std::string_view>{{static_cast<const char*>(m->payload), m->len}}
-                                        : std::nullopt});
+                             m->payload
+                               ? std::optional<std::string_view>{{static_cast<const char*>(m->payload), m->len}}
+                               : std::nullopt});
           last = m->offset;
         } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
           at_end = true;
@@ -227,7 +228,8 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
       throw std::runtime_error("cannot lock state of task " + task + ": " + lock.error().message);
     } else {
       if (attempt == 1)
-        spdlog::info("task {}: state directory is locked (by another instance, or a standby here letting go); waiting", task);
+        spdlog::info("task {}: state directory is locked (by another instance, or a standby here letting go); waiting",
+                     task);
       if (stop)
         return nullptr;
       std::this_thread::sleep_for(std::chrono::milliseconds(100)); // a standby here lets go within 100 ms

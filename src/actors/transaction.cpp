@@ -27,7 +27,7 @@ std::string take_text(rd_kafka_error_t* e) {
 } // namespace
 
 transaction_driver::transaction_driver(rd_kafka_t* producer, std::chrono::milliseconds timeout)
-  : producer_(producer), timeout_(timeout) {}
+    : producer_(producer), timeout_(timeout) {}
 
 template <class Call>
 rd_kafka_error_t* transaction_driver::retrying(Call call) {

@@ -16,8 +16,8 @@ std::string lower(std::string_view s) {
 }
 
 bool is_sensitive_param(std::string_view name) {
-  static constexpr std::array<std::string_view, 9> names = {
-    "token", "access_token", "password", "passwd", "key", "api_key", "secret", "sig", "signature"};
+  static constexpr std::array<std::string_view, 9> names = {"token",   "access_token", "password", "passwd",   "key",
+                                                            "api_key", "secret",       "sig",      "signature"};
   auto n = lower(name);
   return std::find(names.begin(), names.end(), n) != names.end();
 }
@@ -56,8 +56,7 @@ std::string redact_url(std::string_view url) {
   auto rest = url.substr(scheme_end + 3);
   auto authority_end = rest.find_first_of("/?#");
   auto authority = rest.substr(0, authority_end);
-  auto tail = authority_end == std::string_view::npos ? std::string_view{}
-                                                      : rest.substr(authority_end);
+  auto tail = authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
   // userinfo: keep the user name, hide the password.
   if (auto at = authority.rfind('@'); at != std::string_view::npos) {
     auto userinfo = authority.substr(0, at);
@@ -145,9 +144,9 @@ std::string redact_conninfo(std::string_view conninfo) {
 
 std::string redact_header(std::string_view name, std::string_view value) {
   auto n = lower(name);
-  if (n == "authorization" || n == "proxy-authorization" || n == "cookie" || n == "set-cookie"
-      || n.find("token") != std::string::npos || n.find("key") != std::string::npos
-      || n.find("secret") != std::string::npos) {
+  if (n == "authorization" || n == "proxy-authorization" || n == "cookie" || n == "set-cookie" ||
+      n.find("token") != std::string::npos || n.find("key") != std::string::npos ||
+      n.find("secret") != std::string::npos) {
     // Keep the scheme ("Bearer") so logs still say what kind of credential was sent.
     if (auto space = value.find(' '); n.ends_with("authorization") && space != std::string_view::npos)
       return std::string(value.substr(0, space + 1)) + std::string(redacted_marker);
@@ -160,8 +159,7 @@ std::string scrub_secret(std::string_view text, std::string_view secret) {
   std::string out(text);
   if (secret.size() < 3)
     return out;
-  for (auto pos = out.find(secret); pos != std::string::npos;
-       pos = out.find(secret, pos + redacted_marker.size()))
+  for (auto pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos + redacted_marker.size()))
     out.replace(pos, secret.size(), redacted_marker);
   return out;
 }

@@ -18,7 +18,7 @@ namespace sluice {
 
 /// Thread-safe byte budget shared by caches; max_bytes == 0 disables caching.
 class cache_budget {
- public:
+public:
   /// A budget of max_bytes for all caches that share it.
   explicit cache_budget(std::size_t max_bytes) noexcept : max_bytes_(max_bytes) {}
   cache_budget(const cache_budget&) = delete;
@@ -46,14 +46,12 @@ class cache_budget {
   }
   /// True when a cache holding `cache_bytes` must evict: the budget is exceeded and the cache
   /// holds more than its fair share.
-  bool must_evict(std::size_t cache_bytes) const noexcept {
-    return exceeded() && cache_bytes > fair_share();
-  }
+  bool must_evict(std::size_t cache_bytes) const noexcept { return exceeded() && cache_bytes > fair_share(); }
 
- private:
+private:
   const std::size_t max_bytes_;
   std::atomic<std::size_t> used_{0};
   std::atomic<std::size_t> caches_{0};
 };
 
-}  // namespace sluice
+} // namespace sluice

@@ -7,15 +7,14 @@ namespace sluice {
 namespace {
 
 state_error reentrant_write(const std::string& name) {
-  return {state_errc::invalid_argument,
-          "store '" + name + "' written from its own flush listener"};
+  return {state_errc::invalid_argument, "store '" + name + "' written from its own flush listener"};
 }
 
 // Merges the cache's [begin, end) with the inner store's iterator; the cache shadows the inner
 // store on equal keys, and cached tombstones hide inner entries.
 template <class MapIter>
 class merged_iterator final : public kv_iterator {
- public:
+public:
   merged_iterator(MapIter begin, MapIter end, std::unique_ptr<kv_iterator> inner)
       : cache_(begin), cache_end_(end), inner_(std::move(inner)) {
     settle();
@@ -36,7 +35,7 @@ class merged_iterator final : public kv_iterator {
   }
   std::optional<state_error> status() const override { return inner_->status(); }
 
- private:
+private:
   enum class source { none, cache, inner };
 
   void settle() {
@@ -50,7 +49,7 @@ class merged_iterator final : public kv_iterator {
       int cmp = 0;
       if (c && i) {
         cmp = std::string_view{cache_->first}.compare(inner_->key());
-        if (cmp == 0) {  // shadowed by the cache
+        if (cmp == 0) { // shadowed by the cache
           inner_->next();
           continue;
         }
@@ -74,13 +73,11 @@ class merged_iterator final : public kv_iterator {
   source current_ = source::none;
 };
 
-}  // namespace
+} // namespace
 
 caching_store::caching_store(std::unique_ptr<key_value_store> inner, caching_store_options options)
-    : inner_(std::move(inner)),
-      options_(std::move(options)),
-      budget_(options_.budget ? options_.budget
-                              : std::make_shared<cache_budget>(options_.max_bytes)) {
+    : inner_(std::move(inner)), options_(std::move(options)),
+      budget_(options_.budget ? options_.budget : std::make_shared<cache_budget>(options_.max_bytes)) {
   assert(inner_);
   budget_->join();
 }
@@ -100,8 +97,7 @@ void caching_store::forward(std::string_view key, const entry& e) {
     options_.listener(key, value, e.timestamp_ms);
 }
 
-result<void> caching_store::write_through(std::string_view key,
-                                          std::optional<std::string_view> value,
+result<void> caching_store::write_through(std::string_view key, std::optional<std::string_view> value,
                                           std::int64_t timestamp_ms) {
   auto r = value ? inner_->put(key, *value, timestamp_ms) : inner_->remove(key, timestamp_ms);
   if (!r)
@@ -118,7 +114,7 @@ result<void> caching_store::write_through(std::string_view key,
 caching_store::cache_map::iterator caching_store::insert_or_touch(std::string_view key) {
   auto it = cache_.lower_bound(key);
   if (it != cache_.end() && it->first == key) {
-    lru_.splice(lru_.end(), lru_, it->second.lru);  // most recently used; no allocation
+    lru_.splice(lru_.end(), lru_, it->second.lru); // most recently used; no allocation
     return it;
   }
   it = cache_.emplace_hint(it, std::string{key}, entry{});
@@ -135,21 +131,20 @@ void caching_store::erase(cache_map::iterator it) {
   cache_.erase(it);
 }
 
-result<void> caching_store::cache_write(std::string_view key,
-                                        std::optional<std::string_view> value,
+result<void> caching_store::cache_write(std::string_view key, std::optional<std::string_view> value,
                                         std::int64_t timestamp_ms) {
   auto it = insert_or_touch(key);
   entry& e = it->second;
   const std::size_t old_size = e.value.size();
   written_since_flush_ = true;
   if (value) {
-    e.value.assign(*value);  // reuses capacity when a key is updated repeatedly
+    e.value.assign(*value); // reuses capacity when a key is updated repeatedly
     e.tombstone = false;
   } else {
     e.value.clear();
     e.tombstone = true;
   }
-  if (e.value.size() > old_size)  // an unchanged size (the usual update) touches no shared counter
+  if (e.value.size() > old_size) // an unchanged size (the usual update) touches no shared counter
     charge(e.value.size() - old_size);
   else if (e.value.size() < old_size)
     release(old_size - e.value.size());
@@ -169,7 +164,7 @@ result<void> caching_store::evict_if_needed() {
       auto r = e.tombstone ? inner_->remove(victim->first, e.timestamp_ms)
                            : inner_->put(victim->first, e.value, e.timestamp_ms);
       if (!r)
-        return r;  // stays cached and dirty; a later flush retries
+        return r; // stays cached and dirty; a later flush retries
       flushing_ = true;
       forward(victim->first, e);
       flushing_ = false;
@@ -191,21 +186,20 @@ result<bool> caching_store::get_into(std::string_view key, std::string& value) {
   }
   auto found = inner_->get_into(key, value);
   if (!found || flushing_)
-    return found;  // no cache mutation while a flush walks the cache
+    return found; // no cache mutation while a flush walks the cache
   auto it = insert_or_touch(key);
   if (*found) {
     it->second.value.assign(value);
     charge(value.size());
   } else {
-    it->second.tombstone = true;  // cache the absence: repeated misses skip the inner store
+    it->second.tombstone = true; // cache the absence: repeated misses skip the inner store
   }
   if (auto r = evict_if_needed(); !r)
     return std::move(r).error();
   return found;
 }
 
-result<void> caching_store::put(std::string_view key, std::string_view value,
-                                std::int64_t timestamp_ms) {
+result<void> caching_store::put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) {
   if (flushing_)
     return reentrant_write(name());
   if (!caching())
@@ -233,7 +227,7 @@ result<void> caching_store::flush() {
         batch_.put(it->first, it->second.value);
     }
     if (auto r = inner_->write(batch_); !r)
-      return r;  // everything stays dirty; nothing was logged or forwarded
+      return r; // everything stays dirty; nothing was logged or forwarded
     flushing_ = true;
     for (auto it : dirty_) {
       forward(it->first, it->second);
@@ -243,11 +237,11 @@ result<void> caching_store::flush() {
     dirty_.clear();
     batch_.clear();
   }
-  if (!written_since_flush_)  // idle since the last flush: give the budget to busy stores
+  if (!written_since_flush_) // idle since the last flush: give the budget to busy stores
     while (!lru_.empty())
       erase(lru_.front());
   written_since_flush_ = false;
-  if (auto r = evict_if_needed(); !r)  // above its fair share of a full budget: shrink (all clean)
+  if (auto r = evict_if_needed(); !r) // above its fair share of a full budget: shrink (all clean)
     return r;
   return inner_->flush();
 }
@@ -284,4 +278,4 @@ result<std::uint64_t> caching_store::approximate_num_entries() {
   return *n + dirty_.size();
 }
 
-}  // namespace sluice
+} // namespace sluice

@@ -26,9 +26,8 @@
 namespace sluice {
 
 /// Called once per flushed entry (value nullopt = delete); must not write to the same store.
-using flush_listener = std::function<void(std::string_view key,
-                                          std::optional<std::string_view> value,
-                                          std::int64_t timestamp_ms)>;
+using flush_listener =
+  std::function<void(std::string_view key, std::optional<std::string_view> value, std::int64_t timestamp_ms)>;
 
 /// Options of a caching_store.
 struct caching_store_options {
@@ -45,7 +44,7 @@ struct caching_store_options {
 
 /// Caching, changelogging decorator over a key_value_store it owns.
 class caching_store final : public key_value_store {
- public:
+public:
   /// Approximate bookkeeping bytes charged per cached entry on top of key and value sizes.
   static constexpr std::size_t entry_overhead_bytes = 128;
 
@@ -59,8 +58,7 @@ class caching_store final : public key_value_store {
   /// Serves from the cache; a miss reads the inner store and caches the result (also absence).
   result<bool> get_into(std::string_view key, std::string& value) override;
   /// Caches the write as dirty; write-through when max_bytes == 0. Error during a flush callback.
-  result<void> put(std::string_view key, std::string_view value,
-                   std::int64_t timestamp_ms) override;
+  result<void> put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) override;
   /// Caches a dirty tombstone; write-through when max_bytes == 0.
   result<void> remove(std::string_view key, std::int64_t timestamp_ms) override;
   /// Flushes dirty entries, drops the batch's keys from the cache, then writes the batch to the
@@ -84,7 +82,7 @@ class caching_store final : public key_value_store {
   /// The wrapped store.
   key_value_store& inner() noexcept { return *inner_; }
 
- private:
+private:
   struct entry;
   using cache_map = std::map<std::string, entry, std::less<>>;
   using order_list = std::list<cache_map::iterator>;
@@ -93,14 +91,12 @@ class caching_store final : public key_value_store {
     bool tombstone = false;
     bool dirty = false;
     std::int64_t timestamp_ms = 0;
-    order_list::iterator lru;    // position in lru_
-    order_list::iterator dirty_pos;  // position in dirty_, valid iff dirty
+    order_list::iterator lru;       // position in lru_
+    order_list::iterator dirty_pos; // position in dirty_, valid iff dirty
   };
 
-  result<void> write_through(std::string_view key, std::optional<std::string_view> value,
-                             std::int64_t timestamp_ms);
-  result<void> cache_write(std::string_view key, std::optional<std::string_view> value,
-                           std::int64_t timestamp_ms);
+  result<void> write_through(std::string_view key, std::optional<std::string_view> value, std::int64_t timestamp_ms);
+  result<void> cache_write(std::string_view key, std::optional<std::string_view> value, std::int64_t timestamp_ms);
   cache_map::iterator insert_or_touch(std::string_view key);
   void erase(cache_map::iterator it);
   result<void> evict_if_needed();
@@ -119,12 +115,12 @@ class caching_store final : public key_value_store {
   caching_store_options options_;
   std::shared_ptr<cache_budget> budget_;
   cache_map cache_;
-  order_list lru_;    // front = least recently used
-  order_list dirty_;  // front = oldest dirty entry
+  order_list lru_;   // front = least recently used
+  order_list dirty_; // front = oldest dirty entry
   std::size_t bytes_ = 0;
   bool flushing_ = false;
   bool written_since_flush_ = false;
-  store_batch batch_;  // reused by flush()
+  store_batch batch_; // reused by flush()
 };
 
-}  // namespace sluice
+} // namespace sluice

@@ -5,7 +5,7 @@ namespace sluice {
 namespace {
 
 class map_iterator final : public kv_iterator {
- public:
+public:
   using iter = std::map<std::string, std::string, std::less<>>::const_iterator;
   map_iterator(iter begin, iter end) : it_(begin), end_(end) {}
   bool valid() const override { return it_ != end_; }
@@ -14,12 +14,12 @@ class map_iterator final : public kv_iterator {
   std::string_view value() const override { return it_->second; }
   std::optional<state_error> status() const override { return std::nullopt; }
 
- private:
+private:
   iter it_;
   iter end_;
 };
 
-}  // namespace
+} // namespace
 
 in_memory_store::in_memory_store(std::string name) : name_(std::move(name)) {}
 
@@ -34,7 +34,7 @@ result<bool> in_memory_store::get_into(std::string_view key, std::string& value)
 result<void> in_memory_store::put(std::string_view key, std::string_view value, std::int64_t) {
   auto it = map_.lower_bound(key);
   if (it != map_.end() && it->first == key)
-    it->second.assign(value);  // reuses the value's capacity
+    it->second.assign(value); // reuses the value's capacity
   else
     map_.emplace_hint(it, std::string{key}, std::string{value});
   return ok();
@@ -69,12 +69,8 @@ std::unique_ptr<kv_iterator> in_memory_store::scan(const scan_bounds& bounds) {
   return std::make_unique<map_iterator>(begin, end);
 }
 
-result<std::uint64_t> in_memory_store::approximate_num_entries() {
-  return static_cast<std::uint64_t>(map_.size());
-}
+result<std::uint64_t> in_memory_store::approximate_num_entries() { return static_cast<std::uint64_t>(map_.size()); }
 
-result<void> in_memory_store::flush() {
-  return ok();
-}
+result<void> in_memory_store::flush() { return ok(); }
 
-}  // namespace sluice
+} // namespace sluice

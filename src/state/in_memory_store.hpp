@@ -11,14 +11,13 @@ namespace sluice {
 
 /// std::map-backed key_value_store; writes and checkpoints are trivially atomic.
 class in_memory_store final : public key_value_store {
- public:
+public:
   /// Creates an empty store called name.
   explicit in_memory_store(std::string name);
 
   const std::string& name() const override { return name_; }
   result<bool> get_into(std::string_view key, std::string& value) override;
-  result<void> put(std::string_view key, std::string_view value,
-                   std::int64_t timestamp_ms) override;
+  result<void> put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) override;
   result<void> remove(std::string_view key, std::int64_t timestamp_ms) override;
   result<void> write(const store_batch& batch) override;
   std::unique_ptr<kv_iterator> scan(const scan_bounds& bounds) override;
@@ -26,11 +25,11 @@ class in_memory_store final : public key_value_store {
   result<void> flush() override;
   std::optional<changelog_offset> checkpoint() const override { return checkpoint_; }
 
- private:
+private:
   using map_type = std::map<std::string, std::string, std::less<>>;
   std::string name_;
   map_type map_;
   std::optional<changelog_offset> checkpoint_;
 };
 
-}  // namespace sluice
+} // namespace sluice

@@ -37,9 +37,7 @@ std::unique_ptr<kv_iterator> key_value_store::prefix_scan(std::string_view prefi
   return scan(scan_bounds{prefix, std::string_view{*upper}, false});
 }
 
-std::unique_ptr<kv_iterator> key_value_store::all() {
-  return scan(scan_bounds{});
-}
+std::unique_ptr<kv_iterator> key_value_store::all() { return scan(scan_bounds{}); }
 
 result<void> key_value_store::commit_checkpoint(changelog_offset offset) {
   store_batch batch;
@@ -47,8 +45,7 @@ result<void> key_value_store::commit_checkpoint(changelog_offset offset) {
   return write(batch);
 }
 
-result<void> key_value_store::restore(std::span<const changelog_record> records,
-                                      changelog_offset last_offset) {
+result<void> key_value_store::restore(std::span<const changelog_record> records, changelog_offset last_offset) {
   store_batch batch;
   for (const auto& r : records) {
     if (r.value)
@@ -60,4 +57,4 @@ result<void> key_value_store::restore(std::span<const changelog_record> records,
   return write(batch);
 }
 
-}  // namespace sluice
+} // namespace sluice

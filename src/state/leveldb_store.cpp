@@ -19,12 +19,13 @@ namespace {
 constexpr char meta_prefix = '\x00';
 constexpr char data_prefix = '\x01';
 // The reserved internal key holding the changelog offset committed with the data.
-constexpr std::string_view checkpoint_key{"\x00" "checkpoint", 11};
+constexpr std::string_view checkpoint_key{"\x00"
+                                          "checkpoint",
+                                          11};
 static_assert(checkpoint_key[0] == meta_prefix && meta_prefix < data_prefix);
 
 // Adapter: LevelDB status -> state_error, with the store's path as context.
-state_error from_status(const leveldb::Status& s, std::string_view what,
-                        const std::filesystem::path& path) {
+state_error from_status(const leveldb::Status& s, std::string_view what, const std::filesystem::path& path) {
   state_errc code = state_errc::io_error;
   if (s.IsCorruption())
     code = state_errc::corruption;
@@ -44,7 +45,7 @@ bool is_lock_error(const leveldb::Status& s) {
 // Routes LevelDB's info log to spdlog (debug) instead of a LOG file per store: one descriptor
 // and one file less per store, and one place to read logs.
 class spdlog_leveldb_logger final : public leveldb::Logger {
- public:
+public:
   explicit spdlog_leveldb_logger(std::string name) : name_(std::move(name)) {}
   void Logv(const char* format, std::va_list ap) override {
     if (!spdlog::should_log(spdlog::level::debug))
@@ -54,14 +55,13 @@ class spdlog_leveldb_logger final : public leveldb::Logger {
     spdlog::debug("leveldb[{}]: {}", name_, buf);
   }
 
- private:
+private:
   std::string name_;
 };
 
 class leveldb_iterator final : public kv_iterator {
- public:
-  leveldb_iterator(std::unique_ptr<leveldb::Iterator> it, const scan_bounds& bounds,
-                   std::filesystem::path path)
+public:
+  leveldb_iterator(std::unique_ptr<leveldb::Iterator> it, const scan_bounds& bounds, std::filesystem::path path)
       : it_(std::move(it)), to_inclusive_(bounds.to_inclusive), path_(std::move(path)) {
     std::string from;
     from.reserve(bounds.from.size() + 1);
@@ -95,7 +95,7 @@ class leveldb_iterator final : public kv_iterator {
     return from_status(s, "iterate", path_);
   }
 
- private:
+private:
   void settle() {
     valid_ = false;
     if (!it_->Valid())
@@ -119,7 +119,7 @@ class leveldb_iterator final : public kv_iterator {
 };
 
 class empty_iterator final : public kv_iterator {
- public:
+public:
   bool valid() const override { return false; }
   void next() override {}
   std::string_view key() const override { return {}; }
@@ -135,7 +135,7 @@ leveldb::WriteOptions write_options() {
   return wo;
 }
 
-}  // namespace
+} // namespace
 
 namespace detail {
 
@@ -158,13 +158,10 @@ std::optional<changelog_offset> decode_checkpoint(std::string_view bytes) {
   return static_cast<changelog_offset>(u);
 }
 
-}  // namespace detail
+} // namespace detail
 
-leveldb_store::leveldb_store(std::filesystem::path path, std::string name,
-                             leveldb_store_options options)
-    : path_(std::move(path)),
-      name_(std::move(name)),
-      options_(std::move(options)),
+leveldb_store::leveldb_store(std::filesystem::path path, std::string name, leveldb_store_options options)
+    : path_(std::move(path)), name_(std::move(name)), options_(std::move(options)),
       write_batch_(std::make_unique<leveldb::WriteBatch>()) {
   if (options_.bloom_bits_per_key > 0)
     filter_policy_.reset(leveldb::NewBloomFilterPolicy(options_.bloom_bits_per_key));
@@ -195,14 +192,12 @@ result<void> leveldb_store::open_db() {
   }
   db_.reset(raw);
   std::string value;
-  s = db_->Get(leveldb::ReadOptions{}, leveldb::Slice{checkpoint_key.data(), checkpoint_key.size()},
-               &value);
+  s = db_->Get(leveldb::ReadOptions{}, leveldb::Slice{checkpoint_key.data(), checkpoint_key.size()}, &value);
   if (s.ok()) {
     checkpoint_ = detail::decode_checkpoint(value);
     if (!checkpoint_) {
       db_.reset();
-      return state_error{state_errc::corruption,
-                         "bad checkpoint encoding in " + path_.string()};
+      return state_error{state_errc::corruption, "bad checkpoint encoding in " + path_.string()};
     }
   } else if (!s.IsNotFound()) {
     db_.reset();
@@ -211,8 +206,7 @@ result<void> leveldb_store::open_db() {
   return ok();
 }
 
-result<opened_leveldb_store> leveldb_store::open(const std::filesystem::path& path,
-                                                 std::string name,
+result<opened_leveldb_store> leveldb_store::open(const std::filesystem::path& path, std::string name,
                                                  leveldb_store_options options) {
   leveldb::Env* env = options.env ? options.env : leveldb::Env::Default();
   const bool existed = env->FileExists((path / "CURRENT").string());
@@ -220,8 +214,7 @@ result<opened_leveldb_store> leveldb_store::open(const std::filesystem::path& pa
     std::error_code ec;
     std::filesystem::create_directories(path, ec);
     if (ec)
-      return state_error{state_errc::io_error,
-                         "create store directory " + path.string() + ": " + ec.message()};
+      return state_error{state_errc::io_error, "create store directory " + path.string() + ": " + ec.message()};
   }
   std::unique_ptr<leveldb_store> store{new leveldb_store(path, std::move(name), std::move(options))};
   opened_leveldb_store out;
@@ -236,7 +229,7 @@ result<opened_leveldb_store> leveldb_store::open(const std::filesystem::path& pa
                  store->name_, path.string(), out.reason);
     leveldb::Options o;
     o.env = env;
-    (void)leveldb::DestroyDB(path.string(), o);  // removes LevelDB's files through env
+    (void)leveldb::DestroyDB(path.string(), o); // removes LevelDB's files through env
     if (!store->options_.env) {
       // Also remove files LevelDB does not recognise (garbage, partial copies).
       std::error_code ec;
@@ -268,7 +261,7 @@ result<bool> leveldb_store::get_into(std::string_view key, std::string& value) {
 }
 
 result<void> leveldb_store::put(std::string_view key, std::string_view value, std::int64_t) {
-  write_batch_->Clear();  // keeps its buffer: no allocation per put once warmed up
+  write_batch_->Clear(); // keeps its buffer: no allocation per put once warmed up
   write_batch_->Put(data_key(key), leveldb::Slice{value.data(), value.size()});
   auto s = db_->Write(write_options(), write_batch_.get());
   if (!s.ok())
@@ -312,8 +305,7 @@ std::unique_ptr<kv_iterator> leveldb_store::scan(const scan_bounds& bounds) {
   leveldb::ReadOptions ro;
   // Unbounded scans (all()) would evict the point-lookup working set from the block cache.
   ro.fill_cache = bounds.to.has_value();
-  return std::make_unique<leveldb_iterator>(
-      std::unique_ptr<leveldb::Iterator>(db_->NewIterator(ro)), bounds, path_);
+  return std::make_unique<leveldb_iterator>(std::unique_ptr<leveldb::Iterator>(db_->NewIterator(ro)), bounds, path_);
 }
 
 result<std::uint64_t> leveldb_store::approximate_num_entries() {
@@ -329,8 +321,6 @@ result<std::uint64_t> leveldb_store::approximate_num_entries() {
   return n;
 }
 
-result<void> leveldb_store::flush() {
-  return ok();
-}
+result<void> leveldb_store::flush() { return ok(); }
 
-}  // namespace sluice
+} // namespace sluice

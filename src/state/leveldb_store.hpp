@@ -25,7 +25,7 @@ class Env;
 class FilterPolicy;
 class Logger;
 class WriteBatch;
-}  // namespace leveldb
+} // namespace leveldb
 
 namespace sluice {
 
@@ -53,9 +53,9 @@ struct leveldb_store_options {
 
 /// How leveldb_store::open found the database.
 enum class open_outcome : std::uint8_t {
-  opened_existing,   ///< Existing data and checkpoint: restore from checkpoint() + 1.
-  created_empty,     ///< No store existed: full restore from the changelog's beginning.
-  wiped_corrupt,     ///< The store was corrupt or failed to open; wiped; full restore needed.
+  opened_existing, ///< Existing data and checkpoint: restore from checkpoint() + 1.
+  created_empty,   ///< No store existed: full restore from the changelog's beginning.
+  wiped_corrupt,   ///< The store was corrupt or failed to open; wiped; full restore needed.
 };
 
 class leveldb_store;
@@ -65,20 +65,20 @@ namespace detail {
 std::string encode_checkpoint(changelog_offset offset);
 /// The offset `encode_checkpoint` wrote; nullopt unless `bytes` is 8 bytes long.
 std::optional<changelog_offset> decode_checkpoint(std::string_view bytes);
-}  // namespace detail
+} // namespace detail
 
 /// An opened store plus how it was found.
 struct opened_leveldb_store {
-  std::unique_ptr<leveldb_store> store;          ///< The open, usable store.
-  open_outcome outcome = open_outcome::opened_existing;  ///< How it was found.
-  std::string reason;                            ///< Why it was wiped (wiped_corrupt only).
+  std::unique_ptr<leveldb_store> store;                 ///< The open, usable store.
+  open_outcome outcome = open_outcome::opened_existing; ///< How it was found.
+  std::string reason;                                   ///< Why it was wiped (wiped_corrupt only).
   /// True if the store holds nothing and must be rebuilt from the changelog's beginning.
   bool needs_full_restore() const noexcept { return outcome != open_outcome::opened_existing; }
 };
 
 /// LevelDB-backed key_value_store.
 class leveldb_store final : public key_value_store {
- public:
+public:
   /// Opens (creating if missing) the database in directory path. If it is corrupt or fails to
   /// open for any reason but a held lock, the directory is wiped and reopened empty, and the
   /// outcome says so. Errors: locked (open elsewhere), io_error (reopen after wipe failed).
@@ -91,8 +91,7 @@ class leveldb_store final : public key_value_store {
 
   const std::string& name() const override { return name_; }
   result<bool> get_into(std::string_view key, std::string& value) override;
-  result<void> put(std::string_view key, std::string_view value,
-                   std::int64_t timestamp_ms) override;
+  result<void> put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) override;
   result<void> remove(std::string_view key, std::int64_t timestamp_ms) override;
   result<void> write(const store_batch& batch) override;
   /// Iterators read a consistent snapshot taken at creation.
@@ -106,7 +105,7 @@ class leveldb_store final : public key_value_store {
   /// The directory holding the database.
   const std::filesystem::path& path() const noexcept { return path_; }
 
- private:
+private:
   leveldb_store(std::filesystem::path path, std::string name, leveldb_store_options options);
   result<void> open_db();
   const std::string& data_key(std::string_view key);
@@ -117,9 +116,9 @@ class leveldb_store final : public key_value_store {
   std::unique_ptr<const leveldb::FilterPolicy> filter_policy_;
   std::unique_ptr<leveldb::Logger> logger_;
   std::unique_ptr<leveldb::DB> db_;
-  std::unique_ptr<leveldb::WriteBatch> write_batch_;  // reused by put/remove/write
-  std::string key_buffer_;                            // reused prefixed-key encoding
+  std::unique_ptr<leveldb::WriteBatch> write_batch_; // reused by put/remove/write
+  std::string key_buffer_;                           // reused prefixed-key encoding
   std::optional<changelog_offset> checkpoint_;
 };
 
-}  // namespace sluice
+} // namespace sluice

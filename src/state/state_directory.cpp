@@ -24,19 +24,16 @@ bool valid_component(std::string_view s) {
 }
 
 state_error invalid_component(std::string_view what, std::string_view s) {
-  return {state_errc::invalid_argument,
-          std::string{what} + " '" + std::string{s} + "' is not a valid directory name"};
+  return {state_errc::invalid_argument, std::string{what} + " '" + std::string{s} + "' is not a valid directory name"};
 }
 
-}  // namespace
+} // namespace
 
 task_lock::task_lock(std::string task_id, std::filesystem::path directory, int fd) noexcept
     : task_id_(std::move(task_id)), directory_(std::move(directory)), fd_(fd) {}
 
 task_lock::task_lock(task_lock&& other) noexcept
-    : task_id_(std::move(other.task_id_)),
-      directory_(std::move(other.directory_)),
-      fd_(std::exchange(other.fd_, -1)) {}
+    : task_id_(std::move(other.task_id_)), directory_(std::move(other.directory_)), fd_(std::exchange(other.fd_, -1)) {}
 
 task_lock& task_lock::operator=(task_lock&& other) noexcept {
   if (this != &other) {
@@ -51,7 +48,7 @@ task_lock& task_lock::operator=(task_lock&& other) noexcept {
 
 task_lock::~task_lock() {
   if (fd_ >= 0)
-    ::close(fd_);  // closing the descriptor releases the flock
+    ::close(fd_); // closing the descriptor releases the flock
 }
 
 instance_claim::instance_claim(instance_claim&& other) noexcept
@@ -72,16 +69,14 @@ instance_claim::~instance_claim() {
     ::close(fd_);
 }
 
-result<state_directory> state_directory::open(const std::filesystem::path& state_dir,
-                                              std::string_view application_id) {
+result<state_directory> state_directory::open(const std::filesystem::path& state_dir, std::string_view application_id) {
   if (!valid_component(application_id))
     return invalid_component("application.id", application_id);
   auto dir = state_dir / std::string{application_id};
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec)
-    return state_error{state_errc::io_error,
-                       "create state directory " + dir.string() + ": " + ec.message()};
+    return state_error{state_errc::io_error, "create state directory " + dir.string() + ": " + ec.message()};
   return state_directory{std::move(dir)};
 }
 
@@ -89,8 +84,7 @@ std::filesystem::path state_directory::task_directory(std::string_view task_id) 
   return app_dir_ / std::string{task_id};
 }
 
-std::filesystem::path state_directory::store_directory(std::string_view task_id,
-                                                       std::string_view store_name) const {
+std::filesystem::path state_directory::store_directory(std::string_view task_id, std::string_view store_name) const {
   return task_directory(task_id) / std::string{store_name};
 }
 
@@ -101,23 +95,20 @@ result<task_lock> state_directory::lock_task(std::string_view task_id) const {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec)
-    return state_error{state_errc::io_error,
-                       "create task directory " + dir.string() + ": " + ec.message()};
+    return state_error{state_errc::io_error, "create task directory " + dir.string() + ": " + ec.message()};
   auto file = dir / lock_file_name;
   int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
-    return state_error{state_errc::io_error,
-                       "open lock file " + file.string() + ": " + std::strerror(errno)};
+    return state_error{state_errc::io_error, "open lock file " + file.string() + ": " + std::strerror(errno)};
   // flock locks belong to the open file description: a second open of the same file, in this
   // process or another, conflicts; the kernel drops the lock if the process dies.
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK)
-      return state_error{state_errc::locked, "task directory " + dir.string() +
-                                                 " is locked by another instance or owner"};
-    return state_error{state_errc::io_error,
-                       "lock " + file.string() + ": " + std::strerror(err)};
+      return state_error{state_errc::locked,
+                         "task directory " + dir.string() + " is locked by another instance or owner"};
+    return state_error{state_errc::io_error, "lock " + file.string() + ": " + std::strerror(err)};
   }
   return task_lock{std::string{task_id}, std::move(dir), fd};
 }
@@ -135,7 +126,7 @@ result<instance_claim> state_directory::claim_instance() const {
     const auto temporary = app_dir_ / ("instance.id." + std::to_string(::getpid()));
     std::ofstream{temporary} << text << '\n';
     std::error_code ec;
-    std::filesystem::create_hard_link(temporary, id_file, ec);  // fails if another start linked first
+    std::filesystem::create_hard_link(temporary, id_file, ec); // fails if another start linked first
     std::filesystem::remove(temporary, ec);
     std::ifstream{id_file} >> directory_id;
     if (directory_id.empty())
@@ -167,26 +158,23 @@ result<void> state_directory::wipe(const task_lock& lock, std::string_view store
   return ok();
 }
 
-result<opened_leveldb_store> state_directory::open_leveldb_store(
-    const task_lock& lock, std::string_view store_name, leveldb_store_options options) const {
+result<opened_leveldb_store> state_directory::open_leveldb_store(const task_lock& lock, std::string_view store_name,
+                                                                 leveldb_store_options options) const {
   if (!valid_component(store_name) || store_name == lock_file_name)
     return invalid_component("store name", store_name);
-  return leveldb_store::open(lock.directory() / std::string{store_name}, std::string{store_name},
-                             std::move(options));
+  return leveldb_store::open(lock.directory() / std::string{store_name}, std::string{store_name}, std::move(options));
 }
 
 result<std::vector<std::string>> state_directory::task_ids() const {
   std::vector<std::string> ids;
   std::error_code ec;
-  for (std::filesystem::directory_iterator it{app_dir_, ec}, end; !ec && it != end;
-       it.increment(ec)) {
+  for (std::filesystem::directory_iterator it{app_dir_, ec}, end; !ec && it != end; it.increment(ec)) {
     if (it->is_directory(ec))
       ids.push_back(it->path().filename().string());
   }
   if (ec)
-    return state_error{state_errc::io_error,
-                       "list task directories in " + app_dir_.string() + ": " + ec.message()};
+    return state_error{state_errc::io_error, "list task directories in " + app_dir_.string() + ": " + ec.message()};
   return ids;
 }
 
-}  // namespace sluice
+} // namespace sluice

@@ -17,7 +17,7 @@ namespace sluice {
 
 /// Exclusive ownership of one task directory; released on destruction. Move-only.
 class task_lock {
- public:
+public:
   task_lock(task_lock&& other) noexcept;
   task_lock& operator=(task_lock&& other) noexcept;
   task_lock(const task_lock&) = delete;
@@ -29,7 +29,7 @@ class task_lock {
   /// The locked task's directory.
   const std::filesystem::path& directory() const noexcept { return directory_; }
 
- private:
+private:
   friend class state_directory;
   task_lock(std::string task_id, std::filesystem::path directory, int fd) noexcept;
   std::string task_id_;
@@ -43,7 +43,7 @@ class task_lock {
 /// kernel drops when the process dies, so a restarted instance takes its predecessor's slot back).
 /// Move-only.
 class instance_claim {
- public:
+public:
   instance_claim(instance_claim&& other) noexcept;
   instance_claim& operator=(instance_claim&& other) noexcept;
   instance_claim(const instance_claim&) = delete;
@@ -53,7 +53,7 @@ class instance_claim {
   /// "<directory id>-<slot>": stable across restarts, unique among the instances running here.
   const std::string& id() const noexcept { return id_; }
 
- private:
+private:
   friend class state_directory;
   instance_claim(std::string id, int fd) noexcept : id_(std::move(id)), fd_(fd) {}
   std::string id_;
@@ -62,11 +62,10 @@ class instance_claim {
 
 /// The state directory of one application on this machine.
 class state_directory {
- public:
+public:
   /// Creates (if needed) <state_dir>/<application_id>/. Errors: invalid_argument (empty or
   /// path-like application id), io_error.
-  static result<state_directory> open(const std::filesystem::path& state_dir,
-                                      std::string_view application_id);
+  static result<state_directory> open(const std::filesystem::path& state_dir, std::string_view application_id);
 
   /// <state.dir>/<application.id>.
   const std::filesystem::path& application_directory() const noexcept { return app_dir_; }
@@ -75,8 +74,7 @@ class state_directory {
   std::filesystem::path task_directory(std::string_view task_id) const;
 
   /// <state.dir>/<application.id>/<task_id>/<store_name>.
-  std::filesystem::path store_directory(std::string_view task_id,
-                                        std::string_view store_name) const;
+  std::filesystem::path store_directory(std::string_view task_id, std::string_view store_name) const;
 
   /// Creates the task directory and locks it exclusively without blocking. Errors: locked
   /// (another instance, or another lock in this process, holds it), invalid_argument, io_error.
@@ -87,8 +85,7 @@ class state_directory {
 
   /// Opens the LevelDB store store_name of the locked task; a missing store is created and a
   /// corrupt one wiped, both reported by opened_leveldb_store::needs_full_restore().
-  result<opened_leveldb_store> open_leveldb_store(const task_lock& lock,
-                                                  std::string_view store_name,
+  result<opened_leveldb_store> open_leveldb_store(const task_lock& lock, std::string_view store_name,
                                                   leveldb_store_options options = {}) const;
 
   /// Claims the lowest free instance slot (files "instance.id" and ".instance-<slot>.lock" here).
@@ -98,9 +95,9 @@ class state_directory {
   /// Task ids with a directory here (for cleaning up tasks no longer assigned).
   result<std::vector<std::string>> task_ids() const;
 
- private:
+private:
   explicit state_directory(std::filesystem::path app_dir) : app_dir_(std::move(app_dir)) {}
   std::filesystem::path app_dir_;
 };
 
-}  // namespace sluice
+} // namespace sluice

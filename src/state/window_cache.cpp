@@ -18,7 +18,7 @@ window_cache::~window_cache() {
 void window_cache::charge(cached_window& w) noexcept {
   const std::size_t now = entry_overhead_bytes + w.key.size() + w.value.size();
   if (now == w.charged)
-    return;  // the usual update of a fixed-size aggregate: no shared counter traffic
+    return; // the usual update of a fixed-size aggregate: no shared counter traffic
   if (now > w.charged)
     budget_->charge(now - w.charged);
   else
@@ -35,8 +35,7 @@ cached_window* window_cache::find(std::string_view key, std::int64_t start) {
   return &*it;
 }
 
-cached_window& window_cache::write(std::string_view key, std::int64_t start,
-                                   std::optional<std::string_view> value,
+cached_window& window_cache::write(std::string_view key, std::int64_t start, std::optional<std::string_view> value,
                                    std::int64_t timestamp_ms) {
   typename by_key_set::insert_commit_data commit;
   auto [it, fresh] = by_key_.insert_check(key_then_start::type{key, start}, commit);
@@ -53,7 +52,7 @@ cached_window& window_cache::write(std::string_view key, std::int64_t start,
     lru_.splice(lru_.end(), lru_, lru_.iterator_to(*w));
   }
   if (value) {
-    w->value.assign(*value);  // reuses the buffer's capacity
+    w->value.assign(*value); // reuses the buffer's capacity
     w->tombstone = false;
   } else {
     w->value.clear();
@@ -107,18 +106,16 @@ std::pair<window_cache::by_key_set::iterator, window_cache::by_key_set::iterator
 window_cache::key_range(std::string_view key, std::int64_t from, std::int64_t to) {
   if (from > to)
     return {by_key_.end(), by_key_.end()};
-  return {by_key_.lower_bound(key_then_start::type{key, from}),
-          by_key_.upper_bound(key_then_start::type{key, to})};
+  return {by_key_.lower_bound(key_then_start::type{key, from}), by_key_.upper_bound(key_then_start::type{key, to})};
 }
 
 std::pair<window_cache::by_time_set::iterator, window_cache::by_time_set::iterator>
 window_cache::time_range(std::int64_t from, std::int64_t to) {
   if (from > to)
     return {by_time_.end(), by_time_.end()};
-  auto end = to == std::numeric_limits<std::int64_t>::max()
-                 ? by_time_.end()
-                 : by_time_.lower_bound(start_then_key::type{to + 1, {}});
+  auto end = to == std::numeric_limits<std::int64_t>::max() ? by_time_.end()
+                                                            : by_time_.lower_bound(start_then_key::type{to + 1, {}});
   return {by_time_.lower_bound(start_then_key::type{from, {}}), end};
 }
 
-}  // namespace sluice
+} // namespace sluice

@@ -30,8 +30,8 @@ struct cached_window {
   std::string value;
   bool tombstone = false;
   bool dirty = false;
-  std::int64_t timestamp_ms = 0;  // of the record that wrote it last
-  std::size_t charged = 0;        // bytes charged to the budget for it
+  std::int64_t timestamp_ms = 0; // of the record that wrote it last
+  std::size_t charged = 0;       // bytes charged to the budget for it
   boost::intrusive::set_member_hook<> by_key_hook, by_time_hook;
   boost::intrusive::list_member_hook<> lru_hook, dirty_hook;
 };
@@ -49,21 +49,21 @@ class window_cache {
   using set_hook = boost::intrusive::set_member_hook<>;
   using list_hook = boost::intrusive::list_member_hook<>;
 
- public:
-  using by_key_set = boost::intrusive::set<
-      cached_window,
-      boost::intrusive::member_hook<cached_window, set_hook, &cached_window::by_key_hook>,
-      boost::intrusive::key_of_value<key_then_start>>;
-  using by_time_set = boost::intrusive::set<
-      cached_window,
-      boost::intrusive::member_hook<cached_window, set_hook, &cached_window::by_time_hook>,
-      boost::intrusive::key_of_value<start_then_key>>;
-  using window_list = boost::intrusive::list<
-      cached_window,
-      boost::intrusive::member_hook<cached_window, list_hook, &cached_window::lru_hook>>;
-  using dirty_list = boost::intrusive::list<
-      cached_window,
-      boost::intrusive::member_hook<cached_window, list_hook, &cached_window::dirty_hook>>;
+public:
+  using by_key_set =
+    boost::intrusive::set<cached_window,
+                          boost::intrusive::member_hook<cached_window, set_hook, &cached_window::by_key_hook>,
+                          boost::intrusive::key_of_value<key_then_start>>;
+  using by_time_set =
+    boost::intrusive::set<cached_window,
+                          boost::intrusive::member_hook<cached_window, set_hook, &cached_window::by_time_hook>,
+                          boost::intrusive::key_of_value<start_then_key>>;
+  using window_list =
+    boost::intrusive::list<cached_window,
+                           boost::intrusive::member_hook<cached_window, list_hook, &cached_window::lru_hook>>;
+  using dirty_list =
+    boost::intrusive::list<cached_window,
+                           boost::intrusive::member_hook<cached_window, list_hook, &cached_window::dirty_hook>>;
 
   /// Bookkeeping bytes charged per window on top of its key and value.
   static constexpr std::size_t entry_overhead_bytes = sizeof(cached_window);
@@ -79,8 +79,8 @@ class window_cache {
   /// The cached window (key, start), marked most recently used; nullptr if not cached.
   cached_window* find(std::string_view key, std::int64_t start);
   /// Caches value (nullopt: a tombstone) for (key, start) as dirty and most recently used.
-  cached_window& write(std::string_view key, std::int64_t start,
-                       std::optional<std::string_view> value, std::int64_t timestamp_ms);
+  cached_window& write(std::string_view key, std::int64_t start, std::optional<std::string_view> value,
+                       std::int64_t timestamp_ms);
   /// Drops w from the cache, releasing its bytes.
   void erase(cached_window& w) noexcept;
   /// Drops every window starting before cutoff, dirty or not; returns how many.
@@ -98,12 +98,10 @@ class window_cache {
   cached_window& eviction_candidate() noexcept { return lru_.front(); }
 
   /// Windows of key with from <= start <= to, in start order: [first, second).
-  std::pair<by_key_set::iterator, by_key_set::iterator> key_range(std::string_view key,
-                                                                  std::int64_t from,
+  std::pair<by_key_set::iterator, by_key_set::iterator> key_range(std::string_view key, std::int64_t from,
                                                                   std::int64_t to);
   /// Windows with from <= start <= to, ordered by start then key: [first, second).
-  std::pair<by_time_set::iterator, by_time_set::iterator> time_range(std::int64_t from,
-                                                                     std::int64_t to);
+  std::pair<by_time_set::iterator, by_time_set::iterator> time_range(std::int64_t from, std::int64_t to);
   /// Dirty windows in the order they became dirty.
   dirty_list& dirty() noexcept { return dirty_; }
 
@@ -116,15 +114,15 @@ class window_cache {
   /// The shared budget.
   const cache_budget& budget() const noexcept { return *budget_; }
 
- private:
+private:
   void charge(cached_window& w) noexcept;
 
   std::shared_ptr<cache_budget> budget_;
   by_key_set by_key_;
   by_time_set by_time_;
-  window_list lru_;  // front = least recently used
+  window_list lru_; // front = least recently used
   dirty_list dirty_;
   std::size_t bytes_ = 0;
 };
 
-}  // namespace sluice
+} // namespace sluice

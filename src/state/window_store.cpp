@@ -34,13 +34,9 @@ std::uint64_t read_be64(std::string_view bytes) {
 }
 
 // Order-preserving time encoding: big-endian with the sign bit flipped.
-void append_time(std::string& out, std::int64_t t) {
-  append_be64(out, static_cast<std::uint64_t>(t) ^ sign_bit);
-}
+void append_time(std::string& out, std::int64_t t) { append_be64(out, static_cast<std::uint64_t>(t) ^ sign_bit); }
 
-std::int64_t read_time(std::string_view bytes) {
-  return static_cast<std::int64_t>(read_be64(bytes) ^ sign_bit);
-}
+std::int64_t read_time(std::string_view bytes) { return static_cast<std::int64_t>(read_be64(bytes) ^ sign_bit); }
 
 void append_varint(std::string& out, std::size_t n) {
   while (n >= 0x80) {
@@ -71,7 +67,7 @@ void encode_index_key(std::string& out, std::int64_t start, std::string_view key
 }
 
 class empty_window_iterator final : public window_iterator {
- public:
+public:
   bool valid() const override { return false; }
   void next() override {}
   std::string_view key() const override { return {}; }
@@ -82,9 +78,8 @@ class empty_window_iterator final : public window_iterator {
 
 // Windows of one key: a scan of its contiguous data entries.
 class key_window_iterator final : public window_iterator {
- public:
-  key_window_iterator(std::string key, std::unique_ptr<kv_iterator> it)
-      : key_(std::move(key)), it_(std::move(it)) {}
+public:
+  key_window_iterator(std::string key, std::unique_ptr<kv_iterator> it) : key_(std::move(key)), it_(std::move(it)) {}
   bool valid() const override { return it_->valid(); }
   void next() override { it_->next(); }
   std::string_view key() const override { return key_; }
@@ -95,14 +90,14 @@ class key_window_iterator final : public window_iterator {
   std::string_view value() const override { return it_->value(); }
   std::optional<state_error> status() const override { return it_->status(); }
 
- private:
+private:
   std::string key_;
   std::unique_ptr<kv_iterator> it_;
 };
 
 // Windows of all keys: a scan of the time index plus a point get of each window's value.
 class all_window_iterator final : public window_iterator {
- public:
+public:
   all_window_iterator(key_value_store& storage, std::unique_ptr<kv_iterator> it)
       : storage_(storage), it_(std::move(it)) {
     settle();
@@ -121,13 +116,13 @@ class all_window_iterator final : public window_iterator {
     return it_->status();
   }
 
- private:
+private:
   void settle() {
     valid_ = false;
     for (; it_->valid(); it_->next()) {
       auto k = it_->key();
       if (k.size() < 9)
-        continue;  // not an index entry; cannot happen with this encoding
+        continue; // not an index entry; cannot happen with this encoding
       encode_data_key(data_key_, k.substr(9), read_time(k.substr(1, 8)));
       auto found = storage_.get_into(data_key_, value_);
       if (!found) {
@@ -154,7 +149,7 @@ class all_window_iterator final : public window_iterator {
 // same start and key; a cached tombstone hides it.
 template <class CacheIter>
 class merged_window_iterator final : public window_iterator {
- public:
+public:
   merged_window_iterator(CacheIter begin, CacheIter end, std::unique_ptr<window_iterator> stored)
       : cache_(begin), cache_end_(end), stored_(std::move(stored)) {
     settle();
@@ -178,7 +173,7 @@ class merged_window_iterator final : public window_iterator {
   }
   std::optional<state_error> status() const override { return stored_->status(); }
 
- private:
+private:
   enum class source { none, cache, stored };
 
   void settle() {
@@ -193,7 +188,7 @@ class merged_window_iterator final : public window_iterator {
       if (c && s) {
         const auto cached = std::pair{cache_->start, std::string_view{cache_->key}};
         const auto stored = std::pair{stored_->window_start(), stored_->key()};
-        if (cached == stored) {  // shadowed by the cache
+        if (cached == stored) { // shadowed by the cache
           stored_->next();
           continue;
         }
@@ -221,11 +216,10 @@ class merged_window_iterator final : public window_iterator {
 template <class CacheIter>
 std::unique_ptr<window_iterator> merged(std::pair<CacheIter, CacheIter> cached,
                                         std::unique_ptr<window_iterator> stored) {
-  return std::make_unique<merged_window_iterator<CacheIter>>(cached.first, cached.second,
-                                                             std::move(stored));
+  return std::make_unique<merged_window_iterator<CacheIter>>(cached.first, cached.second, std::move(stored));
 }
 
-}  // namespace
+} // namespace
 
 window_store::~window_store() = default;
 
@@ -249,8 +243,7 @@ result<std::unique_ptr<window_store>> window_store::open(std::unique_ptr<key_val
     return std::move(found).error();
   if (*found) {
     if (value.size() != 8)
-      return state_error{state_errc::corruption,
-                         "window store '" + ws->name() + "': bad stream time encoding"};
+      return state_error{state_errc::corruption, "window store '" + ws->name() + "': bad stream time encoding"};
     ws->stream_time_ = read_time(value);
   }
   return ws;
@@ -279,8 +272,7 @@ void window_store::advance_time(std::int64_t time) noexcept {
     stream_time_ = time;
 }
 
-void window_store::add_put(store_batch& batch, std::string_view key, std::int64_t start,
-                           std::string_view value) {
+void window_store::add_put(store_batch& batch, std::string_view key, std::int64_t start, std::string_view value) {
   encode_data_key(key_buffer_, key, start);
   batch.put(key_buffer_, value);
   encode_index_key(key_buffer2_, start, key);
@@ -294,8 +286,8 @@ void window_store::add_remove(store_batch& batch, std::string_view key, std::int
   batch.remove(key_buffer2_);
 }
 
-void window_store::log(std::string_view key, std::int64_t start,
-                       std::optional<std::string_view> value, std::int64_t timestamp_ms) {
+void window_store::log(std::string_view key, std::int64_t start, std::optional<std::string_view> value,
+                       std::int64_t timestamp_ms) {
   if (!options_.changelog)
     return;
   encode_changelog_key(key, start, key_buffer_);
@@ -303,8 +295,7 @@ void window_store::log(std::string_view key, std::int64_t start,
 }
 
 result<void> window_store::write_through(std::string_view key, std::int64_t start,
-                                         std::optional<std::string_view> value,
-                                         std::int64_t timestamp_ms) {
+                                         std::optional<std::string_view> value, std::int64_t timestamp_ms) {
   batch_.clear();
   if (value)
     add_put(batch_, key, start, *value);
@@ -324,15 +315,15 @@ result<void> window_store::evict_if_needed() {
       if (!victim.tombstone)
         value = victim.value;
       if (auto r = write_through(victim.key, victim.start, value, victim.timestamp_ms); !r)
-        return r;  // stays cached and dirty; a later flush retries
+        return r; // stays cached and dirty; a later flush retries
     }
     cache_->erase(victim);
   }
   return ok();
 }
 
-result<void> window_store::put(std::string_view key, std::int64_t window_start,
-                               std::string_view value, std::int64_t timestamp_ms) {
+result<void> window_store::put(std::string_view key, std::int64_t window_start, std::string_view value,
+                               std::int64_t timestamp_ms) {
   observe(window_start);
   if (expired(window_start)) {
     ++dropped_expired_;
@@ -349,8 +340,7 @@ result<void> window_store::put(std::string_view key, std::int64_t window_start,
   return maybe_purge();
 }
 
-result<void> window_store::remove(std::string_view key, std::int64_t window_start,
-                                  std::int64_t timestamp_ms) {
+result<void> window_store::remove(std::string_view key, std::int64_t window_start, std::int64_t timestamp_ms) {
   if (!cache_)
     return write_through(key, window_start, std::nullopt, timestamp_ms);
   cache_->write(key, window_start, std::nullopt, timestamp_ms);
@@ -358,8 +348,7 @@ result<void> window_store::remove(std::string_view key, std::int64_t window_star
   return evict_if_needed();
 }
 
-result<bool> window_store::fetch_into(std::string_view key, std::int64_t window_start,
-                                      std::string& value) {
+result<bool> window_store::fetch_into(std::string_view key, std::int64_t window_start, std::string& value) {
   if (expired(window_start))
     return false;
   if (cache_) {
@@ -382,15 +371,14 @@ std::unique_ptr<window_iterator> window_store::fetch(std::string_view key, std::
     return std::make_unique<empty_window_iterator>();
   encode_data_key(key_buffer_, key, time_from);
   encode_data_key(key_buffer2_, key, time_to);
-  auto stored = std::make_unique<key_window_iterator>(
-      std::string{key}, storage_->scan(scan_bounds{key_buffer_, key_buffer2_, true}));
+  auto stored = std::make_unique<key_window_iterator>(std::string{key},
+                                                      storage_->scan(scan_bounds{key_buffer_, key_buffer2_, true}));
   if (!cache_)
     return stored;
   return merged(cache_->key_range(key, time_from, time_to), std::move(stored));
 }
 
-std::unique_ptr<window_iterator> window_store::fetch_all(std::int64_t time_from,
-                                                         std::int64_t time_to) {
+std::unique_ptr<window_iterator> window_store::fetch_all(std::int64_t time_from, std::int64_t time_to) {
   if (auto cutoff = expiry_cutoff())
     time_from = std::max(time_from, *cutoff);
   if (time_from > time_to)
@@ -401,8 +389,8 @@ std::unique_ptr<window_iterator> window_store::fetch_all(std::int64_t time_from,
   key_buffer2_.assign(1, time_to == max_time ? static_cast<char>(index_tag + 1) : index_tag);
   if (time_to != max_time)
     append_time(key_buffer2_, time_to + 1);
-  auto stored = std::make_unique<all_window_iterator>(
-      *storage_, storage_->scan(scan_bounds{key_buffer_, key_buffer2_, false}));
+  auto stored =
+    std::make_unique<all_window_iterator>(*storage_, storage_->scan(scan_bounds{key_buffer_, key_buffer2_, false}));
   if (!cache_)
     return stored;
   return merged(cache_->time_range(time_from, time_to), std::move(stored));
@@ -431,7 +419,7 @@ result<std::uint64_t> window_store::purge_expired() {
     }
     if (auto err = it->status())
       return *err;
-  }  // the iterator is gone before the store is written
+  } // the iterator is gone before the store is written
   if (n > 0)
     if (auto r = storage_->write(batch_); !r)
       return std::move(r).error();
@@ -444,10 +432,9 @@ result<void> window_store::maybe_purge() {
   if (!cutoff)
     return ok();
   if (cache_)
-    cache_->erase_before(*cutoff);  // cheap: looks at the oldest cached window only
+    cache_->erase_before(*cutoff); // cheap: looks at the oldest cached window only
   const std::int64_t interval =
-      options_.purge_interval_ms > 0 ? options_.purge_interval_ms
-                                     : std::max<std::int64_t>(options_.retention_ms / 4, 1);
+    options_.purge_interval_ms > 0 ? options_.purge_interval_ms : std::max<std::int64_t>(options_.retention_ms / 4, 1);
   // The first purge after open scans from the oldest window: nothing is known about the past.
   // The cutoff never moves back, so its progress fits in 64 bits unsigned (not always signed).
   if (purged_up_to_ && static_cast<std::uint64_t>(*cutoff) - static_cast<std::uint64_t>(*purged_up_to_) <
@@ -478,27 +465,23 @@ result<void> window_store::flush() {
   }
   if (!batch_.empty())
     if (auto r = storage_->write(batch_); !r)
-      return r;  // the windows stay dirty; nothing was logged
+      return r; // the windows stay dirty; nothing was logged
   if (cache_) {
     for (const auto& w : cache_->dirty())
-      log(w.key, w.start, w.tombstone ? std::nullopt : std::optional<std::string_view>{w.value},
-          w.timestamp_ms);
+      log(w.key, w.start, w.tombstone ? std::nullopt : std::optional<std::string_view>{w.value}, w.timestamp_ms);
     cache_->mark_all_clean();
     if (!written_since_flush_)
-      cache_->clear();  // idle since the last flush: give the budget to busy stores
+      cache_->clear(); // idle since the last flush: give the budget to busy stores
     written_since_flush_ = false;
-    if (auto r = evict_if_needed(); !r)  // above its fair share of a full budget: shrink (all clean)
+    if (auto r = evict_if_needed(); !r) // above its fair share of a full budget: shrink (all clean)
       return r;
   }
   return storage_->flush();
 }
 
-result<void> window_store::commit_checkpoint(changelog_offset offset) {
-  return storage_->commit_checkpoint(offset);
-}
+result<void> window_store::commit_checkpoint(changelog_offset offset) { return storage_->commit_checkpoint(offset); }
 
-result<void> window_store::restore(std::span<const changelog_record> records,
-                                   changelog_offset last_offset) {
+result<void> window_store::restore(std::span<const changelog_record> records, changelog_offset last_offset) {
   if (cache_ && cache_->size() > 0) {
     if (auto r = flush(); !r)
       return r;
@@ -528,20 +511,18 @@ result<void> window_store::restore(std::span<const changelog_record> records,
   return maybe_purge();
 }
 
-void window_store::encode_changelog_key(std::string_view key, std::int64_t window_start,
-                                        std::string& out) {
+void window_store::encode_changelog_key(std::string_view key, std::int64_t window_start, std::string& out) {
   out.clear();
   out.append(key);
   append_be64(out, static_cast<std::uint64_t>(window_start));
 }
 
-std::optional<std::pair<std::string_view, std::int64_t>> window_store::decode_changelog_key(
-    std::string_view changelog_key) {
+std::optional<std::pair<std::string_view, std::int64_t>>
+window_store::decode_changelog_key(std::string_view changelog_key) {
   if (changelog_key.size() < 8)
     return std::nullopt;
   const auto n = changelog_key.size() - 8;
-  return std::pair{changelog_key.substr(0, n),
-                   static_cast<std::int64_t>(read_be64(changelog_key.substr(n)))};
+  return std::pair{changelog_key.substr(0, n), static_cast<std::int64_t>(read_be64(changelog_key.substr(n)))};
 }
 
-}  // namespace sluice
+} // namespace sluice

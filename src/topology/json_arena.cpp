@@ -17,7 +17,8 @@ namespace {
 constexpr std::size_t largest_chunk = 1 << 20;
 }
 
-json_arena::json_arena(std::size_t first_chunk) : next_size_(std::clamp<std::size_t>(first_chunk, 256, largest_chunk)) {}
+json_arena::json_arena(std::size_t first_chunk)
+    : next_size_(std::clamp<std::size_t>(first_chunk, 256, largest_chunk)) {}
 
 json_arena::~json_arena() {
   for (auto* c = head_.load(std::memory_order_relaxed); c;) {

@@ -101,7 +101,7 @@ void decode_partial_match(std::string_view bytes, std::vector<boost::json::value
 }
 
 pattern_matcher::pattern_matcher(std::shared_ptr<const pattern_spec> spec)
-  : spec_(std::move(spec)), ranges_(spec_->steps.size()) {
+    : spec_(std::move(spec)), ranges_(spec_->steps.size()) {
   names_.reserve(spec_->steps.size());
   for (const auto& s : spec_->steps)
     names_.push_back(s.name);
@@ -113,18 +113,18 @@ std::size_t pattern_matcher::run(std::span<const boost::json::value> rows, std::
     window_ = rows.subspan(start);
     ranges_[0].begin = 0;
     switch (search(0, 0, 0)) {
-      case outcome::matched:
-        emit(spec_->measures(match_view{window_.first(match_end_), names_, ranges_, names_.size()}));
-        start += match_end_; // AFTER MATCH SKIP PAST LAST ROW
-        break;
-      case outcome::failed:
-        ++start; // no match starts here: try from the next row
-        break;
-      case outcome::pending:
-        if (window_.size() < spec_->max_rows)
-          return start;
-        ++start; // the attempt holds max_rows rows and is still open: abandon it
-        break;
+    case outcome::matched:
+      emit(spec_->measures(match_view{window_.first(match_end_), names_, ranges_, names_.size()}));
+      start += match_end_; // AFTER MATCH SKIP PAST LAST ROW
+      break;
+    case outcome::failed:
+      ++start; // no match starts here: try from the next row
+      break;
+    case outcome::pending:
+      if (window_.size() < spec_->max_rows)
+        return start;
+      ++start; // the attempt holds max_rows rows and is still open: abandon it
+      break;
     }
   }
   return start;

@@ -140,17 +140,31 @@ void write_string(std::string_view s, std::string& out) {
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        out += "\\u00";
-        out += hex[(c >> 4) & 0xf];
-        out += hex[c & 0xf];
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\b':
+      out += "\\b";
+      break;
+    case '\f':
+      out += "\\f";
+      break;
+    default:
+      out += "\\u00";
+      out += hex[(c >> 4) & 0xf];
+      out += hex[c & 0xf];
     }
   }
   out.append(s.data() + run, s.size() - run);
@@ -167,47 +181,57 @@ void write_number(T x, std::string& out) {
 // `typed`: integral doubles get a fraction ("95.0"), so they read back as doubles.
 void write_value(const boost::json::value& v, std::string& out, bool typed) {
   switch (v.kind()) {
-    case boost::json::kind::null: out += "null"; break;
-    case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
-    case boost::json::kind::int64: write_number(v.get_int64(), out); break;
-    case boost::json::kind::uint64: write_number(v.get_uint64(), out); break;
-    case boost::json::kind::double_:
-      if (!std::isfinite(v.get_double()))
-        out += "null"; // JSON has no NaN or infinity
-      else if (v.get_double() == 0 && std::signbit(v.get_double()))
-        out += "-0.0"; // "-0" would read back as the integer 0
-      else {
-        const auto start = out.size();
-        write_number(v.get_double(), out);
-        if (typed && out.find_first_of(".e", start) == std::string::npos)
-          out += ".0";
-      }
-      break;
-    case boost::json::kind::string: write_string(v.get_string(), out); break;
-    case boost::json::kind::array: {
-      out += '[';
-      bool first = true;
-      for (const auto& x : v.get_array()) {
-        if (!std::exchange(first, false))
-          out += ',';
-        write_value(x, out, typed);
-      }
-      out += ']';
-      break;
+  case boost::json::kind::null:
+    out += "null";
+    break;
+  case boost::json::kind::bool_:
+    out += v.get_bool() ? "true" : "false";
+    break;
+  case boost::json::kind::int64:
+    write_number(v.get_int64(), out);
+    break;
+  case boost::json::kind::uint64:
+    write_number(v.get_uint64(), out);
+    break;
+  case boost::json::kind::double_:
+    if (!std::isfinite(v.get_double()))
+      out += "null"; // JSON has no NaN or infinity
+    else if (v.get_double() == 0 && std::signbit(v.get_double()))
+      out += "-0.0"; // "-0" would read back as the integer 0
+    else {
+      const auto start = out.size();
+      write_number(v.get_double(), out);
+      if (typed && out.find_first_of(".e", start) == std::string::npos)
+        out += ".0";
     }
-    case boost::json::kind::object: {
-      out += '{';
-      bool first = true;
-      for (const auto& [k, x] : v.get_object()) {
-        if (!std::exchange(first, false))
-          out += ',';
-        write_string(k, out);
-        out += ':';
-        write_value(x, out, typed);
-      }
-      out += '}';
-      break;
+    break;
+  case boost::json::kind::string:
+    write_string(v.get_string(), out);
+    break;
+  case boost::json::kind::array: {
+    out += '[';
+    bool first = true;
+    for (const auto& x : v.get_array()) {
+      if (!std::exchange(first, false))
+        out += ',';
+      write_value(x, out, typed);
     }
+    out += ']';
+    break;
+  }
+  case boost::json::kind::object: {
+    out += '{';
+    bool first = true;
+    for (const auto& [k, x] : v.get_object()) {
+      if (!std::exchange(first, false))
+        out += ',';
+      write_string(k, out);
+      out += ':';
+      write_value(x, out, typed);
+    }
+    out += '}';
+    break;
+  }
   }
 }
 

@@ -27,10 +27,10 @@ struct topology_test_driver::impl {
   std::vector<std::string> sink_topics;
   std::map<std::string, std::vector<test_output_record>> outputs;
   std::map<std::string, int64_t> next_offset;
-  std::set<std::string> topic_names; // stable storage for record_meta::topic
-  std::vector<event_clock> clocks;     // per node
-  std::map<int, input_clocks> inputs;  // per source node: one input per topic it reads
-  size_t piping_input = 0;             // the input of the record being piped
+  std::set<std::string> topic_names;  // stable storage for record_meta::topic
+  std::vector<event_clock> clocks;    // per node
+  std::map<int, input_clocks> inputs; // per source node: one input per topic it reads
+  size_t piping_input = 0;            // the input of the record being piped
   int64_t wall_clock = 0;
 
   void pipe(const std::string& topic, std::string_view key, std::string_view value, int64_t timestamp);
@@ -183,7 +183,7 @@ struct topology_test_driver::impl {
 };
 
 topology_test_driver::topology_test_driver(const topology& t, std::string application_id, exception_handler handler)
-  : impl_(std::make_unique<impl>()) {
+    : impl_(std::make_unique<impl>()) {
   impl_->topo = t.with_application_id(application_id);
   impl_->application_id = std::move(application_id);
   impl_->handler = handler;

@@ -88,18 +88,18 @@ std::string topology::describe() const {
     for (int id : s.nodes) {
       const auto& n = ns[static_cast<size_t>(id)];
       switch (n.kind) {
-        case node_kind::source:
-          os << "    Source: " << n.name << " (topics: [" << join(n.topics) << "])\n";
-          break;
-        case node_kind::processor:
-          os << "    Processor: " << n.name;
-          if (n.store)
-            os << " (stores: [" << n.store->name << "])";
-          os << "\n";
-          break;
-        case node_kind::sink:
-          os << "    Sink: " << n.name << " (topic: " << join(n.topics) << ")\n";
-          break;
+      case node_kind::source:
+        os << "    Source: " << n.name << " (topics: [" << join(n.topics) << "])\n";
+        break;
+      case node_kind::processor:
+        os << "    Processor: " << n.name;
+        if (n.store)
+          os << " (stores: [" << n.store->name << "])";
+        os << "\n";
+        break;
+      case node_kind::sink:
+        os << "    Sink: " << n.name << " (topic: " << join(n.topics) << ")\n";
+        break;
       }
       std::vector<std::string> children, parents;
       for (const auto& port : n.outputs)
@@ -121,7 +121,8 @@ std::string topology::describe() const {
   }
   for (const auto& n : ns)
     if (n.store)
-      internal.emplace_back(graph_->application_id.empty() ? n.store->name + "-changelog" : changelog_topic(n.store->name),
+      internal.emplace_back(graph_->application_id.empty() ? n.store->name + "-changelog"
+                                                           : changelog_topic(n.store->name),
                             "changelog of store " + n.store->name);
   if (!internal.empty()) {
     std::sort(internal.begin(), internal.end());

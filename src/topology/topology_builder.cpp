@@ -9,8 +9,7 @@
 namespace sluice {
 
 int topology_builder::add_node(std::string name, node_kind kind, std::vector<output> parents,
-                               std::vector<std::string> topics,
-                               std::function<std::unique_ptr<processor>()> make) {
+                               std::vector<std::string> topics, std::function<std::unique_ptr<processor>()> make) {
   const int id = static_cast<int>(nodes_.size());
   topology_node n;
   n.name = std::move(name);
@@ -25,9 +24,7 @@ int topology_builder::add_node(std::string name, node_kind kind, std::vector<out
   return id;
 }
 
-void topology_builder::set_ports(int node, size_t count) {
-  nodes_.at(static_cast<size_t>(node)).outputs.resize(count);
-}
+void topology_builder::set_ports(int node, size_t count) { nodes_.at(static_cast<size_t>(node)).outputs.resize(count); }
 
 std::string topology_builder::next_name(const char* kind) {
   char buf[64];

@@ -114,7 +114,7 @@ TEST(sluice_broker, pins_ports_and_reports_a_taken_port) {
   ASSERT_TRUE(status) << "a second broker on a taken port kept running";
   EXPECT_EQ(status->exited ? status->code : -1, 1) << to_string(*status);
   EXPECT_NE(second.stderr_text().find("cannot listen on 127.0.0.1:" + std::to_string(port + 1)), std::string::npos)
-      << second.stderr_text();
+    << second.stderr_text();
   EXPECT_EQ(second.stdout_text(), "");
   EXPECT_TRUE(broker->running());
 }

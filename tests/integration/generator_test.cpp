@@ -25,14 +25,14 @@ using sluice::test::kafka_test_client;
 namespace json = boost::json;
 
 constexpr std::int64_t seeded_start_ms = 1700000000000; // sluice-gen's default with --seed
-constexpr std::int64_t step_ms = 100;                  // sluice-gen's default --step-ms
+constexpr std::int64_t step_ms = 100;                   // sluice-gen's default --step-ms
 
 // Runs sluice-gen with `args`; returns its stdout, failing the test if it does not exit with 0.
 std::string run_gen(const std::vector<std::string>& args) {
   child_process gen(sluice::test::built_binary("sluice-gen"), args);
   const auto status = gen.wait_for(30s);
   EXPECT_TRUE(status && status->success())
-      << (status ? to_string(*status) : std::string("still running")) << "; stderr: " << gen.stderr_text();
+    << (status ? to_string(*status) : std::string("still running")) << "; stderr: " << gen.stderr_text();
   return gen.stdout_text();
 }
 
@@ -105,10 +105,9 @@ TEST_P(every_scenario, broker_receives_exactly_the_printed_records_at_their_even
                                                             {"logs", "logs_topic"},
                                                             {"transactions", "transactions_topic"},
                                                             {"ratings", "ratings_topic"}};
-  const std::vector<std::string> topics = multi_topic
-                                              ? std::vector<std::string>{"logs_topic", "transactions_topic",
-                                                                         "ratings_topic"}
-                                              : std::vector<std::string>{default_topic.at(scenario)};
+  const std::vector<std::string> topics =
+    multi_topic ? std::vector<std::string>{"logs_topic", "transactions_topic", "ratings_topic"}
+                : std::vector<std::string>{default_topic.at(scenario)};
   const std::map<std::string, std::string> scenario_of_topic = {{"logs_topic", "logs"},
                                                                 {"transactions_topic", "transactions"},
                                                                 {"ratings_topic", "ratings"},
@@ -138,10 +137,11 @@ INSTANTIATE_TEST_SUITE_P(sluice_gen, every_scenario,
 
 // The toppings as UTF-8, as the tutorial shows them.
 const std::set<std::string> all_toppings = {
-    "\U0001F345 tomato", "\U0001F9C0 blue cheese", "\U0001F95A egg",        "\U0001FAD1 green peppers",
-    "\U0001F336\uFE0F hot pepper",                 "\U0001F953 bacon",      "\U0001FAD2 olives",
-    "\U0001F9C4 garlic", "\U0001F41F tuna",        "\U0001F9C5 onion",      "\U0001F34D pineapple",
-    "\U0001F353 strawberry",                       "\U0001F34C banana"};
+  "\U0001F345 tomato",        "\U0001F9C0 blue cheese",      "\U0001F95A egg",
+  "\U0001FAD1 green peppers", "\U0001F336\uFE0F hot pepper", "\U0001F953 bacon",
+  "\U0001FAD2 olives",        "\U0001F9C4 garlic",           "\U0001F41F tuna",
+  "\U0001F9C5 onion",         "\U0001F34D pineapple",        "\U0001F353 strawberry",
+  "\U0001F34C banana"};
 const std::set<std::string> prohibited = {"\U0001F34D pineapple", "\U0001F353 strawberry", "\U0001F34C banana"};
 
 TEST(sluice_gen_pizza, orders_have_the_tutorial_fields_and_json_dumps_emoji_escapes) {
@@ -216,7 +216,7 @@ TEST(sluice_gen_temperature, readings_cycle_through_machines_until_machine_2_rea
     ASSERT_EQ(value.size(), 2u) << value_text;
     const auto temperature = value.at("Temperature_C").as_int64();
     EXPECT_EQ(value.at("Timestamp").as_int64(), (seeded_start_ms + static_cast<std::int64_t>(i) * step_ms) * 1'000'000)
-        << "Timestamp must be epoch nanoseconds of the event time";
+      << "Timestamp must be epoch nanoseconds of the event time";
     if (last.contains(key)) {
       EXPECT_LE(std::abs(temperature - last[key]), 1);
     }

@@ -12,12 +12,11 @@ namespace sluice {
 
 /// Sink for a store's change records, in the order the store applied them.
 class changelog_writer {
- public:
+public:
   virtual ~changelog_writer() = default;
   /// Enqueues one change (value nullopt = tombstone) with the causing record's timestamp.
   /// Must copy the bytes before returning and must not call back into the store.
-  virtual void append(std::string_view key, std::optional<std::string_view> value,
-                      std::int64_t timestamp_ms) = 0;
+  virtual void append(std::string_view key, std::optional<std::string_view> value, std::int64_t timestamp_ms) = 0;
 };
 
-}  // namespace sluice
+} // namespace sluice

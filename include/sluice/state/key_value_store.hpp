@@ -20,13 +20,13 @@ namespace sluice {
 
 /// One changelog record to apply during restore; value == nullopt is a tombstone.
 struct changelog_record {
-  std::string_view key;                   ///< Store key bytes (must outlive the restore call).
-  std::optional<std::string_view> value;  ///< New value, or nullopt for a delete.
+  std::string_view key;                  ///< Store key bytes (must outlive the restore call).
+  std::optional<std::string_view> value; ///< New value, or nullopt for a delete.
 };
 
 /// Cursor over key-value pairs in ascending byte-wise key order.
 class kv_iterator {
- public:
+public:
   virtual ~kv_iterator() = default;
   /// True while positioned on an entry; false at the end or after an error (see status()).
   virtual bool valid() const = 0;
@@ -42,9 +42,9 @@ class kv_iterator {
 
 /// Key bounds of a scan: [from, to] or [from, to) in byte order; no `to` = up to the last key.
 struct scan_bounds {
-  std::string_view from;                ///< Inclusive lower bound ("" = from the first key).
-  std::optional<std::string_view> to;   ///< Upper bound, nullopt = unbounded.
-  bool to_inclusive = true;             ///< Whether `to` itself is included.
+  std::string_view from;              ///< Inclusive lower bound ("" = from the first key).
+  std::optional<std::string_view> to; ///< Upper bound, nullopt = unbounded.
+  bool to_inclusive = true;           ///< Whether `to` itself is included.
 };
 
 /// Returns the smallest key greater than every key starting with prefix, or nullopt if none
@@ -53,7 +53,7 @@ std::optional<std::string> prefix_successor(std::string_view prefix);
 
 /// Byte-oriented key-value store with an atomically committed changelog checkpoint.
 class key_value_store {
- public:
+public:
   virtual ~key_value_store() = default;
 
   /// The store's name, unique within a task; names its changelog topic.
@@ -67,8 +67,7 @@ class key_value_store {
 
   /// Sets key to value. timestamp_ms is the event time of the record causing the write; it is
   /// carried to the changelog by logging stores and ignored by plain ones.
-  virtual result<void> put(std::string_view key, std::string_view value,
-                           std::int64_t timestamp_ms) = 0;
+  virtual result<void> put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) = 0;
 
   /// Deletes key (a tombstone in the changelog); deleting an absent key is not an error.
   virtual result<void> remove(std::string_view key, std::int64_t timestamp_ms) = 0;
@@ -110,4 +109,4 @@ class key_value_store {
   result<void> restore(std::span<const changelog_record> records, changelog_offset last_offset);
 };
 
-}  // namespace sluice
+} // namespace sluice

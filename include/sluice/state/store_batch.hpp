@@ -16,7 +16,7 @@ using changelog_offset = std::int64_t;
 
 /// Ordered puts/removes plus an optional checkpoint, applied all-or-nothing by a store.
 class store_batch {
- public:
+public:
   /// Appends "set key to value".
   void put(std::string_view key, std::string_view value) {
     append_op(op_put, key);
@@ -60,7 +60,7 @@ class store_batch {
     }
   }
 
- private:
+private:
   static constexpr char op_put = 'P';
   static constexpr char op_remove = 'D';
 
@@ -89,4 +89,4 @@ class store_batch {
   std::optional<changelog_offset> checkpoint_;
 };
 
-}  // namespace sluice
+} // namespace sluice

@@ -52,8 +52,8 @@
 
 namespace sluice {
 
-class cache_budget;  // the shared budget of the write-back caches (internal)
-class window_cache;  // the write-back cache (internal)
+class cache_budget; // the shared budget of the write-back caches (internal)
+class window_cache; // the write-back cache (internal)
 
 /// Options of a window_store.
 struct window_store_options {
@@ -77,7 +77,7 @@ struct window_store_options {
 /// Cursor over windows; per-key fetch yields one key in window order, fetch_all yields windows
 /// ordered by start, then key.
 class window_iterator {
- public:
+public:
   virtual ~window_iterator() = default;
   /// True while positioned on a window; false at the end or after an error (see status()).
   virtual bool valid() const = 0;
@@ -95,7 +95,7 @@ class window_iterator {
 
 /// Windowed store with retention over a key_value_store it owns.
 class window_store {
- public:
+public:
   /// Wraps storage (must not be null, must not be a logging store: this layer logs itself)
   /// and reads its persisted stream time.
   static result<std::unique_ptr<window_store>> open(std::unique_ptr<key_value_store> storage,
@@ -109,8 +109,7 @@ class window_store {
 
   /// Sets the value of (key, window_start); advances stream time; dropped if already expired.
   /// Cached: written and logged at the next flush or when evicted.
-  result<void> put(std::string_view key, std::int64_t window_start, std::string_view value,
-                   std::int64_t timestamp_ms);
+  result<void> put(std::string_view key, std::int64_t window_start, std::string_view value, std::int64_t timestamp_ms);
 
   /// Deletes (key, window_start) and logs a tombstone (cached like put).
   result<void> remove(std::string_view key, std::int64_t window_start, std::int64_t timestamp_ms);
@@ -119,8 +118,7 @@ class window_store {
   result<bool> fetch_into(std::string_view key, std::int64_t window_start, std::string& value);
 
   /// Windows of key with time_from <= start <= time_to, in start order, expired ones skipped.
-  std::unique_ptr<window_iterator> fetch(std::string_view key, std::int64_t time_from,
-                                         std::int64_t time_to);
+  std::unique_ptr<window_iterator> fetch(std::string_view key, std::int64_t time_from, std::int64_t time_to);
 
   /// Windows of all keys with time_from <= start <= time_to, ordered by start then key.
   std::unique_ptr<window_iterator> fetch_all(std::int64_t time_from, std::int64_t time_to);
@@ -159,12 +157,10 @@ class window_store {
   result<void> restore(std::span<const changelog_record> records, changelog_offset last_offset);
 
   /// Encodes (key, window_start) as a changelog record key into out (reusing its capacity).
-  static void encode_changelog_key(std::string_view key, std::int64_t window_start,
-                                   std::string& out);
+  static void encode_changelog_key(std::string_view key, std::int64_t window_start, std::string& out);
 
   /// Splits a changelog record key into (key, window_start); nullopt if shorter than 8 bytes.
-  static std::optional<std::pair<std::string_view, std::int64_t>> decode_changelog_key(
-      std::string_view changelog_key);
+  static std::optional<std::pair<std::string_view, std::int64_t>> decode_changelog_key(std::string_view changelog_key);
 
   /// The underlying key_value_store.
   key_value_store& storage() noexcept { return *storage_; }
@@ -172,29 +168,28 @@ class window_store {
   /// The write-back cache, or nullptr when caching is off.
   const window_cache* cache() const noexcept { return cache_.get(); }
 
- private:
+private:
   window_store(std::unique_ptr<key_value_store> storage, window_store_options options);
   bool expired(std::int64_t window_start) const noexcept;
   void observe(std::int64_t window_start) noexcept;
   result<void> maybe_purge();
   void add_put(store_batch& batch, std::string_view key, std::int64_t start, std::string_view value);
   void add_remove(store_batch& batch, std::string_view key, std::int64_t start);
-  void log(std::string_view key, std::int64_t start, std::optional<std::string_view> value,
-           std::int64_t timestamp_ms);
-  result<void> write_through(std::string_view key, std::int64_t start,
-                             std::optional<std::string_view> value, std::int64_t timestamp_ms);
+  void log(std::string_view key, std::int64_t start, std::optional<std::string_view> value, std::int64_t timestamp_ms);
+  result<void> write_through(std::string_view key, std::int64_t start, std::optional<std::string_view> value,
+                             std::int64_t timestamp_ms);
   result<void> evict_if_needed();
 
   std::unique_ptr<key_value_store> storage_;
   window_store_options options_;
   std::optional<std::int64_t> stream_time_;
-  std::optional<std::int64_t> purged_up_to_;  // no expired window below this remains
+  std::optional<std::int64_t> purged_up_to_; // no expired window below this remains
   std::uint64_t dropped_expired_ = 0;
-  store_batch batch_;        // reused by put/remove
-  std::string key_buffer_;   // reused key encodings
+  store_batch batch_;      // reused by put/remove
+  std::string key_buffer_; // reused key encodings
   std::string key_buffer2_;
-  std::unique_ptr<window_cache> cache_;  // null: caching is off
+  std::unique_ptr<window_cache> cache_; // null: caching is off
   bool written_since_flush_ = false;
 };
 
-}  // namespace sluice
+} // namespace sluice

@@ -69,8 +69,7 @@ inline field_aggregation<boost::json::value> max(std::string field, std::string 
 /// A built-in aggregation `op` over `input(value)` for any value type.
 template <class V, class F>
 field_aggregation<V> of(field_op op, F input, std::string output) {
-  return {op, std::move(output),
-          [f = std::move(input)](const V& v) -> std::optional<double> { return f(v); }};
+  return {op, std::move(output), [f = std::move(input)](const V& v) -> std::optional<double> { return f(v); }};
 }
 
 } // namespace agg
@@ -112,7 +111,7 @@ public:
   using result_serde = AS;
   static constexpr bool mergeable = std::is_invocable_v<Merger&, const K&, const agg_type&, const agg_type&>;
   aggregate_policy(Init init, Adder adder, Merger merger)
-    : init_(std::move(init)), adder_(std::move(adder)), merger_(std::move(merger)) {}
+      : init_(std::move(init)), adder_(std::move(adder)), merger_(std::move(merger)) {}
   void first(agg_type& a, const K& k, const V& v) { a = adder_(k, v, init_()); }
   void add(agg_type& a, const K& k, const V& v) { a = adder_(k, v, std::move(a)); }
   void merge(agg_type& into, const agg_type& other, const K& k) {
@@ -206,11 +205,18 @@ public:
       if (!x)
         continue;
       switch (g.op) {
-      case field_op::count: break;
+      case field_op::count:
+        break;
       case field_op::sum:
-      case field_op::mean: acc += *x; break;
-      case field_op::min: acc = n == 0 ? *x : std::min(acc, *x); break;
-      case field_op::max: acc = n == 0 ? *x : std::max(acc, *x); break;
+      case field_op::mean:
+        acc += *x;
+        break;
+      case field_op::min:
+        acc = n == 0 ? *x : std::min(acc, *x);
+        break;
+      case field_op::max:
+        acc = n == 0 ? *x : std::max(acc, *x);
+        break;
       }
       n += 1;
     }
@@ -222,11 +228,18 @@ public:
       if (on == 0)
         continue;
       switch (aggs_[i].op) {
-      case field_op::count: break;
+      case field_op::count:
+        break;
       case field_op::sum:
-      case field_op::mean: acc += oacc; break;
-      case field_op::min: acc = n == 0 ? oacc : std::min(acc, oacc); break;
-      case field_op::max: acc = n == 0 ? oacc : std::max(acc, oacc); break;
+      case field_op::mean:
+        acc += oacc;
+        break;
+      case field_op::min:
+        acc = n == 0 ? oacc : std::min(acc, oacc);
+        break;
+      case field_op::max:
+        acc = n == 0 ? oacc : std::max(acc, oacc);
+        break;
       }
       n += on;
     }
@@ -248,8 +261,12 @@ public:
       const double n = a[2 * i], acc = a[2 * i + 1];
       auto& slot = o[aggs_[i].output];
       switch (aggs_[i].op) {
-      case field_op::count: slot = static_cast<int64_t>(n); break;
-      case field_op::sum: slot = acc; break;
+      case field_op::count:
+        slot = static_cast<int64_t>(n);
+        break;
+      case field_op::sum:
+        slot = acc;
+        break;
       case field_op::mean:
         if (n > 0)
           slot = acc / n;

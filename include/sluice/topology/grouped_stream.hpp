@@ -100,8 +100,8 @@ public:
   /// As `aggregate`, with merger(key, agg1, agg2) combining sessions a record bridges.
   template <class AS = detail::use_default, class Init, class Adder, class Merger,
             class A = std::remove_cvref_t<std::invoke_result_t<Init&>>>
-    requires(!std::is_convertible_v<Merger, std::string>)
-  auto aggregate(Init init, Adder adder, Merger merger, std::string name = {}) const {
+  requires(!std::is_convertible_v<Merger, std::string>) auto aggregate(Init init, Adder adder, Merger merger,
+                                                                       std::string name = {}) const {
     using S = detail::serde_or_default_t<AS, A>;
     return windowed_aggregate<detail::aggregate_policy<K, V, S, Init, Adder, Merger>>(
       {std::move(init), std::move(adder), std::move(merger)}, std::move(name), "KSTREAM-AGGREGATE");
@@ -130,7 +130,7 @@ private:
   template <class, class, serde, serde>
   friend class grouped_stream;
   windowed_stream(topology_builder* b, int node, int port, windows w)
-    : b_(b), node_(node), port_(port), w_(std::move(w)) {}
+      : b_(b), node_(node), port_(port), w_(std::move(w)) {}
 
   template <class P, class R = typename P::result_type>
   table<windowed<K>, R, serdes::windowed_json<KS>, typename P::result_serde>
@@ -142,18 +142,20 @@ private:
       throw topology_error("session windows need aggregate(init, adder, merger): bridged sessions are merged");
     auto n = name.empty() ? b_->next_name(kind) : name;
     auto w = w_;
-    auto node = b_->add_node(n, node_kind::processor, {{node_, port_}}, {}, [policy, w, n]() -> std::unique_ptr<processor> {
-      switch (w.kind) {
-      case window_kind::time:
-        return std::make_unique<detail::time_window_aggregate_processor<K, V, KS, VS, P>>(w, policy, n);
-      case window_kind::sliding:
-        return std::make_unique<detail::sliding_window_aggregate_processor<K, V, KS, VS, P>>(w, policy, n);
-      case window_kind::session:
-        return std::make_unique<detail::session_window_aggregate_processor<K, V, KS, VS, P>>(w, policy, n);
-      }
-      return nullptr;
-    });
-    b_->node(node).store = store_spec{n + "-store", true, w_.effective_retention_ms(), detail::aggregate_store_view<KS>(policy)};
+    auto node =
+      b_->add_node(n, node_kind::processor, {{node_, port_}}, {}, [policy, w, n]() -> std::unique_ptr<processor> {
+        switch (w.kind) {
+        case window_kind::time:
+          return std::make_unique<detail::time_window_aggregate_processor<K, V, KS, VS, P>>(w, policy, n);
+        case window_kind::sliding:
+          return std::make_unique<detail::sliding_window_aggregate_processor<K, V, KS, VS, P>>(w, policy, n);
+        case window_kind::session:
+          return std::make_unique<detail::session_window_aggregate_processor<K, V, KS, VS, P>>(w, policy, n);
+        }
+        return nullptr;
+      });
+    b_->node(node).store =
+      store_spec{n + "-store", true, w_.effective_retention_ms(), detail::aggregate_store_view<KS>(policy)};
     return {b_, node, 0};
   }
 

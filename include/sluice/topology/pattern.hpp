@@ -35,9 +35,9 @@ struct quantifier {
   /// `max` value meaning "no upper limit".
   static constexpr int unbounded = -1;
 
-  int min = 1;         ///< fewest rows, >= 0
-  int max = 1;         ///< most rows, >= max(min, 1), or `unbounded`
-  bool greedy = true;  ///< prefer more rows (regex `+`) rather than fewer (`+?`)
+  int min = 1;        ///< fewest rows, >= 0
+  int max = 1;        ///< most rows, >= max(min, 1), or `unbounded`
+  bool greedy = true; ///< prefer more rows (regex `+`) rather than fewer (`+?`)
 
   /// Exactly one row (a bare step name).
   static constexpr quantifier one() { return {1, 1, true}; }
@@ -69,7 +69,7 @@ public:
   /// i < `visible`; later steps have matched nothing yet. Used by the operator.
   match_view(std::span<const boost::json::value> rows, std::span<const std::string> names,
              std::span<const span_of_step> ranges, std::size_t visible)
-    : rows_(rows), names_(names), ranges_(ranges), visible_(visible) {}
+      : rows_(rows), names_(names), ranges_(ranges), visible_(visible) {}
 
   /// The rows step `step` matched, oldest first (empty if none yet); throws
   /// std::invalid_argument for a name not in the pattern.
@@ -101,14 +101,14 @@ using step_predicate = std::function<bool(const boost::json::value& row, const m
 /// One named pattern variable: its quantifier and condition (empty = any row, as an
 /// undefined variable in SQL).
 struct pattern_step {
-  std::string name;                          ///< unique in the pattern, e.g. "START_ROW"
-  quantifier times = quantifier::one();      ///< how many rows
-  step_predicate where{};                    ///< condition; empty = always true
+  std::string name;                     ///< unique in the pattern, e.g. "START_ROW"
+  quantifier times = quantifier::one(); ///< how many rows
+  step_predicate where{};               ///< condition; empty = always true
 };
 
 /// A complete pattern: steps in order, measures, and the per-key buffer bound.
 struct pattern_spec {
-  std::vector<pattern_step> steps{};  ///< PATTERN (s0 s1 ...); at least one step with min >= 1
+  std::vector<pattern_step> steps{}; ///< PATTERN (s0 s1 ...); at least one step with min >= 1
   /// MEASURES: the output value of a complete match. Called from several tasks: must be pure.
   std::function<boost::json::value(const match_view& match)> measures{};
   /// Most rows buffered per key for one attempt; an attempt that would need more is abandoned
@@ -153,7 +153,7 @@ private:
   std::shared_ptr<const pattern_spec> spec_;
   std::vector<std::string> names_;
   std::vector<match_view::span_of_step> ranges_;
-  std::span<const boost::json::value> window_;  // the rows of the attempt being searched
+  std::span<const boost::json::value> window_; // the rows of the attempt being searched
   std::size_t match_end_ = 0;
 };
 
@@ -166,7 +166,7 @@ template <class K, serde KS>
 class match_recognize_processor final : public processor {
 public:
   match_recognize_processor(std::shared_ptr<const pattern_spec> spec, std::string name)
-    : matcher_(spec), name_(std::move(name)), arena_(std::make_unique<unsigned char[]>(arena_size)) {}
+      : matcher_(spec), name_(std::move(name)), arena_(std::make_unique<unsigned char[]>(arena_size)) {}
 
   void process(const batch_ptr& in, processor_context& ctx) override {
     auto& b = records_of<K, boost::json::value>(in);
@@ -190,8 +190,7 @@ private:
 
   // One record: the store is written, and matches forwarded, only if every predicate and the
   // measures succeeded, so a failing record leaves the key's state as it was.
-  void step(const record<K, boost::json::value>& r, key_value_store& store,
-            record_batch<K, boost::json::value>& out) {
+  void step(const record<K, boost::json::value>& r, key_value_store& store, record_batch<K, boost::json::value>& out) {
     boost::json::monotonic_resource arena(arena_.get(), arena_size);
     boost::json::storage_ptr sp(&arena);
     rows_.clear();

@@ -55,8 +55,7 @@ public:
 
   /// Handles a record whose processing threw: dead-letters its position or fails the task,
   /// as `default.processing.exception.handler` says.
-  virtual void processing_failed(const record_meta& meta, std::string_view node,
-                                 const std::exception& error) = 0;
+  virtual void processing_failed(const record_meta& meta, std::string_view node, const std::exception& error) = 0;
 
   /// Counts a record of node `node` that arrived after every window it belongs to closed, and
   /// warns about late records in the log (at most every few seconds, with counts).

@@ -236,7 +236,8 @@ private:
 template <class K, class V, class F>
 class peek_processor final : public processor {
 public:
-  peek_processor(F f, std::string name, bool terminal) : f_(std::move(f)), name_(std::move(name)), terminal_(terminal) {}
+  peek_processor(F f, std::string name, bool terminal)
+      : f_(std::move(f)), name_(std::move(name)), terminal_(terminal) {}
   void process(const batch_ptr& in, processor_context& ctx) override {
     for_each_record(records_of<K, V>(in), ctx, name_, [&](const record<K, V>& r) { f_(r.key, r.value); });
     if (!terminal_)
@@ -253,7 +254,8 @@ private:
 template <class K, class V, class P>
 class split_processor final : public processor {
 public:
-  split_processor(std::vector<P> predicates, std::string name) : predicates_(std::move(predicates)), name_(std::move(name)) {}
+  split_processor(std::vector<P> predicates, std::string name)
+      : predicates_(std::move(predicates)), name_(std::move(name)) {}
   void process(const batch_ptr& in, processor_context& ctx) override {
     auto& b = records_of<K, V>(in);
     std::vector<std::shared_ptr<record_batch<K, V>>> outs(predicates_.size());

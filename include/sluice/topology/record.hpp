@@ -59,11 +59,11 @@ struct raw_record {
 
 /// A batch consumed from one source partition; `storage` keeps the records' bytes alive.
 struct raw_batch final : batch {
-  const std::string* topic = nullptr;  ///< the source topic (owned by the runtime)
-  int32_t partition = -1;              ///<
-  int64_t next_offset = -1;            ///< the position after the batch (records and announcements)
-  int64_t bytes = 0;                   ///< key and value bytes of the records (flow control)
-  std::vector<raw_record> records;     ///< the data records, in offset order
+  const std::string* topic = nullptr; ///< the source topic (owned by the runtime)
+  int32_t partition = -1;             ///<
+  int64_t next_offset = -1;           ///< the position after the batch (records and announcements)
+  int64_t bytes = 0;                  ///< key and value bytes of the records (flow control)
+  std::vector<raw_record> records;    ///< the data records, in offset order
   size_t size() const override { return records.size(); }
   /// Watermark announcements read among the records (repartition topics); they apply after them.
   std::vector<watermark_announcement> announcements;

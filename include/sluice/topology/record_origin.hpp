@@ -15,10 +15,10 @@ namespace sluice {
 
 /// The source position of a record written to a repartition topic.
 struct record_origin {
-  int32_t source = -1;  ///< the writer's source topic, as its index in `topology::source_topics()`; -1 = none
+  int32_t source = -1;   ///< the writer's source topic, as its index in `topology::source_topics()`; -1 = none
   int32_t partition = 0; ///< the writer's source partition
-  int64_t offset = -1;  ///< the source record's offset; -1 = not from one record (a window result)
-  int32_t ordinal = 0;  ///< which of the records made from that source record
+  int64_t offset = -1;   ///< the source record's offset; -1 = not from one record (a window result)
+  int32_t ordinal = 0;   ///< which of the records made from that source record
 };
 
 /// Appends `o` and then `payload` to `out` (cleared first): the value written to a repartition topic.

@@ -18,8 +18,8 @@ namespace sluice {
 
 /// True for types usable as serdes.
 template <class S>
-concept serde = std::default_initializable<S> && requires(S s, std::string_view in, std::string& out,
-                                                           const typename S::value_type& v) {
+concept serde = std::default_initializable<S> &&
+  requires(S s, std::string_view in, std::string& out, const typename S::value_type& v) {
   { s.deserialize(in) } -> std::convertible_to<typename S::value_type>;
   s.serialize(v, out);
 };

@@ -61,7 +61,7 @@ public:
   using K = typename KS::value_type;
   using V = typename VS::value_type;
   timestamped_source_processor(consumed<V> options, std::string name)
-    : options_(std::move(options)), name_(std::move(name)) {}
+      : options_(std::move(options)), name_(std::move(name)) {}
   void process(const batch_ptr& in, processor_context& ctx) override {
     const auto& raw = static_cast<const raw_batch&>(*in);
     auto out = make_batch_like<K, V>(raw, raw.records.size());
@@ -154,7 +154,7 @@ public:
   using out_batch = record_batch<windowed<K>, std::optional<R>>;
 
   window_aggregate_base(windows w, P policy, std::string name, int64_t close_offset)
-    : w_(std::move(w)), policy_(std::move(policy)), name_(std::move(name)), close_offset_(close_offset) {}
+      : w_(std::move(w)), policy_(std::move(policy)), name_(std::move(name)), close_offset_(close_offset) {}
 
   void init(processor_context& ctx) override {
     if (!w_.late_records_topic.empty())
@@ -251,8 +251,8 @@ private:
       meta.timestamp = end;
       try {
         policy_.decode(agg_bytes(it->value()), agg_);
-        out.records.push_back({windowed<K>{keys_.deserialize(it->key()), start, end},
-                               std::optional<R>{policy_.result(agg_)}, meta});
+        out.records.push_back(
+          {windowed<K>{keys_.deserialize(it->key()), start, end}, std::optional<R>{policy_.result(agg_)}, meta});
       } catch (const std::exception& e) {
         ctx.processing_failed(meta, name_, e);
       }
@@ -274,7 +274,7 @@ class time_window_aggregate_processor final : public window_aggregate_base<K, V,
 
 public:
   time_window_aggregate_processor(windows w, P policy, std::string name)
-    : base(w, std::move(policy), std::move(name), w.size_ms + w.grace_ms) {}
+      : base(w, std::move(policy), std::move(name), w.size_ms + w.grace_ms) {}
 
 protected:
   bool aggregate(window_store& store, const record<K, V>& r, typename base::out_batch& out) override {
@@ -311,7 +311,7 @@ class sliding_window_aggregate_processor final : public window_aggregate_base<K,
 
 public:
   sliding_window_aggregate_processor(windows w, P policy, std::string name)
-    : base(w, std::move(policy), std::move(name), w.size_ms + w.grace_ms + 1) {}
+      : base(w, std::move(policy), std::move(name), w.size_ms + w.grace_ms + 1) {}
 
 protected:
   struct entry {
@@ -408,7 +408,8 @@ private:
     this->policy_.first(this->agg_, r.key, r.value);
     finish(store, r, start, r.meta.timestamp, out);
   }
-  void finish(window_store& store, const record<K, V>& r, int64_t start, int64_t max_ts, typename base::out_batch& out) {
+  void finish(window_store& store, const record<K, V>& r, int64_t start, int64_t max_ts,
+              typename base::out_batch& out) {
     this->policy_.encode(this->agg_, agg_buf_);
     write(store, start, max_ts, agg_buf_, r.meta.timestamp);
     this->emit(out, r.key, start, start + this->w_.size_ms, this->agg_, r.meta);
@@ -433,7 +434,7 @@ class session_window_aggregate_processor final : public window_aggregate_base<K,
 
 public:
   session_window_aggregate_processor(windows w, P policy, std::string name)
-    : base(w, std::move(policy), std::move(name), w.size_ms + w.grace_ms + 1) {}
+      : base(w, std::move(policy), std::move(name), w.size_ms + w.grace_ms + 1) {}
 
 protected:
   struct entry {
@@ -467,7 +468,8 @@ protected:
       if (auto s = it->status())
         throw state_failure("session scan: " + s->message);
     }
-    if (this->watermark_ != no_watermark && end < this->watermark_ - this->w_.grace_ms) // the merged session is already closed
+    if (this->watermark_ != no_watermark &&
+        end < this->watermark_ - this->w_.grace_ms) // the merged session is already closed
       return false;
     if (n == 0) {
       this->policy_.first(this->agg_, r.key, r.value);
@@ -511,7 +513,8 @@ class table_source_processor final : public processor {
 public:
   using K = typename KS::value_type;
   using V = typename VS::value_type;
-  table_source_processor(consumed<V> options, std::string name) : options_(std::move(options)), name_(std::move(name)) {}
+  table_source_processor(consumed<V> options, std::string name)
+      : options_(std::move(options)), name_(std::move(name)) {}
   void process(const batch_ptr& in, processor_context& ctx) override {
     const auto& raw = static_cast<const raw_batch&>(*in);
     auto& store = ctx.key_value_state();
@@ -602,8 +605,7 @@ public:
     auto& b = records_of<K, std::optional<V>>(in);
     auto out = make_batch_like<K, std::optional<V2>>(b, b.records.size());
     each_record(b.records, ctx, name_, [&](const record<K, std::optional<V>>& r) {
-      out->records.push_back(
-        {r.key, r.value ? std::optional<V2>{call_kv(f_, r.key, *r.value)} : std::nullopt, r.meta});
+      out->records.push_back({r.key, r.value ? std::optional<V2>{call_kv(f_, r.key, *r.value)} : std::nullopt, r.meta});
     });
     if (!out->records.empty())
       ctx.forward(std::move(out));

@@ -51,8 +51,8 @@ enum class join_kind { inner, left };
 
 namespace detail {
 template <class F, class K, class V>
-using kv_result_t = std::remove_cvref_t<
-  decltype(call_kv(std::declval<F&>(), std::declval<const K&>(), std::declval<const V&>()))>;
+using kv_result_t =
+  std::remove_cvref_t<decltype(call_kv(std::declval<F&>(), std::declval<const K&>(), std::declval<const V&>()))>;
 } // namespace detail
 
 /// A stream of records with keys of type K and values of type V.
@@ -66,27 +66,24 @@ public:
   template <class F>
   stream filter(F predicate, std::string name = {}) const {
     auto n = name_or(name, "FILTER");
-    return child<K, V>(n, [f = std::move(predicate), n] {
-      return std::make_unique<detail::filter_processor<K, V, F>>(f, n, false);
-    });
+    return child<K, V>(
+      n, [f = std::move(predicate), n] { return std::make_unique<detail::filter_processor<K, V, F>>(f, n, false); });
   }
 
   /// Keeps the records for which `predicate` is false.
   template <class F>
   stream filter_not(F predicate, std::string name = {}) const {
     auto n = name_or(name, "FILTER");
-    return child<K, V>(n, [f = std::move(predicate), n] {
-      return std::make_unique<detail::filter_processor<K, V, F>>(f, n, true);
-    });
+    return child<K, V>(
+      n, [f = std::move(predicate), n] { return std::make_unique<detail::filter_processor<K, V, F>>(f, n, true); });
   }
 
   /// Replaces each value by `mapper(value)` or `mapper(key, value)`; keys stay.
   template <class F, class V2 = detail::kv_result_t<F, K, V>>
   stream<K, V2> map_values(F mapper, std::string name = {}) const {
     auto n = name_or(name, "MAPVALUES");
-    return child<K, V2>(n, [f = std::move(mapper), n] {
-      return std::make_unique<detail::map_values_processor<K, V, V2, F>>(f, n);
-    });
+    return child<K, V2>(
+      n, [f = std::move(mapper), n] { return std::make_unique<detail::map_values_processor<K, V, V2, F>>(f, n); });
   }
 
   /// Replaces each record by `mapper(key, value)`, a std::pair of new key and value.
@@ -95,20 +92,18 @@ public:
             class V2 = std::remove_cvref_t<typename R::second_type>>
   stream<K2, V2> map(F mapper, std::string name = {}) const {
     auto n = name_or(name, "MAP");
-    return child<K2, V2>(n, [f = std::move(mapper), n] {
-      return std::make_unique<detail::map_processor<K, V, K2, V2, F>>(f, n);
-    });
+    return child<K2, V2>(
+      n, [f = std::move(mapper), n] { return std::make_unique<detail::map_processor<K, V, K2, V2, F>>(f, n); });
   }
 
   /// Replaces each record by zero or more: `mapper(key, value)` returns a range of std::pair.
   template <class F, class R = std::invoke_result_t<F&, const K&, const V&>,
-            class P = std::remove_cvref_t<decltype(*std::begin(std::declval<R&>()))>,
-            class K2 = typename P::first_type, class V2 = typename P::second_type>
+            class P = std::remove_cvref_t<decltype(*std::begin(std::declval<R&>()))>, class K2 = typename P::first_type,
+            class V2 = typename P::second_type>
   stream<K2, V2> flat_map(F mapper, std::string name = {}) const {
     auto n = name_or(name, "FLATMAP");
-    return child<K2, V2>(n, [f = std::move(mapper), n] {
-      return std::make_unique<detail::flat_map_processor<K, V, K2, V2, F>>(f, n);
-    });
+    return child<K2, V2>(
+      n, [f = std::move(mapper), n] { return std::make_unique<detail::flat_map_processor<K, V, K2, V2, F>>(f, n); });
   }
 
   /// Replaces each value by zero or more values: `mapper(value)` (or `(key, value)`) returns a range.
@@ -116,27 +111,24 @@ public:
             class V2 = std::remove_cvref_t<decltype(*std::begin(std::declval<R&>()))>>
   stream<K, V2> flat_map_values(F mapper, std::string name = {}) const {
     auto n = name_or(name, "FLATMAPVALUES");
-    return child<K, V2>(n, [f = std::move(mapper), n] {
-      return std::make_unique<detail::flat_map_values_processor<K, V, V2, F>>(f, n);
-    });
+    return child<K, V2>(
+      n, [f = std::move(mapper), n] { return std::make_unique<detail::flat_map_values_processor<K, V, V2, F>>(f, n); });
   }
 
   /// Calls `action(key, value)` for each record and passes the stream on unchanged.
   template <class F>
   stream peek(F action, std::string name = {}) const {
     auto n = name_or(name, "PEEK");
-    return child<K, V>(n, [f = std::move(action), n] {
-      return std::make_unique<detail::peek_processor<K, V, F>>(f, n, false);
-    });
+    return child<K, V>(
+      n, [f = std::move(action), n] { return std::make_unique<detail::peek_processor<K, V, F>>(f, n, false); });
   }
 
   /// Calls `action(key, value)` for each record; ends the stream.
   template <class F>
   void foreach (F action, std::string name = {}) const {
     auto n = name_or(name, "FOREACH");
-    child<K, V>(n, [f = std::move(action), n] {
-      return std::make_unique<detail::peek_processor<K, V, F>>(f, n, true);
-    });
+    child<K, V>(n,
+                [f = std::move(action), n] { return std::make_unique<detail::peek_processor<K, V, F>>(f, n, true); });
   }
 
   /// Splits the stream: each record goes to the branch of the first predicate it satisfies
@@ -157,9 +149,9 @@ public:
 
   /// A stream of the records of this stream and `other`, in no particular order between them.
   stream merge(const stream& other, std::string name = {}) const {
-    auto node = builder_->add_node(name_or(name, "MERGE"), node_kind::processor,
-                                   {{node_, port_}, {other.node_, other.port_}}, {},
-                                   [] { return std::make_unique<detail::pass_through_processor>(); });
+    auto node =
+      builder_->add_node(name_or(name, "MERGE"), node_kind::processor, {{node_, port_}, {other.node_, other.port_}}, {},
+                         [] { return std::make_unique<detail::pass_through_processor>(); });
     return stream{builder_, node, 0};
   }
 
@@ -169,9 +161,8 @@ public:
     static_assert(std::is_same_v<typename KS::value_type, K>, "key serde does not match the key type");
     static_assert(std::is_same_v<typename VS::value_type, V>, "value serde does not match the value type");
     auto n = name_or(name, "SINK");
-    builder_->add_node(n, node_kind::sink, {{node_, port_}}, {topic}, [topic, n] {
-      return std::make_unique<detail::sink_processor<K, V, KS, VS>>(topic, n);
-    });
+    builder_->add_node(n, node_kind::sink, {{node_, port_}}, {topic},
+                       [topic, n] { return std::make_unique<detail::sink_processor<K, V, KS, VS>>(topic, n); });
   }
 
   /// Adds a node whose per-task processors `make` creates, turning records<K, V> into
@@ -189,9 +180,8 @@ public:
                    std::string name = {}) const {
     using V2 = typename Lookup::template joined_type<K, V, Joiner>;
     auto n = name_or(name, "LOOKUPJOIN");
-    auto joined = child<K, V2>(n, [lookup, key_fn, joiner, kind, n] {
-      return lookup.template make_processor<K, V>(key_fn, joiner, kind, n);
-    });
+    auto joined = child<K, V2>(
+      n, [lookup, key_fn, joiner, kind, n] { return lookup.template make_processor<K, V>(key_fn, joiner, kind, n); });
     attach_metrics(joined.node_, lookup, n);
     return joined;
   }
@@ -275,7 +265,7 @@ private:
   // Node `node` reports `connector`'s counters to /metrics, if it keeps any.
   template <class Connector>
   void attach_metrics(int node, const Connector& connector, const std::string& name) const {
-    if constexpr (requires(std::vector<metric_sample>& out) { connector.collect_metrics(name, out); })
+    if constexpr (requires(std::vector<metric_sample> & out) { connector.collect_metrics(name, out); })
       builder_->node(node).metrics = [connector, name](std::vector<metric_sample>& out) {
         connector.collect_metrics(name, out);
       };
@@ -293,14 +283,13 @@ private:
 };
 
 template <serde KS, serde VS>
-stream<typename KS::value_type, typename VS::value_type>
-topology_builder::stream(std::vector<std::string> topics, std::string name) {
+stream<typename KS::value_type, typename VS::value_type> topology_builder::stream(std::vector<std::string> topics,
+                                                                                  std::string name) {
   if (topics.empty())
     throw topology_error("a stream needs at least one source topic");
   auto n = name.empty() ? next_name("SOURCE") : name;
-  auto node = add_node(n, node_kind::source, {}, std::move(topics), [] {
-    return std::make_unique<detail::source_processor<KS, VS>>();
-  });
+  auto node = add_node(n, node_kind::source, {}, std::move(topics),
+                       [] { return std::make_unique<detail::source_processor<KS, VS>>(); });
   return sluice::stream<typename KS::value_type, typename VS::value_type>{this, node, 0};
 }
 

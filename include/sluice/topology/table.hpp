@@ -131,7 +131,6 @@ struct default_serde<ranking<K, V>> {
   using type = serdes::ranking_json<typename default_serde<K>::type, typename default_serde<V>::type>;
 };
 
-
 /// One row for a windowed result: the key's fields (a JSON object key is spread, else "key"),
 /// "window_start" and "window_end" (epoch ms), then the value's fields (spread, else "value").
 template <class K, class V, class KS = void, class VS = void>
@@ -159,7 +158,7 @@ template <class K, class V, serde KS, serde VS, class F>
 class top_n_processor final : public processor {
 public:
   top_n_processor(size_t n, F score, ranking_order order, std::string name)
-    : n_(n), score_(std::move(score)), order_(order), name_(std::move(name)) {}
+      : n_(n), score_(std::move(score)), order_(order), name_(std::move(name)) {}
 
   void process(const batch_ptr& in, processor_context& ctx) override {
     auto& b = records_of<std::string, keyed_change<K, V>>(in);
@@ -306,8 +305,11 @@ public:
   stream<K0, boost::json::value> to_rows(std::string name = {}) const {
     static_assert(std::is_same_v<W, windowed<K0>>, "to_rows is for windowed tables");
     return to_stream(name.empty() ? std::string{} : name + "-stream")
-      .map([](const windowed<K0>& k, const V& v) { return std::pair{k.key, window_row(k, v)}; },
-           name.empty() ? std::string{} : name);
+      .map(
+        [](const windowed<K0>& k, const V& v) {
+          return std::pair{k.key, window_row(k, v)};
+        },
+        name.empty() ? std::string{} : name);
   }
 
   /// The n best rows by `score(key, value)` (or `(value)`), re-emitted whenever they change,
@@ -319,8 +321,11 @@ public:
   top_n(size_t n, F score, ranking_order order = ranking_order::ascending, std::string name = {}) const {
     auto nm = name.empty() ? b_->next_name("KTABLE-TOPN") : name;
     auto single = changes()
-                    .map([nm](const K& k, const std::optional<V>& v) { return std::pair{nm, keyed_change<K, V>{k, v}}; },
-                         nm + "-select")
+                    .map(
+                      [nm](const K& k, const std::optional<V>& v) {
+                        return std::pair{nm, keyed_change<K, V>{k, v}};
+                      },
+                      nm + "-select")
                     .template repartition<serdes::string, serdes::keyed_change_bytes<KS, VS>>(nm);
     auto node = b_->add_node(nm, node_kind::processor, {{single.node(), single.port()}}, {}, [n, score, order, nm] {
       return std::make_unique<detail::top_n_processor<K, V, KS, VS, F>>(n, score, order, nm);
@@ -351,9 +356,8 @@ template <serde KS, serde VS>
 table<typename KS::value_type, typename VS::value_type, KS, VS>
 topology_builder::table(const std::string& topic, consumed<typename VS::value_type> options) {
   auto n = options.name.empty() ? next_name("KTABLE-SOURCE") : options.name;
-  auto node = add_node(n, node_kind::source, {}, {topic}, [options, n] {
-    return std::make_unique<detail::table_source_processor<KS, VS>>(options, n);
-  });
+  auto node = add_node(n, node_kind::source, {}, {topic},
+                       [options, n] { return std::make_unique<detail::table_source_processor<KS, VS>>(options, n); });
   this->node(node).store = store_spec{n + "-store", false, 0, detail::serde_store_view<KS, VS>()};
   return sluice::table<typename KS::value_type, typename VS::value_type, KS, VS>{this, node, 0};
 }

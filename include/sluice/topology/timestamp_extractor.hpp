@@ -59,7 +59,7 @@ struct consumed {
   consumed() = default;
   /// Event time from `extractor`; see the members for the other options.
   consumed(timestamp_extractor<V> extractor, bool fallback = false, std::string node_name = {}) // NOLINT: implicit
-    : timestamp(std::move(extractor)), fallback_to_record_timestamp(fallback), name(std::move(node_name)) {}
+      : timestamp(std::move(extractor)), fallback_to_record_timestamp(fallback), name(std::move(node_name)) {}
   /// Empty: the Kafka record timestamp.
   timestamp_extractor<V> timestamp;
   /// Off by default so a record without a usable event time is a processing failure

@@ -25,30 +25,30 @@ enum class node_kind { source, processor, sink };
 /// A state store owned by one node: one per task, in LevelDB under the state directory, logged
 /// to the compacted topic "<application.id>-<name>-changelog".
 struct store_spec {
-  std::string name;          ///< unique in the topology; names the changelog
-  bool windowed = false;     ///< a window store (else key-value)
-  int64_t retention_ms = 0;  ///< window stores: how long windows are kept behind the newest one
+  std::string name;                                 ///< unique in the topology; names the changelog
+  bool windowed = false;                            ///< a window store (else key-value)
+  int64_t retention_ms = 0;                         ///< window stores: how long windows are kept behind the newest one
   std::shared_ptr<const store_view> view = nullptr; ///< how its keys and values read as JSON (queries); null: as text
 };
 
 /// One node of the graph.
 struct topology_node {
-  std::string name;                                   ///< unique, e.g. "FILTER-0000000001"
-  node_kind kind = node_kind::processor;              ///<
-  std::vector<std::string> topics;                    ///< source topics, or the sink topic
-  std::vector<int> parents;                           ///< node indices
-  std::vector<std::vector<int>> outputs{{}};          ///< children per output port
-  std::function<std::unique_ptr<processor>()> make;   ///< creates the per-task processor
-  std::optional<store_spec> store;                    ///< the node's state store, if any
-  metrics_source metrics;                             ///< its connector's instance-wide counters, if any
-  int subtopology = -1;                               ///< assigned by `topology_builder::build`
+  std::string name;                                 ///< unique, e.g. "FILTER-0000000001"
+  node_kind kind = node_kind::processor;            ///<
+  std::vector<std::string> topics;                  ///< source topics, or the sink topic
+  std::vector<int> parents;                         ///< node indices
+  std::vector<std::vector<int>> outputs{{}};        ///< children per output port
+  std::function<std::unique_ptr<processor>()> make; ///< creates the per-task processor
+  std::optional<store_spec> store;                  ///< the node's state store, if any
+  metrics_source metrics;                           ///< its connector's instance-wide counters, if any
+  int subtopology = -1;                             ///< assigned by `topology_builder::build`
 };
 
 /// A connected part of the graph with its own source topics; one task per source partition.
 struct subtopology {
   int id = 0;
-  std::vector<int> nodes;                  ///< node indices in topological order
-  std::vector<std::string> source_topics;  ///< sorted
+  std::vector<int> nodes;                 ///< node indices in topological order
+  std::vector<std::string> source_topics; ///< sorted
 };
 
 /// The graph of an application: nodes, sub-topologies, topics. Cheap to copy (shared, immutable).

@@ -34,8 +34,8 @@ enum class window_kind {
 /// `hopping`, `sliding` or `session` and refine it with the fluent setters.
 struct windows {
   window_kind kind = window_kind::time; ///<
-  int64_t size_ms = 0;    ///< time windows: size; sliding: max difference; session: inactivity gap
-  int64_t advance_ms = 0; ///< time windows: hop between window starts (== size for tumbling)
+  int64_t size_ms = 0;                  ///< time windows: size; sliding: max difference; session: inactivity gap
+  int64_t advance_ms = 0;               ///< time windows: hop between window starts (== size for tumbling)
   /// 0 by default (as Kafka Streams' ofSizeWithNoGrace): results are exact for in-order input;
   /// set a grace to accept records that many ms out of order.
   int64_t grace_ms = 0;
@@ -50,15 +50,35 @@ struct windows {
   int64_t retention_ms = 0;
 
   /// Accepts records up to `d` after a window's end (Kafka Streams' grace period).
-  windows grace(std::chrono::milliseconds d) const { auto w = *this; w.grace_ms = d.count(); return w; }
+  windows grace(std::chrono::milliseconds d) const {
+    auto w = *this;
+    w.grace_ms = d.count();
+    return w;
+  }
   /// Emits one result per window when it closes.
-  windows emit_final() const { auto w = *this; w.emission = emit_strategy::final; return w; }
+  windows emit_final() const {
+    auto w = *this;
+    w.emission = emit_strategy::final;
+    return w;
+  }
   /// Emits every update (the default).
-  windows emit_current() const { auto w = *this; w.emission = emit_strategy::current; return w; }
+  windows emit_current() const {
+    auto w = *this;
+    w.emission = emit_strategy::current;
+    return w;
+  }
   /// Writes late records (serialized as consumed by the aggregation) to `topic`.
-  windows late_records_to(std::string topic) const { auto w = *this; w.late_records_topic = std::move(topic); return w; }
+  windows late_records_to(std::string topic) const {
+    auto w = *this;
+    w.late_records_topic = std::move(topic);
+    return w;
+  }
   /// Keeps windows `d` behind the newest window (at least size + grace is enforced).
-  windows retain(std::chrono::milliseconds d) const { auto w = *this; w.retention_ms = d.count(); return w; }
+  windows retain(std::chrono::milliseconds d) const {
+    auto w = *this;
+    w.retention_ms = d.count();
+    return w;
+  }
 
   /// Window store retention in ms: the explicit one or the default, never below size + grace (+ gap for sessions).
   int64_t effective_retention_ms() const {

@@ -39,18 +39,18 @@ std::string excerpt(std::string_view body, std::size_t n = 200) {
 
 bool retryable_curl_error(CURLcode rc) {
   switch (rc) {
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_LOGIN_DENIED:
-    case CURLE_BAD_FUNCTION_ARGUMENT:
-    case CURLE_OUT_OF_MEMORY:
-    case CURLE_NOT_BUILT_IN:
-      return false;
-    default:
-      return true; // connect/resolve/timeouts/send/recv/empty reply: the endpoint may come back
+  case CURLE_URL_MALFORMAT:
+  case CURLE_UNSUPPORTED_PROTOCOL:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_LOGIN_DENIED:
+  case CURLE_BAD_FUNCTION_ARGUMENT:
+  case CURLE_OUT_OF_MEMORY:
+  case CURLE_NOT_BUILT_IN:
+    return false;
+  default:
+    return true; // connect/resolve/timeouts/send/recv/empty reply: the endpoint may come back
   }
 }
 
@@ -122,7 +122,7 @@ struct alert_client::impl {
   std::thread thread;
 
   explicit impl(alert_client_options opts)
-    : options(std::move(opts)), log(options.logger ? options.logger : spdlog::default_logger()) {
+      : options(std::move(opts)), log(options.logger ? options.logger : spdlog::default_logger()) {
     global_init();
     multi = curl_multi_init();
   }
@@ -135,8 +135,8 @@ struct alert_client::impl {
   void complete(std::unique_ptr<transfer> t, delivery_report report) {
     (report.ok ? succeeded : failed)++;
     if (!report.ok)
-      log->error("alert {} {}: delivery failed after {} attempt(s): {}", t->request.method,
-                 t->safe_url, report.attempts, report.reason);
+      log->error("alert {} {}: delivery failed after {} attempt(s): {}", t->request.method, t->safe_url,
+                 report.attempts, report.reason);
     try {
       if (t->done)
         t->done(report);
@@ -172,8 +172,7 @@ struct alert_client::impl {
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
     curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options.request_timeout.count()));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(options.connect_timeout.count()));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &on_header);
@@ -189,8 +188,8 @@ struct alert_client::impl {
       curl_easy_setopt(e, CURLOPT_POSTFIELDS, req.body.data());
     }
     if (auto rc = curl_multi_add_handle(multi, e); rc != CURLM_OK) {
-      delivery_report report{false, t->attempts, 0,
-                             std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc), {}};
+      delivery_report report{
+        false, t->attempts, 0, std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc), {}};
       complete(std::move(t), std::move(report));
       return;
     }
@@ -222,11 +221,9 @@ struct alert_client::impl {
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
       if (!t->retry_after.empty()) {
         long seconds = 0;
-        auto [p, ec] = std::from_chars(t->retry_after.data(),
-                                       t->retry_after.data() + t->retry_after.size(), seconds);
+        auto [p, ec] = std::from_chars(t->retry_after.data(), t->retry_after.data() + t->retry_after.size(), seconds);
         if (ec == std::errc{} && seconds >= 0)
-          retry_after = std::min<std::chrono::milliseconds>(std::chrono::seconds{seconds},
-                                                            options.max_retry_after);
+          retry_after = std::min<std::chrono::milliseconds>(std::chrono::seconds{seconds}, options.max_retry_after);
       }
       if (status >= 200 && status < 300) {
         if (t->request.check == response_check::slack_api) {
@@ -238,14 +235,13 @@ struct alert_client::impl {
           const auto* obj = body.if_object();
           const auto* ok = obj ? obj->if_contains("ok") : nullptr;
           if (ok == nullptr || !ok->is_bool()) {
-            reason = "slack api: unexpected response (HTTP " + std::to_string(status)
-                     + "): " + excerpt(t->response);
+            reason = "slack api: unexpected response (HTTP " + std::to_string(status) + "): " + excerpt(t->response);
           } else if (!ok->get_bool()) {
             const auto* err = obj->if_contains("error");
             std::string code = err && err->is_string() ? std::string(err->get_string()) : "unknown";
             reason = "slack api error: " + code;
-            retryable = code == "ratelimited" || code == "service_unavailable"
-                        || code == "internal_error" || code == "request_timeout";
+            retryable = code == "ratelimited" || code == "service_unavailable" || code == "internal_error" ||
+                        code == "request_timeout";
           }
         }
       } else {
@@ -261,24 +257,21 @@ struct alert_client::impl {
     }
     if (!retryable) {
       int attempts = t->attempts;
-      complete(std::move(t), delivery_report{false, attempts, status,
-                                             "permanent failure: " + reason, std::move(body)});
+      complete(std::move(t), delivery_report{false, attempts, status, "permanent failure: " + reason, std::move(body)});
       return;
     }
     if (t->attempts >= options.max_attempts) {
       int attempts = t->attempts;
       complete(std::move(t),
                delivery_report{false, attempts, status,
-                               "gave up after " + std::to_string(attempts)
-                                 + " attempt(s); last error: " + reason,
+                               "gave up after " + std::to_string(attempts) + " attempt(s); last error: " + reason,
                                std::move(body)});
       return;
     }
     auto delay = retry_after ? *retry_after : backoff_for(t->attempts);
     retries++;
-    log->warn("alert {} {}: {}; retrying in {} ms{} (attempt {}/{})", t->request.method,
-              t->safe_url, reason, delay.count(), retry_after ? " (Retry-After)" : "",
-              t->attempts + 1, options.max_attempts);
+    log->warn("alert {} {}: {}; retrying in {} ms{} (attempt {}/{})", t->request.method, t->safe_url, reason,
+              delay.count(), retry_after ? " (Retry-After)" : "", t->attempts + 1, options.max_attempts);
     waiting.emplace(clock_type::now() + delay, std::move(t));
   }
 
@@ -311,8 +304,7 @@ struct alert_client::impl {
           finished(msg->easy_handle, msg->data.result);
       long timeout_ms = 1000;
       if (!waiting.empty()) {
-        auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
-          waiting.begin()->first - clock_type::now());
+        auto until = std::chrono::duration_cast<std::chrono::milliseconds>(waiting.begin()->first - clock_type::now());
         timeout_ms = std::clamp<long>(until.count(), 0, timeout_ms);
       }
       long curl_timeout = -1;
@@ -337,14 +329,11 @@ struct alert_client::impl {
   }
 };
 
-alert_client::alert_client(alert_client_options options)
-  : impl_(std::make_unique<impl>(std::move(options))) {
+alert_client::alert_client(alert_client_options options) : impl_(std::make_unique<impl>(std::move(options))) {
   impl_->thread = std::thread([this] { impl_->run(); });
 }
 
-alert_client::~alert_client() {
-  stop();
-}
+alert_client::~alert_client() { stop(); }
 
 bool alert_client::submit(http_request request, completion_handler on_complete) {
   auto t = std::make_unique<transfer>();
@@ -365,9 +354,7 @@ bool alert_client::submit(http_request request, completion_handler on_complete) 
   return true;
 }
 
-std::size_t alert_client::in_flight() const noexcept {
-  return impl_->in_flight.load();
-}
+std::size_t alert_client::in_flight() const noexcept { return impl_->in_flight.load(); }
 
 bool alert_client::drain(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock{impl_->mutex};
@@ -385,8 +372,8 @@ void alert_client::stop() {
 }
 
 alert_client_metrics alert_client::metrics() const noexcept {
-  return {impl_->submitted.load(), impl_->rejected.load(), impl_->succeeded.load(),
-          impl_->failed.load(), impl_->retries.load()};
+  return {impl_->submitted.load(), impl_->rejected.load(), impl_->succeeded.load(), impl_->failed.load(),
+          impl_->retries.load()};
 }
 
 } // namespace sluice

@@ -69,7 +69,7 @@ struct alert_sink_core::impl {
   std::atomic<std::uint64_t> alerts{0}, delivered{0}, dead_lettered{0}, render_failures{0}, resubmissions{0};
 
   explicit impl(alert_sink_options o)
-    : options(std::move(o)), log(options.logger ? options.logger : spdlog::default_logger()) {}
+      : options(std::move(o)), log(options.logger ? options.logger : spdlog::default_logger()) {}
 
   void start() {
     std::lock_guard lock{start_mutex};
@@ -160,7 +160,7 @@ struct alert_sink_core::impl {
 };
 
 alert_sink_core::alert_sink_core(request_builder build, std::string target, alert_sink_options options)
-  : build_(std::move(build)), target_(std::move(target)), impl_(std::make_unique<impl>(std::move(options))) {}
+    : build_(std::move(build)), target_(std::move(target)), impl_(std::make_unique<impl>(std::move(options))) {}
 
 alert_sink_core::~alert_sink_core() { impl_->stop(); }
 
@@ -192,7 +192,8 @@ void alert_sink_core::count_outcome(const delivery_report& report, const std::st
   }
   ++impl_->dead_lettered;
   impl_->log->warn("alert {} task {}: not delivered to {} after {} attempt(s): {}; record sent to the dead-letter "
-                   "topic", node, task, target_, report.attempts, report.reason);
+                   "topic",
+                   node, task, target_, report.attempts, report.reason);
 }
 
 void alert_sink_core::count_render_failure() { ++impl_->render_failures; }
@@ -227,48 +228,48 @@ void http_alert_sink::collect_metrics(const std::string& node, std::vector<metri
 
 http_alert_sink::http_alert_sink(detail::alert_sink_core::request_builder build, std::string target,
                                  alert_sink_options options)
-  : core_(std::make_shared<detail::alert_sink_core>(std::move(build), std::move(target), std::move(options))) {}
+    : core_(std::make_shared<detail::alert_sink_core>(std::move(build), std::move(target), std::move(options))) {}
 
 slack_webhook_sink::slack_webhook_sink(std::string webhook_url, std::string text_template, alert_sink_options options)
-  : http_alert_sink(
-      [url = webhook_url, t = detail::parse_template(text_template, "slack_webhook_sink").value()](
-        const boost::json::object& fields, const std::string& id) -> connector_result<http_request> {
-        auto text = t.render(fields);
-        if (!text)
-          return text.error();
-        return slack_webhook_request(url, *text, id);
-      },
-      "Slack webhook " + detail::webhook_origin(webhook_url), std::move(options)) {}
+    : http_alert_sink(
+        [url = webhook_url, t = detail::parse_template(text_template, "slack_webhook_sink").value()](
+          const boost::json::object& fields, const std::string& id) -> connector_result<http_request> {
+          auto text = t.render(fields);
+          if (!text)
+            return text.error();
+          return slack_webhook_request(url, *text, id);
+        },
+        "Slack webhook " + detail::webhook_origin(webhook_url), std::move(options)) {}
 
 slack_post_message_sink::slack_post_message_sink(std::string token, std::string channel, std::string text_template,
                                                  std::string url, alert_sink_options options)
-  : http_alert_sink(
-      [api = slack_api_options{token, url}, channel,
-       t = detail::parse_template(text_template, "slack_post_message_sink").value()](
-        const boost::json::object& fields, const std::string& id) -> connector_result<http_request> {
-        auto text = t.render(fields);
-        if (!text)
-          return text.error();
-        return slack_post_message_request(api, channel, *text, id);
-      },
-      "Slack chat.postMessage " + redact_url(url) + " channel " + channel, std::move(options)) {
+    : http_alert_sink(
+        [api = slack_api_options{token, url}, channel,
+         t = detail::parse_template(text_template, "slack_post_message_sink").value()](
+          const boost::json::object& fields, const std::string& id) -> connector_result<http_request> {
+          auto text = t.render(fields);
+          if (!text)
+            return text.error();
+          return slack_post_message_request(api, channel, *text, id);
+        },
+        "Slack chat.postMessage " + redact_url(url) + " channel " + channel, std::move(options)) {
   if (token.empty())
     throw std::invalid_argument("slack_post_message_sink: the bot token is empty");
 }
 
 json_webhook_sink::json_webhook_sink(std::string url, std::vector<std::pair<std::string, std::string>> headers,
                                      alert_sink_options options)
-  : http_alert_sink(
-      [url, headers](const boost::json::object& fields, const std::string& id) -> connector_result<http_request> {
-        return json_webhook_request(url, boost::json::value(fields), id, headers);
-      },
-      "webhook " + redact_url(url), std::move(options)) {}
+    : http_alert_sink(
+        [url, headers](const boost::json::object& fields, const std::string& id) -> connector_result<http_request> {
+          return json_webhook_request(url, boost::json::value(fields), id, headers);
+        },
+        "webhook " + redact_url(url), std::move(options)) {}
 
 console_alert_sink::console_alert_sink(std::string label, std::string text_template, std::ostream* out)
-  : label_(std::move(label)), out_(out) {
+    : label_(std::move(label)), out_(out) {
   if (!text_template.empty())
-    template_ = std::make_shared<const message_template>(
-      detail::parse_template(text_template, "console_alert_sink").value());
+    template_ =
+      std::make_shared<const message_template>(detail::parse_template(text_template, "console_alert_sink").value());
 }
 
 connector_result<std::string> console_alert_sink::format(const boost::json::object& fields) const {

@@ -13,26 +13,26 @@ namespace sluice {
 
 std::string format_value(const boost::json::value& value) {
   switch (value.kind()) {
-    case boost::json::kind::string:
-      return std::string(value.get_string());
-    case boost::json::kind::int64:
-      return std::to_string(value.get_int64());
-    case boost::json::kind::uint64:
-      return std::to_string(value.get_uint64());
-    case boost::json::kind::double_: {
-      char buf[64];
-      auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value.get_double());
-      std::string out(buf, ec == std::errc{} ? end : buf);
-      if (out.find_first_of(".eEn") == std::string::npos) // integral: "20" → "20.0"
-        out += ".0";
-      return out;
-    }
-    case boost::json::kind::bool_:
-      return value.get_bool() ? "true" : "false";
-    case boost::json::kind::null:
-      return "null";
-    default:
-      return boost::json::serialize(value);
+  case boost::json::kind::string:
+    return std::string(value.get_string());
+  case boost::json::kind::int64:
+    return std::to_string(value.get_int64());
+  case boost::json::kind::uint64:
+    return std::to_string(value.get_uint64());
+  case boost::json::kind::double_: {
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value.get_double());
+    std::string out(buf, ec == std::errc{} ? end : buf);
+    if (out.find_first_of(".eEn") == std::string::npos) // integral: "20" → "20.0"
+      out += ".0";
+    return out;
+  }
+  case boost::json::kind::bool_:
+    return value.get_bool() ? "true" : "false";
+  case boost::json::kind::null:
+    return "null";
+  default:
+    return boost::json::serialize(value);
   }
 }
 
@@ -68,12 +68,18 @@ namespace {
 // The JSON kind of `value` in words, for error messages.
 std::string kind_name(const boost::json::value& value) {
   switch (value.kind()) {
-    case boost::json::kind::string: return "a string";
-    case boost::json::kind::bool_: return "a boolean";
-    case boost::json::kind::null: return "null";
-    case boost::json::kind::object: return "an object";
-    case boost::json::kind::array: return "an array";
-    default: return "a number";
+  case boost::json::kind::string:
+    return "a string";
+  case boost::json::kind::bool_:
+    return "a boolean";
+  case boost::json::kind::null:
+    return "null";
+  case boost::json::kind::object:
+    return "an object";
+  case boost::json::kind::array:
+    return "an array";
+  default:
+    return "a number";
   }
 }
 
@@ -81,35 +87,36 @@ std::string kind_name(const boost::json::value& value) {
 
 connector_result<std::string> message_template::format_field(const part& p, const boost::json::value& value) {
   auto mismatch = [&](const std::string& what) {
-    return connector_error{connector_errc::template_error, "message template: field '" + p.text + "' is "
-                                                             + what + " (" + format_value(value) + "); '{"
-                                                             + p.text + ":" + p.spec + "}' needs "
-                                                             + (p.fmt == format::fixed ? "a number" : "epoch milliseconds")};
+    return connector_error{connector_errc::template_error,
+                           "message template: field '" + p.text + "' is " + what + " (" + format_value(value) +
+                             "); '{" + p.text + ":" + p.spec + "}' needs " +
+                             (p.fmt == format::fixed ? "a number" : "epoch milliseconds")};
   };
   switch (p.fmt) {
-    case format::plain:
-      return format_value(value);
-    case format::fixed:
-      if (value.is_int64() || value.is_uint64()) // exact, however large
-        return format_value(value) + (p.decimals > 0 ? "." + std::string(static_cast<std::size_t>(p.decimals), '0') : "");
-      if (value.is_double())
-        return format_fixed(value.get_double(), p.decimals);
+  case format::plain:
+    return format_value(value);
+  case format::fixed:
+    if (value.is_int64() || value.is_uint64()) // exact, however large
+      return format_value(value) + (p.decimals > 0 ? "." + std::string(static_cast<std::size_t>(p.decimals), '0') : "");
+    if (value.is_double())
+      return format_fixed(value.get_double(), p.decimals);
+    return mismatch(kind_name(value));
+  case format::iso:
+  case format::iso_ms: {
+    if (!value.is_number())
       return mismatch(kind_name(value));
-    case format::iso:
-    case format::iso_ms: {
-      if (!value.is_number())
-        return mismatch(kind_name(value));
-      // A number too large for int64 milliseconds is as far outside the supported years as the maximum.
-      constexpr auto far = std::numeric_limits<std::int64_t>::max();
-      const std::int64_t ms = value.is_int64()    ? value.get_int64()
-                              : value.is_uint64() ? static_cast<std::int64_t>(std::min<std::uint64_t>(value.get_uint64(), far))
-                              : std::abs(value.get_double()) < 1e18 ? static_cast<std::int64_t>(std::floor(value.get_double()))
-                                                                    : far;
-      auto text = format_iso_utc(ms, p.fmt == format::iso_ms);
-      if (text.empty())
-        return mismatch("outside the years 0000-9999");
-      return text;
-    }
+    // A number too large for int64 milliseconds is as far outside the supported years as the maximum.
+    constexpr auto far = std::numeric_limits<std::int64_t>::max();
+    const std::int64_t ms =
+      value.is_int64()    ? value.get_int64()
+      : value.is_uint64() ? static_cast<std::int64_t>(std::min<std::uint64_t>(value.get_uint64(), far))
+      : std::abs(value.get_double()) < 1e18 ? static_cast<std::int64_t>(std::floor(value.get_double()))
+                                            : far;
+    auto text = format_iso_utc(ms, p.fmt == format::iso_ms);
+    if (text.empty())
+      return mismatch("outside the years 0000-9999");
+    return text;
+  }
   }
   return format_value(value);
 }
@@ -135,8 +142,7 @@ connector_result<message_template> message_template::parse(std::string_view text
       auto name = field.substr(0, colon);
       if (name.empty() || field.find('{') != std::string_view::npos)
         return connector_error{connector_errc::template_error,
-                               "message template: empty or nested field name at offset "
-                                 + std::to_string(i)};
+                               "message template: empty or nested field name at offset " + std::to_string(i)};
       part p{true, std::string(name)};
       if (colon != std::string_view::npos) {
         p.spec = std::string(field.substr(colon + 1));
@@ -144,15 +150,15 @@ connector_result<message_template> message_template::parse(std::string_view text
           p.fmt = format::iso;
         } else if (p.spec == "iso_ms") {
           p.fmt = format::iso_ms;
-        } else if (p.spec.size() >= 3 && p.spec.size() <= 4 && p.spec.front() == '.' && p.spec.back() == 'f'
-                   && std::all_of(p.spec.begin() + 1, p.spec.end() - 1, [](char d) { return d >= '0' && d <= '9'; })
-                   && std::stoi(p.spec.substr(1)) <= 17) {
+        } else if (p.spec.size() >= 3 && p.spec.size() <= 4 && p.spec.front() == '.' && p.spec.back() == 'f' &&
+                   std::all_of(p.spec.begin() + 1, p.spec.end() - 1, [](char d) { return d >= '0' && d <= '9'; }) &&
+                   std::stoi(p.spec.substr(1)) <= 17) {
           p.fmt = format::fixed;
           p.decimals = std::stoi(p.spec.substr(1));
         } else {
           return connector_error{connector_errc::template_error,
-                                 "message template: unknown format '" + p.spec + "' for field '" + p.text
-                                   + "' at offset " + std::to_string(i) + " (known: .Nf with N 0-17, iso, iso_ms)"};
+                                 "message template: unknown format '" + p.spec + "' for field '" + p.text +
+                                   "' at offset " + std::to_string(i) + " (known: .Nf with N 0-17, iso, iso_ms)"};
         }
       }
       if (!literal.empty())
@@ -161,9 +167,8 @@ connector_result<message_template> message_template::parse(std::string_view text
       out.parts_.push_back(std::move(p));
       i = close;
     } else if (c == '}') {
-      return connector_error{connector_errc::template_error,
-                             "message template: stray '}' at offset " + std::to_string(i)
-                               + " (write '}}' for a literal brace)"};
+      return connector_error{connector_errc::template_error, "message template: stray '}' at offset " +
+                                                               std::to_string(i) + " (write '}}' for a literal brace)"};
     } else {
       literal.push_back(c);
     }
@@ -186,8 +191,7 @@ connector_result<std::string> message_template::render(const boost::json::object
       for (const auto& kv : record)
         available += (available.empty() ? "" : ", ") + std::string(kv.key());
       return connector_error{connector_errc::template_error,
-                             "message template: unknown field '" + p.text
-                               + "' (record has: " + available + ")"};
+                             "message template: unknown field '" + p.text + "' (record has: " + available + ")"};
     }
     auto text = format_field(p, it->value());
     if (!text)

@@ -19,13 +19,13 @@ struct lookup_source_state {
   postgres_lookup_options options;
   std::shared_ptr<spdlog::logger> log;
 
-  std::mutex mutex;                               // guards the two members below
-  std::vector<const postgres_lookup*> live;       // lookups of processors that exist now
-  postgres_lookup_metrics closed;                 // summed counters of destroyed processors
+  std::mutex mutex;                         // guards the two members below
+  std::vector<const postgres_lookup*> live; // lookups of processors that exist now
+  postgres_lookup_metrics closed;           // summed counters of destroyed processors
   std::atomic<std::uint64_t> batches{0}, records_in{0}, joined{0}, dropped{0}, failed{0};
 
   explicit lookup_source_state(postgres_lookup_options o)
-    : options(std::move(o)), log(options.logger ? options.logger : spdlog::default_logger()) {}
+      : options(std::move(o)), log(options.logger ? options.logger : spdlog::default_logger()) {}
 };
 
 namespace {
@@ -58,7 +58,7 @@ struct lookup_worker::impl {
   std::thread thread;
 
   impl(std::shared_ptr<lookup_source_state> s, std::string n)
-    : state(std::move(s)), node(std::move(n)), lookup(state->options) {
+      : state(std::move(s)), node(std::move(n)), lookup(state->options) {
     {
       std::lock_guard lock{state->mutex};
       state->live.push_back(&lookup);
@@ -72,7 +72,8 @@ struct lookup_worker::impl {
       stopping = true;
       if (!jobs.empty())
         state->log->info("lookup join {}: stopping with {} batch(es) not joined; they are not committed "
-                         "and will be processed again", node, jobs.size());
+                         "and will be processed again",
+                         node, jobs.size());
     }
     lookup.request_stop();
     cv.notify_all();
@@ -99,14 +100,16 @@ struct lookup_worker::impl {
       if (!result->has_value() && result->error().code == connector_errc::cancelled) {
         // The task is closing: the batch stays deferred, so its offsets are never committed.
         state->log->info("lookup join {} task {}: stopped while waiting for PostgreSQL; {} record(s) not "
-                         "joined, they will be processed again after restart", node, j.task, j.records);
+                         "joined, they will be processed again after restart",
+                         node, j.task, j.records);
         return;
       }
       if (result->has_value() && lookup.metrics().retries != retries_before) {
-        const auto held = std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - started);
+        const auto held =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
         state->log->info("lookup join {} task {}: PostgreSQL answered again; joining the {} record(s) held "
-                         "for {} ms", node, j.task, j.records, held.count());
+                         "for {} ms",
+                         node, j.task, j.records, held.count());
       }
       j.on_done(std::move(result));
     }
@@ -114,12 +117,11 @@ struct lookup_worker::impl {
 };
 
 lookup_worker::lookup_worker(std::shared_ptr<lookup_source_state> state, std::string node)
-  : impl_(std::make_unique<impl>(std::move(state), std::move(node))) {}
+    : impl_(std::make_unique<impl>(std::move(state), std::move(node))) {}
 
 lookup_worker::~lookup_worker() = default;
 
-void lookup_worker::submit(std::vector<std::string> keys, std::size_t records, std::string task,
-                           done_handler on_done) {
+void lookup_worker::submit(std::vector<std::string> keys, std::size_t records, std::string task, done_handler on_done) {
   {
     std::lock_guard lock{impl_->mutex};
     impl_->jobs.push_back({std::move(keys), records, std::move(task), std::move(on_done)});
@@ -138,7 +140,8 @@ void lookup_worker::count(std::uint64_t in, std::uint64_t joined, std::uint64_t 
 
 void lookup_worker::log_failure(const std::string& task, const connector_error& error) {
   impl_->state->log->error("lookup join {} task {}: lookup failed without retry ({}): {}; the batch's records "
-                           "go to the dead-letter topic", impl_->node, task, to_string(error.code), error.message);
+                           "go to the dead-letter topic",
+                           impl_->node, task, to_string(error.code), error.message);
 }
 
 } // namespace detail

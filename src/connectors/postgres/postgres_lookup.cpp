@@ -16,9 +16,8 @@ namespace sluice {
 namespace {
 
 // Type OIDs from pg_type.h (stable across PostgreSQL versions).
-constexpr pqxx::oid bool_oid = 16, int8_oid = 20, int2_oid = 21, int4_oid = 23, oid_oid = 26,
-                    json_oid = 114, float4_oid = 700, float8_oid = 701, numeric_oid = 1700,
-                    jsonb_oid = 3802;
+constexpr pqxx::oid bool_oid = 16, int8_oid = 20, int2_oid = 21, int4_oid = 23, oid_oid = 26, json_oid = 114,
+                    float4_oid = 700, float8_oid = 701, numeric_oid = 1700, jsonb_oid = 3802;
 
 constexpr const char* statement_name = "sluice_lookup";
 
@@ -59,45 +58,45 @@ boost::json::value to_json(const pqxx::field& f) {
   if (f.is_null())
     return nullptr;
   switch (f.type()) {
-    case bool_oid:
-      return f.as<bool>();
-    case int2_oid:
-    case int4_oid:
-    case int8_oid:
-      return f.as<std::int64_t>();
-    case oid_oid:
-      return f.as<std::uint64_t>();
-    case float4_oid:
-    case float8_oid:
-      return f.as<double>();
-    case numeric_oid: {
-      // numeric is arbitrary precision; JSON consumers get a double (NaN stays a string).
-      const char* text = f.c_str();
-      char* end = nullptr;
-      double d = std::strtod(text, &end);
-      if (end != text && *end == '\0')
-        return d;
-      return boost::json::string(text);
-    }
-    case json_oid:
-    case jsonb_oid:
-      try {
-        return serdes::parse_json(f.c_str());
-      } catch (const std::invalid_argument&) {
-        return boost::json::string(f.c_str());
-      }
-    default:
+  case bool_oid:
+    return f.as<bool>();
+  case int2_oid:
+  case int4_oid:
+  case int8_oid:
+    return f.as<std::int64_t>();
+  case oid_oid:
+    return f.as<std::uint64_t>();
+  case float4_oid:
+  case float8_oid:
+    return f.as<double>();
+  case numeric_oid: {
+    // numeric is arbitrary precision; JSON consumers get a double (NaN stays a string).
+    const char* text = f.c_str();
+    char* end = nullptr;
+    double d = std::strtod(text, &end);
+    if (end != text && *end == '\0')
+      return d;
+    return boost::json::string(text);
+  }
+  case json_oid:
+  case jsonb_oid:
+    try {
+      return serdes::parse_json(f.c_str());
+    } catch (const std::invalid_argument&) {
       return boost::json::string(f.c_str());
+    }
+  default:
+    return boost::json::string(f.c_str());
   }
 }
 
 // SQLSTATEs for which re-running the same statement on a fresh connection can succeed.
 bool transient_sqlstate(const std::string& state) {
-  return state.starts_with("08")      // connection exception
-         || state.starts_with("57P")  // admin/crash shutdown, cannot connect now
-         || state == "57014"          // query_canceled (statement_timeout)
-         || state.starts_with("53")   // insufficient resources (too many connections…)
-         || state.starts_with("40");  // serialization failure, deadlock
+  return state.starts_with("08")     // connection exception
+         || state.starts_with("57P") // admin/crash shutdown, cannot connect now
+         || state == "57014"         // query_canceled (statement_timeout)
+         || state.starts_with("53")  // insufficient resources (too many connections…)
+         || state.starts_with("40"); // serialization failure, deadlock
 }
 
 // libpq messages span lines ("...failed: Connection refused\n\tIs the server running..."):
@@ -178,8 +177,7 @@ std::string to_pg_array_literal(const std::vector<std::string>& values) {
   return out;
 }
 
-std::optional<std::string>
-postgres_lookup::validate(const postgres_lookup_options& options) {
+std::optional<std::string> postgres_lookup::validate(const postgres_lookup_options& options) {
   if (options.key_column.empty())
     return "key_column is required";
   if (options.query.empty() && options.table.empty())
@@ -195,8 +193,7 @@ postgres_lookup::validate(const postgres_lookup_options& options) {
 }
 
 postgres_lookup::postgres_lookup(postgres_lookup_options options)
-  : options_(std::move(options)),
-    log_(options_.logger ? options_.logger : spdlog::default_logger()) {
+    : options_(std::move(options)), log_(options_.logger ? options_.logger : spdlog::default_logger()) {
   if (!options_.clock)
     options_.clock = [] { return std::chrono::steady_clock::now(); };
   std::string error;
@@ -220,14 +217,12 @@ postgres_lookup::postgres_lookup(postgres_lookup_options options)
       for (const auto& c : selected)
         cols += (cols.empty() ? "" : ", ") + quote_identifier(c);
     }
-    sql_ = "SELECT " + cols + " FROM " + quote_identifier_path(options_.table) + " WHERE "
-           + quote_identifier(options_.key_column) + " = ANY($1)";
+    sql_ = "SELECT " + cols + " FROM " + quote_identifier_path(options_.table) + " WHERE " +
+           quote_identifier(options_.key_column) + " = ANY($1)";
   }
 }
 
-postgres_lookup::~postgres_lookup() {
-  disconnect();
-}
+postgres_lookup::~postgres_lookup() { disconnect(); }
 
 void postgres_lookup::request_stop() noexcept {
   {
@@ -237,9 +232,7 @@ void postgres_lookup::request_stop() noexcept {
   stop_cv_.notify_all();
 }
 
-bool postgres_lookup::stop_requested() const noexcept {
-  return stop_.load();
-}
+bool postgres_lookup::stop_requested() const noexcept { return stop_.load(); }
 
 postgres_lookup_metrics postgres_lookup::metrics() const noexcept {
   return {hits_.load(), misses_.load(), queries_.load(), retries_.load(), connects_.load()};
@@ -257,8 +250,8 @@ std::string postgres_lookup::target_description() const {
   if (!p)
     return "<invalid conninfo>";
   auto or_default = [](const std::string& v, const char* d) { return v.empty() ? d : v; };
-  return "host=" + or_default(p->host, "<default socket>") + " port=" + or_default(p->port, "5432")
-         + " dbname=" + or_default(p->dbname, "<user>") + " user=" + or_default(p->user, "<os user>");
+  return "host=" + or_default(p->host, "<default socket>") + " port=" + or_default(p->port, "5432") +
+         " dbname=" + or_default(p->dbname, "<user>") + " user=" + or_default(p->user, "<os user>");
 }
 
 void postgres_lookup::disconnect() noexcept {
@@ -291,11 +284,10 @@ std::optional<connector_error> postgres_lookup::ensure_connected(std::string& fa
   } catch (const std::exception& e) {
     failure = scrub_secret(e.what(), password_);
     failure = one_line(failure);
-    if (failure.find("authentication failed") != std::string::npos
-        || failure.find("no password supplied") != std::string::npos)
+    if (failure.find("authentication failed") != std::string::npos ||
+        failure.find("no password supplied") != std::string::npos)
       return connector_error{connector_errc::invalid_options,
-                             "PostgreSQL rejected the credentials (" + target_description()
-                               + "): " + failure};
+                             "PostgreSQL rejected the credentials (" + target_description() + "): " + failure};
     return std::nullopt; // transient; caller retries
   }
 }
@@ -352,8 +344,8 @@ connector_result<lookup_rows> postgres_lookup::lookup(const std::vector<std::str
   while (true) {
     if (stop_)
       return connector_error{connector_errc::cancelled,
-                             "postgres lookup cancelled (stop requested)"
-                               + (last_failure.empty() ? "" : "; last error: " + last_failure)};
+                             "postgres lookup cancelled (stop requested)" +
+                               (last_failure.empty() ? "" : "; last error: " + last_failure)};
     ++attempt;
     std::string failure;
     if (auto fatal = ensure_connected(failure))
@@ -390,18 +382,16 @@ connector_result<lookup_rows> postgres_lookup::lookup(const std::vector<std::str
         failure = std::string("connection lost: ") + e.what();
       } catch (const pqxx::sql_error& e) {
         if (!transient_sqlstate(e.sqlstate()) && conn_->conn.is_open())
-          return connector_error{connector_errc::query_failed,
-                                 "postgres lookup query failed (SQLSTATE " + e.sqlstate() + ") on "
-                                   + target_description() + ": "
-                                   + scrub_secret(e.what(), password_)};
+          return connector_error{connector_errc::query_failed, "postgres lookup query failed (SQLSTATE " +
+                                                                 e.sqlstate() + ") on " + target_description() + ": " +
+                                                                 scrub_secret(e.what(), password_)};
         failure = "SQLSTATE " + e.sqlstate() + ": " + e.what();
       } catch (const pqxx::in_doubt_error& e) {
         failure = std::string("connection lost mid-statement: ") + e.what();
       } catch (const std::exception& e) {
         if (conn_ && conn_->conn.is_open())
-          return connector_error{connector_errc::query_failed,
-                                 "postgres lookup failed on " + target_description() + ": "
-                                   + scrub_secret(e.what(), password_)};
+          return connector_error{connector_errc::query_failed, "postgres lookup failed on " + target_description() +
+                                                                 ": " + scrub_secret(e.what(), password_)};
         failure = std::string("connection lost: ") + e.what();
       }
       failure = scrub_secret(failure, password_);
@@ -411,11 +401,10 @@ connector_result<lookup_rows> postgres_lookup::lookup(const std::vector<std::str
     last_failure = failure;
     retries_++;
     if (options_.max_attempts > 0 && attempt >= options_.max_attempts) {
-      log_->error("postgres lookup: giving up after {} attempts on {}: {}", attempt,
-                  target_description(), failure);
-      return connector_error{connector_errc::attempts_exhausted,
-                             "postgres lookup failed after " + std::to_string(attempt)
-                               + " attempts on " + target_description() + ": " + failure};
+      log_->error("postgres lookup: giving up after {} attempts on {}: {}", attempt, target_description(), failure);
+      return connector_error{connector_errc::attempts_exhausted, "postgres lookup failed after " +
+                                                                   std::to_string(attempt) + " attempts on " +
+                                                                   target_description() + ": " + failure};
     }
     log_->warn("postgres lookup: PostgreSQL unavailable ({}): {}; retrying the same lookup of {} "
                "key(s) in {} ms (attempt {})",

@@ -87,8 +87,8 @@ std::string double_text(double v) {
 std::string slack_text(const agg_row& a) {
   char avg[400];
   std::snprintf(avg, sizeof avg, "%.2f", a.usage_avg);
-  return "host:" + a.hostname + " CPU: " + a.cpu + " avg CPU value:" + avg +
-         " over the threshold " + std::to_string(static_cast<std::int64_t>(a.extra));
+  return "host:" + a.hostname + " CPU: " + a.cpu + " avg CPU value:" + avg + " over the threshold " +
+         std::to_string(static_cast<std::int64_t>(a.extra));
 }
 
 // Parses an output record with exactly the fields window_start, window_end, hostname, cpu, usage_avg
@@ -225,19 +225,38 @@ TEST(cpu_anomaly_full, filter_windows_thresholds_and_slack_alerts_match_the_inpu
     }
   }
   const auto expected_filter = expected_outputs(input);
-  ASSERT_GE(expected_agg.size(), 100u);        // 35 host/CPU pairs, 4 closed windows
-  ASSERT_GT(expected_alerts.size(), 50u);      // usage is in [70, 100): most hosts are over
+  ASSERT_GE(expected_agg.size(), 100u);                   // 35 host/CPU pairs, 4 closed windows
+  ASSERT_GT(expected_alerts.size(), 50u);                 // usage is in [70, 100): most hosts are over
   ASSERT_LT(expected_alerts.size(), expected_agg.size()); // dopey (90) rarely is
   std::printf("expected: %zu filtered, %zu aggregates, %zu alerts\n", total(expected_filter), expected_agg.size(),
               expected_alerts.size());
 
   temp_dir state;
   child_process app(sluice::test::built_binary("cpu-anomaly"),
-                    {"--bootstrap-servers", broker.bootstrap_servers(), "--application-id", app_id, "--input-topic", in,
-                     "--output-topic", filtered, "--agg-topic", agg, "--alerts-topic", alerts, "--state-dir",
-                     state.path().string(), "--commit-interval-ms", "200", "--set", "kafka.session.timeout.ms=6000",
-                     "--set", "kafka.heartbeat.interval.ms=500", "--postgres-url", pg.conninfo(),
-                     "--slack-webhook-url", slack.url("/services/T000/B000/cpu-secret")},
+                    {"--bootstrap-servers",
+                     broker.bootstrap_servers(),
+                     "--application-id",
+                     app_id,
+                     "--input-topic",
+                     in,
+                     "--output-topic",
+                     filtered,
+                     "--agg-topic",
+                     agg,
+                     "--alerts-topic",
+                     alerts,
+                     "--state-dir",
+                     state.path().string(),
+                     "--commit-interval-ms",
+                     "200",
+                     "--set",
+                     "kafka.session.timeout.ms=6000",
+                     "--set",
+                     "kafka.heartbeat.interval.ms=500",
+                     "--postgres-url",
+                     pg.conninfo(),
+                     "--slack-webhook-url",
+                     slack.url("/services/T000/B000/cpu-secret")},
                     {.env = sluice::test::app_environment()});
   const bool done = wait_until(
     [&] {
@@ -251,7 +270,8 @@ TEST(cpu_anomaly_full, filter_windows_thresholds_and_slack_alerts_match_the_inpu
   progress("outputs complete (or timed out)");
   ASSERT_TRUE(done) << "agg " << probe.end_offset_sum(agg) << "/" << expected_agg.size() << ", alerts "
                     << probe.end_offset_sum(alerts) << "/" << expected_alerts.size() << ", slack "
-                    << slack.request_count() << "/" << expected_texts.size() << "; stderr:\n" << tail_of(app);
+                    << slack.request_count() << "/" << expected_texts.size() << "; stderr:\n"
+                    << tail_of(app);
   ASSERT_TRUE(app.running()) << "cpu-anomaly ended; stderr:\n" << tail_of(app);
   // Once it consumed its input, anything beyond the expected is written (and posted).
   ASSERT_TRUE(sluice::test::wait_until_consumed(broker.bootstrap_servers(), app_id, {in}));
@@ -367,8 +387,7 @@ TEST_P(cpu_anomaly_event_time, every_closed_window_is_emitted_once_with_its_aver
 
   const auto out = sluice::test::settle_outputs(
     client, {{agg, expected.size()}},
-    [&](const auto& t) { return check_rows(expected, rows_of(t.at(agg), window_identity)).missing == 0; },
-    app, {in});
+    [&](const auto& t) { return check_rows(expected, rows_of(t.at(agg), window_identity)).missing == 0; }, app, {in});
   const auto windows = check_rows(expected, rows_of(out.at(agg), window_identity));
   std::printf("%s: cpu_agg_stats %s\n", c.name.c_str(), windows.summary().c_str());
   EXPECT_TRUE(windows.matches(c.may_repeat())) << windows.summary() << "\n" << app.logs();

@@ -37,17 +37,17 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace json = boost::json;
+using sluice::test::check_rows;
 using sluice::test::child_process;
+using sluice::test::consume_options;
+using sluice::test::consumed_record;
+using sluice::test::kafka_test_client;
+using sluice::test::outgoing_record;
 using sluice::test::read_all;
 using sluice::test::tail_of;
 using sluice::test::temp_dir;
 using sluice::test::unique_name;
 using sluice::test::wait_until;
-using sluice::test::consume_options;
-using sluice::test::consumed_record;
-using sluice::test::kafka_test_client;
-using sluice::test::outgoing_record;
-using sluice::test::check_rows;
 
 // The tutorial's rules, restated here on purpose.
 constexpr std::int64_t minute_ms = 60'000;
@@ -55,7 +55,6 @@ constexpr std::int64_t day_ms = 86'400'000;
 constexpr std::int64_t min_errors = 5;
 constexpr double large_amount = 1'000'000;
 constexpr double daily_limit = 5'000'000;
-
 
 std::size_t count_of(const kafka_test_client& client, const std::string& topic) {
   consume_options options;
@@ -65,7 +64,9 @@ std::size_t count_of(const kafka_test_client& client, const std::string& topic) 
   return client.consume(topic, options).size();
 }
 
-json::object parse_object(const std::optional<std::string>& text) { return json::parse(text.value_or("null")).as_object(); }
+json::object parse_object(const std::optional<std::string>& text) {
+  return json::parse(text.value_or("null")).as_object();
+}
 
 // A JSON value with every number as a double, serialized: input and output compare equal when they
 // carry the same fields and numbers, whatever number formatting either side used.
@@ -74,14 +75,16 @@ std::string normalized(const json::value& v) {
     switch (x.kind()) {
     case json::kind::int64:
     case json::kind::uint64:
-    case json::kind::double_: return x.to_number<double>();
+    case json::kind::double_:
+      return x.to_number<double>();
     case json::kind::object: {
       json::object o;
       for (const auto& [k, y] : x.get_object())
         o[k] = norm(y);
       return o;
     }
-    default: return x;
+    default:
+      return x;
     }
   };
   return json::serialize(norm(v));
@@ -131,14 +134,14 @@ struct product {
 
 // Everything the app must write, computed from the input.
 struct expectations {
-  std::map<std::int64_t, std::int64_t> error_windows;        // window start -> ERROR count (>= 5, closed)
-  std::map<std::string, std::int64_t> status_counts;         // status -> lines
+  std::map<std::int64_t, std::int64_t> error_windows; // window start -> ERROR count (>= 5, closed)
+  std::map<std::string, std::int64_t> status_counts;  // status -> lines
   std::size_t logs = 0;
-  std::multiset<std::string> large_withdrawals;              // "tx_id | normalized value"
+  std::multiset<std::string> large_withdrawals;                      // "tx_id | normalized value"
   std::map<std::pair<std::string, std::int64_t>, double> suspicious; // (user, day start) -> total > 5M
-  std::map<std::string, balance> balances;                   // user -> sums
+  std::map<std::string, balance> balances;                           // user -> sums
   std::size_t transactions = 0;
-  std::multiset<std::string> bad_ratings;                    // normalized values
+  std::multiset<std::string> bad_ratings;                            // normalized values
   std::vector<std::tuple<std::int64_t, double, std::int64_t>> worst; // (productid, avg, ratings), worst first
 };
 
@@ -253,13 +256,32 @@ TEST(ops_anomalies, every_output_topic_matches_the_input) {
   const topics t;
   const auto app_id = unique_name("ops-app");
   child_process app(sluice::test::built_binary("ops-anomalies"),
-                    {"--bootstrap-servers", broker.bootstrap_servers(), "--application-id", app_id,
-                     "--state-dir", state.path.string(), "--commit-interval-ms", "200", "--set",
-                     "kafka.consumer.session.timeout.ms=6000", "--set", "kafka.consumer.heartbeat.interval.ms=500",
-                     "--error-alerts-topic", t.error_alerts, "--status-counts-topic", t.status_counts,
-                     "--large-withdrawals-topic", t.large, "--suspicious-users-topic", t.suspicious,
-                     "--user-balances-topic", t.balances, "--bad-ratings-topic", t.bad_ratings,
-                     "--worst-products-topic", t.worst},
+                    {"--bootstrap-servers",
+                     broker.bootstrap_servers(),
+                     "--application-id",
+                     app_id,
+                     "--state-dir",
+                     state.path.string(),
+                     "--commit-interval-ms",
+                     "200",
+                     "--set",
+                     "kafka.consumer.session.timeout.ms=6000",
+                     "--set",
+                     "kafka.consumer.heartbeat.interval.ms=500",
+                     "--error-alerts-topic",
+                     t.error_alerts,
+                     "--status-counts-topic",
+                     t.status_counts,
+                     "--large-withdrawals-topic",
+                     t.large,
+                     "--suspicious-users-topic",
+                     t.suspicious,
+                     "--user-balances-topic",
+                     t.balances,
+                     "--bad-ratings-topic",
+                     t.bad_ratings,
+                     "--worst-products-topic",
+                     t.worst},
                     {.env = sluice::test::app_environment()});
   ASSERT_TRUE(wait_until(
     [&] {
@@ -270,7 +292,8 @@ TEST(ops_anomalies, every_output_topic_matches_the_input) {
               count_of(client, t.bad_ratings) >= e.bad_ratings.size() && count_of(client, t.worst) >= 1);
     },
     45s))
-    << "outputs incomplete; app:\n" << tail_of(app);
+    << "outputs incomplete; app:\n"
+    << tail_of(app);
   ASSERT_TRUE(app.running()) << tail_of(app);
   // Once it consumed its input, anything beyond the expected rows (and the last ranking) is written.
   ASSERT_TRUE(sluice::test::wait_until_consumed(broker.bootstrap_servers(), app_id,
@@ -286,7 +309,8 @@ TEST(ops_anomalies, every_output_topic_matches_the_input) {
       EXPECT_EQ(v.at("status").as_string(), "ERROR");
       const auto start = v.at("window_start").to_number<std::int64_t>();
       EXPECT_EQ(v.at("window_end").to_number<std::int64_t>(), start + minute_ms);
-      EXPECT_TRUE(actual.emplace(start, v.at("count").to_number<std::int64_t>()).second) << "window twice: " << *r.value;
+      EXPECT_TRUE(actual.emplace(start, v.at("count").to_number<std::int64_t>()).second)
+        << "window twice: " << *r.value;
     }
     EXPECT_EQ(actual, e.error_windows);
   }
@@ -374,7 +398,8 @@ TEST(ops_anomalies, every_output_topic_matches_the_input) {
   }
   // Console alerts: one per error burst, large withdrawal and suspicious user-day.
   const auto console = app.stdout_text();
-  EXPECT_EQ(occurrences(console, "[ops-anomalies] large withdrawal:"), e.large_withdrawals.size()) << console.substr(0, 3000);
+  EXPECT_EQ(occurrences(console, "[ops-anomalies] large withdrawal:"), e.large_withdrawals.size())
+    << console.substr(0, 3000);
   EXPECT_EQ(occurrences(console, "[ops-anomalies] suspicious user"), e.suspicious.size());
   EXPECT_EQ(occurrences(console, "ERROR log lines in the minute"), e.error_windows.size());
 
@@ -388,7 +413,8 @@ TEST(ops_anomalies, describe_prints_the_topology_and_help_lists_the_flags) {
   child_process describe(sluice::test::built_binary("ops-anomalies"), {"--describe"});
   auto s = describe.wait_for(20s);
   ASSERT_TRUE(s && s->success()) << describe.stderr_text();
-  for (const char* node : {"errors-per-minute", "status-counts", "daily-withdrawals", "user-balances", "worst-products"})
+  for (const char* node :
+       {"errors-per-minute", "status-counts", "daily-withdrawals", "user-balances", "worst-products"})
     EXPECT_NE(describe.stdout_text().find(node), std::string::npos) << node << "\n" << describe.stdout_text();
   child_process help(sluice::test::built_binary("ops-anomalies"), {"--help"});
   s = help.wait_for(20s);
@@ -414,19 +440,34 @@ TEST_P(ops_anomalies_event_time, error_minutes_and_daily_withdrawals_match_the_i
   // 3000 records 200 ms apart (10 minutes of event time) over the three topics; ERROR bursts in
   // most minutes.
   const auto records = sluice::test::generate("ops", 5, 200, {"--count", "3000", "--error-burst-rate", "0.03"});
-  sluice::test::app_instances app(
-    "ops-anomalies",
-    {"--logs-topic", inputs.at("logs_topic"), "--transactions-topic", inputs.at("transactions_topic"), "--ratings-topic",
-     inputs.at("ratings_topic"), "--error-alerts-topic", t.error_alerts, "--status-counts-topic", t.status_counts,
-     "--large-withdrawals-topic", t.large, "--suspicious-users-topic", t.suspicious, "--user-balances-topic", t.balances,
-     "--bad-ratings-topic", t.bad_ratings, "--worst-products-topic", t.worst},
-    broker.bootstrap_servers(), c.instances);
+  sluice::test::app_instances app("ops-anomalies",
+                                  {"--logs-topic",
+                                   inputs.at("logs_topic"),
+                                   "--transactions-topic",
+                                   inputs.at("transactions_topic"),
+                                   "--ratings-topic",
+                                   inputs.at("ratings_topic"),
+                                   "--error-alerts-topic",
+                                   t.error_alerts,
+                                   "--status-counts-topic",
+                                   t.status_counts,
+                                   "--large-withdrawals-topic",
+                                   t.large,
+                                   "--suspicious-users-topic",
+                                   t.suspicious,
+                                   "--user-balances-topic",
+                                   t.balances,
+                                   "--bad-ratings-topic",
+                                   t.bad_ratings,
+                                   "--worst-products-topic",
+                                   t.worst},
+                                  broker.bootstrap_servers(), c.instances);
   const std::vector<std::string> internal = {
-    "errors-by-status-repartition",        "errors-per-minute-store-changelog", "logs-by-status-repartition",
-    "status-counts-store-changelog",       "withdrawals-by-user-repartition",   "daily-withdrawals-store-changelog",
-    "transactions-by-user-repartition",    "user-balances-store-changelog",     "ratings-by-product-repartition",
-    "product-ratings-store-changelog",     "worst-products-repartition",        "worst-products-store-changelog",
-    "error-alerts-alert-alerts",           "large-withdrawals-alert-alerts",    "suspicious-users-alert-alerts"};
+    "errors-by-status-repartition",     "errors-per-minute-store-changelog", "logs-by-status-repartition",
+    "status-counts-store-changelog",    "withdrawals-by-user-repartition",   "daily-withdrawals-store-changelog",
+    "transactions-by-user-repartition", "user-balances-store-changelog",     "ratings-by-product-repartition",
+    "product-ratings-store-changelog",  "worst-products-repartition",        "worst-products-store-changelog",
+    "error-alerts-alert-alerts",        "large-withdrawals-alert-alerts",    "suspicious-users-alert-alerts"};
   ASSERT_EQ(sluice::test::run_case(c, broker, records, inputs, internal, app), "");
 
   const auto logs = read_all(client, inputs.at("logs_topic"));

@@ -34,23 +34,22 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace json = boost::json;
+using sluice::test::check_rows;
 using sluice::test::child_process;
+using sluice::test::consume_options;
+using sluice::test::consumed_record;
+using sluice::test::kafka_test_client;
+using sluice::test::outgoing_record;
 using sluice::test::read_all;
 using sluice::test::tail_of;
 using sluice::test::temp_dir;
 using sluice::test::unique_name;
 using sluice::test::wait_until;
-using sluice::test::consume_options;
-using sluice::test::consumed_record;
-using sluice::test::kafka_test_client;
-using sluice::test::outgoing_record;
-using sluice::test::check_rows;
 
 constexpr std::int64_t window_ms = 5000;
 constexpr std::int64_t grace_ms = 5000;
 const std::set<std::string> prohibited = {"\xF0\x9F\x8D\x8D pineapple", "\xF0\x9F\x8D\x93 strawberry",
                                           "\xF0\x9F\x8D\x8C banana"}; // 🍍 🍓 🍌, as the tutorial's IN (...)
-
 
 // Output rows as canonical strings: "key | value" with objects serialized in a fixed field order.
 using rows = std::multiset<std::string>;
@@ -100,7 +99,8 @@ std::vector<std::size_t> scan_readme(const std::vector<std::int64_t>& c, std::ve
   std::vector<std::size_t> starts;
   for (std::size_t i = 0; i + 2 < c.size();) {
     const bool up = c[i + 1] > c[i];
-    const bool down = (static_cast<double>(c[i + 1]) - static_cast<double>(c[i + 2])) * 100.0 / static_cast<double>(c[i + 1]) > 30;
+    const bool down =
+      (static_cast<double>(c[i + 1]) - static_cast<double>(c[i + 2])) * 100.0 / static_cast<double>(c[i + 1]) > 30;
     if (up && down) {
       starts.push_back(i);
       ends.push_back(i + 2);
@@ -147,21 +147,19 @@ expectations expected_from(const std::vector<consumed_record>& input) {
         const std::string topping(t.as_string());
         if (!prohibited.count(topping))
           continue;
-        e.filtered.insert(row(json::object{{"shop", order.at("shop")}},
-                              json::object{{"id", order.at("id")},
-                                           {"name", order.at("name")},
-                                           {"topping", topping},
-                                           {"orderTimestamp", ts}}));
+        e.filtered.insert(row(json::object{{"shop", order.at("shop")}}, json::object{{"id", order.at("id")},
+                                                                                     {"name", order.at("name")},
+                                                                                     {"topping", topping},
+                                                                                     {"orderTimestamp", ts}}));
         list += (bad++ ? "," : "") + topping;
         ++counts[{topping, ts - ts % window_ms}];
       }
     if (bad > 3)
-      e.aggregated.insert(row(json::object{{"id", order.at("id")}},
-                              json::object{{"id", order.at("id")},
-                                           {"name", order.at("name")},
-                                           {"nr_bad_items", bad},
-                                           {"toppings", list},
-                                           {"orderTimestamp", ts}}));
+      e.aggregated.insert(row(json::object{{"id", order.at("id")}}, json::object{{"id", order.at("id")},
+                                                                                 {"name", order.at("name")},
+                                                                                 {"nr_bad_items", bad},
+                                                                                 {"toppings", list},
+                                                                                 {"orderTimestamp", ts}}));
   }
   // Windows close once event time reaches end + grace; once all input is read and idle, event
   // time is the largest timestamp of the input.
@@ -172,18 +170,17 @@ expectations expected_from(const std::vector<consumed_record>& input) {
       continue;
     closed[topping].push_back({start, n});
     if (n > 10)
-      e.windows.insert(row(json::object{{"topping", topping}, {"window_start", start}, {"window_end", start + window_ms}},
-                           json::object{{"window_start", start},
-                                        {"window_end", start + window_ms},
-                                        {"topping", topping},
-                                        {"nr_orders", n}}));
+      e.windows.insert(
+        row(json::object{{"topping", topping}, {"window_start", start}, {"window_end", start + window_ms}},
+            json::object{
+              {"window_start", start}, {"window_end", start + window_ms}, {"topping", topping}, {"nr_orders", n}}));
   }
   for (const auto& [topping, windows] : closed) { // std::map: windows in start order
     std::vector<std::int64_t> c;
     for (const auto& w : windows)
       c.push_back(w.second);
     auto add = [&, &windows = windows, &topping = topping](rows& out, const std::vector<std::size_t>& starts,
-                                                          const std::vector<std::size_t>& ends) {
+                                                           const std::vector<std::size_t>& ends) {
       for (std::size_t m = 0; m < starts.size(); ++m) {
         std::string detail;
         for (std::size_t i = starts[m]; i <= ends[m]; ++i)
@@ -223,15 +220,32 @@ app_topics topics_for(const std::string& prefix) {
 std::unique_ptr<child_process> start_app(const std::string& bootstrap, const std::string& app_id, const std::string& in,
                                          const app_topics& t, const std::string& pattern,
                                          const std::filesystem::path& state_dir) {
-  return std::make_unique<child_process>(
-    sluice::test::built_binary("pizza-anomaly"),
-    std::vector<std::string>{"--bootstrap-servers", bootstrap, "--application-id", app_id,
-                             "--input-topic", in, "--filter-topic", t.filtered, "--agg-topic", t.aggregated,
-                             "--windows-topic", t.windows, "--trends-topic", t.trends, "--trend-pattern", pattern,
-                             "--state-dir", state_dir.string(), "--commit-interval-ms", "200", "--set",
-                             "kafka.consumer.session.timeout.ms=6000", "--set",
-                             "kafka.consumer.heartbeat.interval.ms=500"},
-    sluice::test::child_options{.env = sluice::test::app_environment()});
+  return std::make_unique<child_process>(sluice::test::built_binary("pizza-anomaly"),
+                                         std::vector<std::string>{"--bootstrap-servers",
+                                                                  bootstrap,
+                                                                  "--application-id",
+                                                                  app_id,
+                                                                  "--input-topic",
+                                                                  in,
+                                                                  "--filter-topic",
+                                                                  t.filtered,
+                                                                  "--agg-topic",
+                                                                  t.aggregated,
+                                                                  "--windows-topic",
+                                                                  t.windows,
+                                                                  "--trends-topic",
+                                                                  t.trends,
+                                                                  "--trend-pattern",
+                                                                  pattern,
+                                                                  "--state-dir",
+                                                                  state_dir.string(),
+                                                                  "--commit-interval-ms",
+                                                                  "200",
+                                                                  "--set",
+                                                                  "kafka.consumer.session.timeout.ms=6000",
+                                                                  "--set",
+                                                                  "kafka.consumer.heartbeat.interval.ms=500"},
+                                         sluice::test::child_options{.env = sluice::test::app_environment()});
 }
 
 TEST(pizza_anomaly, all_four_outputs_match_the_input_for_both_trend_patterns) {
@@ -285,10 +299,11 @@ TEST(pizza_anomaly, all_four_outputs_match_the_input_for_both_trend_patterns) {
     return count_of(client, t.filtered) >= e.filtered.size() && count_of(client, t.aggregated) >= e.aggregated.size() &&
            count_of(client, t.windows) >= e.windows.size() && count_of(client, t.trends) >= trends.size();
   };
-  ASSERT_TRUE(wait_until([&] { return (done(ta, e.trends_readme) && done(tb, e.trends_deployed)) || !a->running() ||
-                                      !b->running(); },
-                         40s))
-    << "outputs incomplete; readme app:\n" << tail_of(*a) << "\ndeployed app:\n" << tail_of(*b);
+  ASSERT_TRUE(wait_until(
+    [&] { return (done(ta, e.trends_readme) && done(tb, e.trends_deployed)) || !a->running() || !b->running(); }, 40s))
+    << "outputs incomplete; readme app:\n"
+    << tail_of(*a) << "\ndeployed app:\n"
+    << tail_of(*b);
   ASSERT_TRUE(a->running()) << tail_of(*a);
   ASSERT_TRUE(b->running()) << tail_of(*b);
   // Once both consumed their input, anything beyond the expected rows is written.
@@ -308,10 +323,12 @@ TEST(pizza_anomaly, all_four_outputs_match_the_input_for_both_trend_patterns) {
                             {"window_start", "window_end", "topping", "nr_orders"}),
               e.windows);
   }
-  EXPECT_EQ(canonical_all(read_all(client, ta.trends), {"topping", "trend_start"}, {"topping", "trend_start", "trend_detail"}),
-            e.trends_readme);
-  EXPECT_EQ(canonical_all(read_all(client, tb.trends), {"topping", "trend_start"}, {"topping", "trend_start", "trend_detail"}),
-            e.trends_deployed);
+  EXPECT_EQ(
+    canonical_all(read_all(client, ta.trends), {"topping", "trend_start"}, {"topping", "trend_start", "trend_detail"}),
+    e.trends_readme);
+  EXPECT_EQ(
+    canonical_all(read_all(client, tb.trends), {"topping", "trend_start"}, {"topping", "trend_start", "trend_detail"}),
+    e.trends_deployed);
 
   // Console alerts for ex-2 orders and ex-4 trends.
   const auto alerts = a->stdout_text();
@@ -358,7 +375,8 @@ sluice::test::expected_rows keyed(const rows& expected) {
 }
 
 // Output rows keyed by their key, re-serialized with the fields in `key_fields` order.
-sluice::test::actual_rows keyed(const std::vector<consumed_record>& records, const std::vector<std::string>& key_fields) {
+sluice::test::actual_rows keyed(const std::vector<consumed_record>& records,
+                                const std::vector<std::string>& key_fields) {
   return sluice::test::rows_of(records, [&](const consumed_record& r, const json::value&) {
     return json::serialize(pick(r.key.value_or("{}"), key_fields));
   });
@@ -372,11 +390,12 @@ TEST_P(pizza_anomaly_event_time, windows_and_trends_match_the_closed_windows_of_
   const auto t = topics_for("pizza");
   // 1513 orders 200 ms apart (302.4 s of event time, no window closes within 2 s of its end), with
   // bursts and the pineapple cycle, as in the test above.
-  const auto records = sluice::test::generate("pizza", 42, 200,
-                                              {"--count", "1513", "--burst-rate", "0.02", "--trend-topping", "pineapple"});
+  const auto records = sluice::test::generate(
+    "pizza", 42, 200, {"--count", "1513", "--burst-rate", "0.02", "--trend-topping", "pineapple"});
   sluice::test::app_instances app("pizza-anomaly",
                                   {"--input-topic", in, "--filter-topic", t.filtered, "--agg-topic", t.aggregated,
-                                   "--windows-topic", t.windows, "--trends-topic", t.trends, "--trend-pattern", "readme"},
+                                   "--windows-topic", t.windows, "--trends-topic", t.trends, "--trend-pattern",
+                                   "readme"},
                                   broker.bootstrap_servers(), c.instances);
   ASSERT_EQ(sluice::test::run_case(c, broker, records, {{"", in}},
                                    {"by-topping-repartition", "toppings-5s-store-changelog", "trends-store-changelog",
@@ -394,15 +413,16 @@ TEST_P(pizza_anomaly_event_time, windows_and_trends_match_the_closed_windows_of_
   const auto windows = keyed(e.windows), trends = keyed(e.trends_readme);
   ASSERT_GT(windows.size(), 100u);
   ASSERT_GE(trends.size(), 5u);
-  const std::vector<std::string> window_key = {"topping", "window_start", "window_end"}, trend_key = {"topping", "trend_start"};
+  const std::vector<std::string> window_key = {"topping", "window_start", "window_end"},
+                                 trend_key = {"topping", "trend_start"};
 
-  const auto out = sluice::test::settle_outputs(
-    client, {{t.windows, windows.size()}, {t.trends, trends.size()}},
-    [&](const auto& o) {
-      return check_rows(windows, keyed(o.at(t.windows), window_key)).missing == 0 &&
-             check_rows(trends, keyed(o.at(t.trends), trend_key)).missing == 0;
-    },
-    app, {in});
+  const auto out =
+    sluice::test::settle_outputs(client, {{t.windows, windows.size()}, {t.trends, trends.size()}},
+                                 [&](const auto& o) {
+                                   return check_rows(windows, keyed(o.at(t.windows), window_key)).missing == 0 &&
+                                          check_rows(trends, keyed(o.at(t.trends), trend_key)).missing == 0;
+                                 },
+                                 app, {in});
   const auto w = check_rows(windows, keyed(out.at(t.windows), window_key));
   const auto tr = check_rows(trends, keyed(out.at(t.trends), trend_key));
   std::printf("%s: windows %s\n%s: trends %s\n", c.name.c_str(), w.summary().c_str(), c.name.c_str(),

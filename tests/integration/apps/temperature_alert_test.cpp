@@ -35,19 +35,18 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 using sluice::test::child_process;
+using sluice::test::consume_options;
+using sluice::test::consumed_record;
+using sluice::test::kafka_test_client;
 using sluice::test::read_all;
 using sluice::test::tail_of;
 using sluice::test::temp_dir;
 using sluice::test::unique_name;
 using sluice::test::wait_until;
-using sluice::test::consume_options;
-using sluice::test::consumed_record;
-using sluice::test::kafka_test_client;
 
 constexpr std::int64_t window_ms = 5000; // the tutorial's hopping_window(duration_ms=5000, step_ms=1000)
 constexpr std::int64_t step_ms = 1000;
 constexpr std::int64_t threshold_cents = 9000; // window_value >= 90
-
 
 // One alert: machine, window start, window end, mean in hundredths (exact after rounding).
 using alert = std::tuple<std::string, std::int64_t, std::int64_t, std::int64_t>;
@@ -148,15 +147,17 @@ TEST(temperature_alert, alerts_match_every_hopping_window_mean_of_the_input) {
   temp_dir state;
   const auto app_id = unique_name("temp-app");
   child_process app(sluice::test::built_binary("temperature-alert"),
-                    {"--bootstrap-servers", broker.bootstrap_servers(), "--application-id", app_id,
-                     "--input-topic", in, "--output-topic", out, "--state-dir", state.path.string(),
-                     "--commit-interval-ms", "200", "--set", "kafka.consumer.session.timeout.ms=6000", "--set",
-                     "kafka.consumer.heartbeat.interval.ms=500"},
+                    {"--bootstrap-servers", broker.bootstrap_servers(), "--application-id", app_id, "--input-topic", in,
+                     "--output-topic", out, "--state-dir", state.path.string(), "--commit-interval-ms", "200", "--set",
+                     "kafka.consumer.session.timeout.ms=6000", "--set", "kafka.consumer.heartbeat.interval.ms=500"},
                     {.env = sluice::test::app_environment()});
   ASSERT_TRUE(wait_until(
-    [&] { return client.consume(out, {.idle_timeout = 1s, .stop_at_end = true}).size() >= expected.size() || !app.running(); },
+    [&] {
+      return client.consume(out, {.idle_timeout = 1s, .stop_at_end = true}).size() >= expected.size() || !app.running();
+    },
     40s))
-    << "alerts incomplete; app:\n" << tail_of(app);
+    << "alerts incomplete; app:\n"
+    << tail_of(app);
   ASSERT_TRUE(app.running()) << tail_of(app);
   // Once it consumed its input, anything beyond the expected alerts is written.
   ASSERT_TRUE(sluice::test::wait_until_consumed(broker.bootstrap_servers(), app_id, {in}));
@@ -175,9 +176,8 @@ TEST(temperature_alert, alerts_match_every_hopping_window_mean_of_the_input) {
        pos = console.find("Alerting for MID 2: Average Temperature ", pos + 1))
     ++lines;
   EXPECT_EQ(lines, expected.size()) << console.substr(0, 2000);
-  const auto& top = *std::max_element(expected.begin(), expected.end(), [](const alert& a, const alert& b) {
-    return std::get<3>(a) < std::get<3>(b);
-  });
+  const auto& top = *std::max_element(expected.begin(), expected.end(),
+                                      [](const alert& a, const alert& b) { return std::get<3>(a) < std::get<3>(b); });
   // Printed like Python prints a float: 98.57, 92.3, 95.0.
   const auto cents = std::get<3>(top);
   char value[32];
@@ -202,7 +202,8 @@ TEST(temperature_alert, describe_prints_the_topology_and_help_lists_the_flags) {
   child_process help(sluice::test::built_binary("temperature-alert"), {"--help"});
   s = help.wait_for(20s);
   ASSERT_TRUE(s && s->success());
-  for (const char* flag : {"--input-topic", "--output-topic", "--threshold", "--slack-webhook-url", "--bootstrap-servers"})
+  for (const char* flag :
+       {"--input-topic", "--output-topic", "--threshold", "--slack-webhook-url", "--bootstrap-servers"})
     EXPECT_NE(help.stdout_text().find(flag), std::string::npos) << flag;
 }
 
@@ -227,24 +228,26 @@ void expect_every_window_update(const sluice::test::event_time_case& c, const st
   args.insert(args.end(), flags.begin(), flags.end());
   sluice::test::app_instances app("temperature-alert", args, broker.bootstrap_servers(), c.instances);
   ASSERT_EQ(
-    sluice::test::run_case(c, broker, records, {{"", in}}, {"temperature-5s-store-changelog", "alert-alerts"}, app), "");
+    sluice::test::run_case(c, broker, records, {{"", in}}, {"temperature-5s-store-changelog", "alert-alerts"}, app),
+    "");
 
   const auto input = read_all(client, in);
   ASSERT_EQ(input.size(), records.size());
   sluice::test::expected_rows expected;
   for (const auto& a : expected_alerts(input, 0)) {
     const auto& [machine, start, end, cents] = a;
-    auto [it, fresh] = expected.try_emplace(identity(a), sluice::test::expected_row{
-                                                           {{"machine_id", machine},
-                                                            {"window_start", start},
-                                                            {"window_end", end},
-                                                            {"average_temperature", static_cast<double>(cents) / 100}},
-                                                           0});
+    auto [it, fresh] = expected.try_emplace(
+      identity(a), sluice::test::expected_row{{{"machine_id", machine},
+                                               {"window_start", start},
+                                               {"window_end", end},
+                                               {"average_temperature", static_cast<double>(cents) / 100}},
+                                              0});
     ++it->second.times;
   }
   const auto expected_count = 5 * input.size(); // five windows per reading
   auto rows = [](const std::vector<consumed_record>& records) {
-    return sluice::test::rows_of(records, [](const consumed_record& r, const json::value&) { return identity(parse_alert(r)); });
+    return sluice::test::rows_of(records,
+                                 [](const consumed_record& r, const json::value&) { return identity(parse_alert(r)); });
   };
 
   const auto output = sluice::test::settle_outputs(
@@ -281,8 +284,7 @@ TEST_P(temperature_alert_exactly_once, every_window_update_is_emitted_in_reading
   expect_every_window_update(GetParam(), {"--processing-guarantee", "exactly_once_v2"});
 }
 
-INSTANTIATE_TEST_SUITE_P(cases, temperature_alert_exactly_once,
-                         testing::ValuesIn([] {
+INSTANTIATE_TEST_SUITE_P(cases, temperature_alert_exactly_once, testing::ValuesIn([] {
                            std::vector<sluice::test::event_time_case> several;
                            for (const auto& c : sluice::test::event_time_cases())
                              if (c.instances > 1)

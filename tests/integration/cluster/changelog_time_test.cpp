@@ -51,8 +51,8 @@ TEST(changelog_time, replayed_history_is_logged_with_the_wall_clock) {
   const auto started = now_ms();
   kafka_streams streams{b.build(), config};
   streams.start();
-  ASSERT_TRUE(sluice::test::wait_until([&] { return streams.records_processed() == 200 && streams.commits() > 0; },
-                                       60s))
+  ASSERT_TRUE(
+    sluice::test::wait_until([&] { return streams.records_processed() == 200 && streams.commits() > 0; }, 60s))
     << streams.failure();
   streams.close(); // final commit: every changelog record acknowledged
   const auto stopped = now_ms();

@@ -1,9 +1,9 @@
 // processing.guarantee=exactly_once_v2 on the embedded broker: counts over a repartitioned
 // 4-partition backlog, committed in transactions with their offsets; an aborted transaction
 // rewinds every task to the last commit and restores its store, so counts stay exact; a fenced
-// producer is replaced; transactions that keep failing stop the instance with the reason. (The embedded broker shows aborted records
-// to read_committed readers too, so these tests judge the final count of each key, which an
-// abort without a correct rewind and restore would inflate.)
+// producer is replaced; transactions that keep failing stop the instance with the reason. (The embedded broker shows
+// aborted records to read_committed readers too, so these tests judge the final count of each key, which an abort
+// without a correct rewind and restore would inflate.)
 #include <sluice/kafka_streams.hpp>
 #include "embedded_broker.hpp"
 #include "kafka_test_client.hpp"
@@ -93,8 +93,8 @@ struct exactly_once : ::testing::Test {
   /// Waits until every input record went through both sub-topologies and the output holds the
   /// expected count of every key.
   void expect_exact_counts(kafka_streams& streams) {
-    const auto total = static_cast<int64_t>(std::accumulate(
-      expected.begin(), expected.end(), int64_t{0}, [](int64_t a, const auto& kv) { return a + kv.second; }));
+    const auto total = static_cast<int64_t>(std::accumulate(expected.begin(), expected.end(), int64_t{0},
+                                                            [](int64_t a, const auto& kv) { return a + kv.second; }));
     ASSERT_TRUE(sluice::test::wait_until(
       [&] { return streams.failed() || (streams.records_processed() >= 2 * total && final_counts() == expected); },
       120s))
@@ -124,8 +124,8 @@ TEST_F(exactly_once, an_aborted_transaction_rewinds_the_tasks_and_restores_their
   streams.start();
   // Let part of the backlog commit, then make the next transactions fail.
   ASSERT_TRUE(sluice::test::wait_until([&] { return streams.commits() >= 3 || streams.failed(); }, 60s));
-  broker.push_request_errors(add_partitions_to_txn,
-                             {RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED});
+  broker.push_request_errors(add_partitions_to_txn, {RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+                                                     RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED});
   produce_backlog(8000); // more input, so there is something to fail
   expect_exact_counts(streams);
   EXPECT_GE(streams.rewinds(), 1);

@@ -79,7 +79,8 @@ struct flow_control : ::testing::Test {
   /// Waits until `streams` processed the whole backlog, closes it, and checks that the output
   /// holds every record of every partition once, in order.
   void expect_every_record_in_order(kafka_streams& streams, int per_partition) const {
-    ASSERT_TRUE(sluice::test::wait_until([&] { return streams.records_processed() >= partitions * per_partition; }, 120s))
+    ASSERT_TRUE(
+      sluice::test::wait_until([&] { return streams.records_processed() >= partitions * per_partition; }, 120s))
       << "processed " << streams.records_processed() << " " << streams.failure();
     streams.close();
     const auto got = output();

@@ -20,8 +20,7 @@ namespace {
 topology repartitioning_topology(const std::string& in, const std::string& app) {
   topology_builder b;
   b.stream<serdes::string, serdes::json>(in)
-    .group_by([](const std::string&, const json::value& v) { return std::string{v.at("user").as_string()}; },
-              "by-user")
+    .group_by([](const std::string&, const json::value& v) { return std::string{v.at("user").as_string()}; }, "by-user")
     .count("clicks")
     .to_stream()
     .to(in + "-out");

@@ -118,8 +118,7 @@ TEST_F(production_failure, log_and_continue_skips_refused_outputs_and_goes_on) {
 
   broker.push_broker_request_errors(output_broker, produce_api, {RD_KAFKA_RESP_ERR_INVALID_RECORD});
   produce("b", 50);
-  ASSERT_TRUE(sluice::test::wait_until([&] { return streams.records_processed() >= 100; }, 60s))
-    << streams.failure();
+  ASSERT_TRUE(sluice::test::wait_until([&] { return streams.records_processed() >= 100; }, 60s)) << streams.failure();
   produce("c", 50); // delivered after the skipped ones
   ASSERT_TRUE(sluice::test::wait_until([&] { return has_all("c"); }, 60s)) << streams.failure();
   EXPECT_FALSE(streams.failed()) << streams.failure();
@@ -133,7 +132,8 @@ TEST_F(production_failure, log_and_continue_skips_refused_outputs_and_goes_on) {
 }
 
 TEST_F(production_failure, a_record_the_producer_refuses_at_once_fails_the_task_not_as_a_bad_record) {
-  client.produce(in, std::vector<std::pair<std::string, std::string>>{{"k1", "small-1"}, {"k2", "big"}, {"k3", "small-2"}});
+  client.produce(in,
+                 std::vector<std::pair<std::string, std::string>>{{"k1", "small-1"}, {"k2", "big"}, {"k3", "small-2"}});
   auto c = config();
   c.set("kafka.producer.message.max.bytes", "1000"); // "big" becomes 2000 bytes
   kafka_streams streams{copy_topology(), c};
@@ -147,14 +147,14 @@ TEST_F(production_failure, a_record_the_producer_refuses_at_once_fails_the_task_
 
 TEST_F(production_failure, log_and_continue_skips_a_record_the_producer_refuses_at_once) {
   // One key: one partition, in order.
-  client.produce(in, std::vector<std::pair<std::string, std::string>>{{"k1", "small-1"}, {"k1", "big"}, {"k1", "small-2"}});
+  client.produce(in,
+                 std::vector<std::pair<std::string, std::string>>{{"k1", "small-1"}, {"k1", "big"}, {"k1", "small-2"}});
   auto c = config();
   c.set("kafka.producer.message.max.bytes", "1000");
   c.set("default.production.exception.handler", "log_and_continue");
   kafka_streams streams{copy_topology(), c};
   streams.start();
-  ASSERT_TRUE(sluice::test::wait_until([&] { return values_of(out).count("small-2") > 0; }, 60s))
-    << streams.failure();
+  ASSERT_TRUE(sluice::test::wait_until([&] { return values_of(out).count("small-2") > 0; }, 60s)) << streams.failure();
   EXPECT_FALSE(streams.failed()) << streams.failure();
   EXPECT_EQ(values_of(out), (std::set<std::string>{"small-1", "small-2"}));
   streams.close();

@@ -32,9 +32,9 @@ struct producer {
 
   producer(const std::string& bootstrap, const std::string& transactional_id) {
     auto* conf = rd_kafka_conf_new();
-    apply_kafka_settings(conf, {{"bootstrap.servers", bootstrap},
-                                {"transactional.id", transactional_id},
-                                {"transaction.timeout.ms", "10000"}});
+    apply_kafka_settings(
+      conf,
+      {{"bootstrap.servers", bootstrap}, {"transactional.id", transactional_id}, {"transaction.timeout.ms", "10000"}});
     char err[512];
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!rk)

@@ -51,8 +51,7 @@ alert_client_options fast_options(std::shared_ptr<spdlog::logger> logger = nullp
 delivery_report deliver(alert_client& client, sluice::http_request request) {
   std::promise<delivery_report> promise;
   auto future = promise.get_future();
-  EXPECT_TRUE(client.submit(std::move(request),
-                            [&](const delivery_report& r) { promise.set_value(r); }));
+  EXPECT_TRUE(client.submit(std::move(request), [&](const delivery_report& r) { promise.set_value(r); }));
   EXPECT_EQ(future.wait_for(30s), std::future_status::ready);
   return future.get();
 }
@@ -73,8 +72,7 @@ TEST(MessageTemplate, UnknownFieldsAndBadSyntaxAreClearErrors) {
   auto missing = sluice::render("host:{hostname} at {rack}", tutorial_record);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, sluice::connector_errc::template_error);
-  EXPECT_NE(missing.error().message.find("unknown field 'rack'"), std::string::npos)
-    << missing.error().message;
+  EXPECT_NE(missing.error().message.find("unknown field 'rack'"), std::string::npos) << missing.error().message;
   EXPECT_NE(missing.error().message.find("hostname"), std::string::npos); // lists what exists
   EXPECT_FALSE(sluice::message_template::parse("oops {hostname"));
   EXPECT_FALSE(sluice::message_template::parse("oops }"));
@@ -109,8 +107,8 @@ TEST(AlertClient, SlackWebhookDelivered) {
   http_receiver receiver;
   alert_client client{fast_options()};
   auto text = *sluice::render(tutorial_template, tutorial_record);
-  auto report = deliver(client, sluice::slack_webhook_request(receiver.url("/services/T1/B2/xyz"), text,
-                                                              "app-slack-alerts-2-17"));
+  auto report =
+    deliver(client, sluice::slack_webhook_request(receiver.url("/services/T1/B2/xyz"), text, "app-slack-alerts-2-17"));
   EXPECT_TRUE(report.ok) << report.reason;
   EXPECT_EQ(report.attempts, 1);
   EXPECT_EQ(report.http_status, 200);
@@ -276,8 +274,7 @@ TEST(AlertClient, StopFailsPendingRequests) {
 
 TEST(SlackPostMessage, SendsBearerTokenAndChannel) {
   http_receiver receiver;
-  receiver.set_default({200, R"({"ok":true,"channel":"C123","ts":"1.2"})", {}, 0ms,
-                        "application/json"});
+  receiver.set_default({200, R"({"ok":true,"channel":"C123","ts":"1.2"})", {}, 0ms, "application/json"});
   captured_log log;
   alert_client client{fast_options(log.logger)};
   sluice::slack_api_options slack{"xoxb-test-token-5551", receiver.url("/api/chat.postMessage")};
@@ -302,16 +299,14 @@ TEST(SlackPostMessage, OkFalseIsAFailureAndRatelimitedIsRetried) {
   alert_client client{fast_options(log.logger)};
   sluice::slack_api_options slack{"xoxb-test-token-5551", receiver.url("/api/chat.postMessage")};
 
-  receiver.enqueue({200, R"({"ok":false,"error":"channel_not_found"})", {}, 0ms,
-                    "application/json"});
+  receiver.enqueue({200, R"({"ok":false,"error":"channel_not_found"})", {}, 0ms, "application/json"});
   auto failed = deliver(client, sluice::slack_post_message_request(slack, "CNOPE", "hi", an_alert_id));
   EXPECT_FALSE(failed.ok);
   EXPECT_EQ(failed.attempts, 1);
   EXPECT_NE(failed.reason.find("channel_not_found"), std::string::npos) << failed.reason;
 
   receiver.enqueue({200, R"({"ok":false,"error":"ratelimited"})", {}, 0ms, "application/json"});
-  receiver.enqueue({429, R"({"ok":false,"error":"ratelimited"})", {{"Retry-After", "1"}}, 0ms,
-                    "application/json"});
+  receiver.enqueue({429, R"({"ok":false,"error":"ratelimited"})", {{"Retry-After", "1"}}, 0ms, "application/json"});
   receiver.enqueue({200, R"({"ok":true})", {}, 0ms, "application/json"});
   auto retried = deliver(client, sluice::slack_post_message_request(slack, "C123", "hi", an_alert_id));
   EXPECT_TRUE(retried.ok) << retried.reason;
@@ -325,8 +320,7 @@ TEST(SlackPostMessage, OkFalseIsAFailureAndRatelimitedIsRetried) {
 TEST(Redaction, TokensNeverInUrlsOrHeadersAsLogged) {
   EXPECT_EQ(sluice::redact_url("https://hooks.slack.com/services/T000/B000/XXXXSECRET"),
             "https://hooks.slack.com/services/***");
-  EXPECT_EQ(sluice::redact_url("https://example.com/hook?token=abc&x=1"),
-            "https://example.com/hook?token=***&x=1");
+  EXPECT_EQ(sluice::redact_url("https://example.com/hook?token=abc&x=1"), "https://example.com/hook?token=***&x=1");
   EXPECT_EQ(sluice::redact_url("https://user:pw@example.com/a"), "https://user:***@example.com/a");
   EXPECT_EQ(sluice::redact_header("Authorization", "Bearer xoxb-1"), "Bearer ***");
   EXPECT_EQ(sluice::redact_header("Content-Type", "application/json"), "application/json");
@@ -339,8 +333,8 @@ TEST(AlertClient, WebhookSecretPathNotLogged) {
   auto o = fast_options(log.logger);
   o.max_attempts = 2;
   alert_client client{o};
-  auto report = deliver(client, sluice::json_webhook_request(
-                                  receiver.url("/hook?token=tok-secret-8812"), tutorial_record, an_alert_id));
+  auto report = deliver(
+    client, sluice::json_webhook_request(receiver.url("/hook?token=tok-secret-8812"), tutorial_record, an_alert_id));
   EXPECT_FALSE(report.ok);
   const auto text = log.text();
   EXPECT_NE(text.find("token=***"), std::string::npos) << text;

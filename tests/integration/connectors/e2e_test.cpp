@@ -94,8 +94,8 @@ TEST(ConnectorsEndToEnd, ThresholdJoinAndSlackAlertsThroughTheRuntimeSurvivePost
 
   sluice::topology_builder builder;
   auto over = builder.stream<S, J>("cpu_agg_stats")
-                .lookup_join(source, sluice::json_field_key("hostname"), sluice::merge_row,
-                             sluice::join_kind::inner, "thresholds")
+                .lookup_join(source, sluice::json_field_key("hostname"), sluice::merge_row, sluice::join_kind::inner,
+                             "thresholds")
                 .filter([](const json::value& v) {
                   return v.at("usage_avg").to_number<double>() > v.at("allowed_top").to_number<double>();
                 });
@@ -169,7 +169,7 @@ TEST(ConnectorsEndToEnd, ThresholdJoinAndSlackAlertsThroughTheRuntimeSurvivePost
   }
   std::sort(got.begin(), got.end());
   std::sort(expected.begin(), expected.end());
-  EXPECT_EQ(got, expected); // every alert once: none lost while PostgreSQL was down, none joined wrongly
+  EXPECT_EQ(got, expected);          // every alert once: none lost while PostgreSQL was down, none joined wrongly
   EXPECT_EQ(ids.size(), got.size()); // one id per alert
   EXPECT_EQ(during_outage, expected.size() / 3) << "no alert can be sent without its threshold";
   EXPECT_GT(source.metrics().lookup.retries, 0u);
@@ -276,8 +276,8 @@ TEST(ConnectorsEndToEnd, UnderExactlyOnceARateLimitedWebhookDoesNotHoldTheTransa
   sluice::json_webhook_sink hook{receiver.url("/hook"), {}, alert_options};
 
   sluice::topology_builder builder;
-  auto hot = builder.stream<S, J>("readings").filter(
-    [](const json::value& v) { return v.at("usage").to_number<double>() > 80; }, "over-80");
+  auto hot = builder.stream<S, J>("readings")
+               .filter([](const json::value& v) { return v.at("usage").to_number<double>() > 80; }, "over-80");
   hot.to("hot");
   hot.alert(hook, "hook");
 
@@ -312,15 +312,18 @@ TEST(ConnectorsEndToEnd, UnderExactlyOnceARateLimitedWebhookDoesNotHoldTheTransa
   for (const auto& r : kafka.consume("readings", to_end))
     end_of[r.partition] = std::max(end_of[r.partition], r.offset + 1);
 
-  const bool input_committed = sluice::test::wait_until([&] {
-    for (const auto& [partition, end] : end_of)
-      if (kafka.committed_offset(config.application_id, "readings", partition) != end)
-        return false;
-    return true;
-  }, 15s, 50ms);
+  const bool input_committed = sluice::test::wait_until(
+    [&] {
+      for (const auto& [partition, end] : end_of)
+        if (kafka.committed_offset(config.application_id, "readings", partition) != end)
+          return false;
+      return true;
+    },
+    15s, 50ms);
   auto sent_of = [&](const std::string& id) {
     const auto requests = receiver.requests();
-    return std::count_if(requests.begin(), requests.end(), [&](const auto& r) { return r.header("Idempotency-Key") == id; });
+    return std::count_if(requests.begin(), requests.end(),
+                         [&](const auto& r) { return r.header("Idempotency-Key") == id; });
   };
   EXPECT_TRUE(input_committed) << "the readings' offsets were not committed while an alert waited";
   EXPECT_EQ(sent_of(held), 1) << "the held alert went out again before the checks: the Retry-After did not hold it";

@@ -129,9 +129,8 @@ TEST_F(Operators, LeftJoinPassesMissesWithNullRow) {
     .lookup_join(
       source, [](const std::string& key, const json::value&) { return key; },
       [](const std::string& key, const json::value& v, const sluice::lookup_row* row) {
-        return json::value{{"key", key},
-                           {"cpu", v.at("cpu")},
-                           {"allowed_top", row ? row->at("allowed_top") : json::value(nullptr)}};
+        return json::value{
+          {"key", key}, {"cpu", v.at("cpu")}, {"allowed_top", row ? row->at("allowed_top") : json::value(nullptr)}};
       },
       join_kind::left)
     .to("joined");
@@ -165,7 +164,8 @@ TEST_F(Operators, OneBatchIsOneQueryOverItsDistinctKeysJoinedInOrder) {
   auto in = std::make_shared<sluice::record_batch<std::string, json::value>>();
   const std::vector<std::string> hosts = {"doc", "sleepy", "doc", "nobody", "happy", "sleepy", "doc"};
   for (std::size_t i = 0; i < hosts.size(); ++i)
-    in->records.push_back({hosts[i], agg(hosts[i], static_cast<int>(i), 1.0), {0, static_cast<int64_t>(i), 0, nullptr}});
+    in->records.push_back(
+      {hosts[i], agg(hosts[i], static_cast<int>(i), 1.0), {0, static_cast<int64_t>(i), 0, nullptr}});
   proc->process(in, ctx);
   EXPECT_EQ(ctx.deferred(), 1); // the join is not done on the calling thread
   ASSERT_TRUE(ctx.run_deferred(30s));
@@ -312,8 +312,8 @@ TEST_F(Operators, TutorialAlertTextDeliveredFromJoinedRecord) {
     })
     .alert(slack, "slack");
   topology_test_driver driver{b.build()};
-  driver.pipe<S, J>("cpu_agg_stats", "doc", agg("doc", 3, 85.5));    // over 20
-  driver.pipe<S, J>("cpu_agg_stats", "dopey", agg("dopey", 1, 85.5)); // under 90: no alert
+  driver.pipe<S, J>("cpu_agg_stats", "doc", agg("doc", 3, 85.5));      // over 20
+  driver.pipe<S, J>("cpu_agg_stats", "dopey", agg("dopey", 1, 85.5));  // under 90: no alert
   driver.pipe<S, J>("cpu_agg_stats", "happy", agg("happy", 2, 70.25)); // over 70
   // pipe() returns once the deferred alerts completed: delivered before the next record.
   auto requests = receiver.requests();
@@ -373,8 +373,8 @@ TEST_F(Operators, EveryHttpAlertNamesItsAlertsTopicRecordInTheIdempotencyKeyAndT
 TEST_F(Operators, SlackRateLimited429ThenSuccess) {
   captured_log log;
   http_receiver receiver;
-  receiver.enqueue(scripted_response{429, R"({"ok":false,"error":"ratelimited"})", {{"Retry-After", "1"}}, 0ms,
-                                     "application/json"});
+  receiver.enqueue(
+    scripted_response{429, R"({"ok":false,"error":"ratelimited"})", {{"Retry-After", "1"}}, 0ms, "application/json"});
   receiver.set_default(scripted_response{200, R"({"ok":true,"ts":"1.2"})", {}, 0ms, "application/json"});
   const std::string token = "xoxb-secret-token-123456";
   sluice::slack_post_message_sink slack{token, "C0CPUALERTS", tutorial_alert, receiver.url("/api/chat.postMessage"),
@@ -403,8 +403,8 @@ TEST_F(Operators, Webhook500ExhaustsAttemptsThenDeadLettersWithReason) {
   captured_log log;
   http_receiver receiver;
   receiver.set_default(scripted_response{500, "boom", {}, 0ms, "text/plain"});
-  sluice::json_webhook_sink hook{receiver.url("/hook"), {{"Authorization", "Bearer hook-secret-99"}},
-                                 fast_retries(log.logger, 3)};
+  sluice::json_webhook_sink hook{
+    receiver.url("/hook"), {{"Authorization", "Bearer hook-secret-99"}}, fast_retries(log.logger, 3)};
   topology_builder b;
   b.stream<S, J>("alerts").alert(hook, "webhook");
   topology_test_driver driver{b.build()};

@@ -46,8 +46,7 @@ std::size_t count_occurrences(const std::string& text, const std::string& needle
 }
 
 const std::map<std::string, std::int64_t> tutorial_thresholds = {
-  {"doc", 20}, {"grumpy", 30}, {"sleepy", 40}, {"bashful", 60},
-  {"happy", 70}, {"sneezy", 80}, {"dopey", 90}};
+  {"doc", 20}, {"grumpy", 30}, {"sleepy", 40}, {"bashful", 60}, {"happy", 70}, {"sneezy", 80}, {"dopey", 90}};
 
 class PostgresLookup : public ::testing::Test {
 protected:
@@ -167,8 +166,7 @@ TEST_F(PostgresLookup, BatchOfHundredKeysIsOneQuery) {
   EXPECT_EQ(lookup.metrics().queries, 1u);
   EXPECT_EQ(lookup.metrics().cache_misses, 100u);
   // Independent of our counters: the server logged exactly one execution of the statement.
-  EXPECT_EQ(count_occurrences(cluster_->server_log(), "execute sluice_lookup") - executions_before,
-            1u);
+  EXPECT_EQ(count_occurrences(cluster_->server_log(), "execute sluice_lookup") - executions_before, 1u);
 }
 
 TEST_F(PostgresLookup, CacheHitsAndMissesCountedIncludingAbsentKeys) {
@@ -205,7 +203,7 @@ TEST_F(PostgresLookup, CacheEvictsLeastRecentlyUsedBeyondMaxRows) {
   postgres_lookup lookup{o};
   ASSERT_TRUE(lookup.lookup({"doc"}));
   ASSERT_TRUE(lookup.lookup({"grumpy"}));
-  ASSERT_TRUE(lookup.lookup({"doc"}));   // hit; grumpy is now least recently used
+  ASSERT_TRUE(lookup.lookup({"doc"}));    // hit; grumpy is now least recently used
   ASSERT_TRUE(lookup.lookup({"sleepy"})); // evicts grumpy
   auto before = lookup.metrics();
   ASSERT_TRUE(lookup.lookup({"doc"}));    // still cached
@@ -246,7 +244,7 @@ TEST_F(PostgresLookup, ServerRestartDuringLookupsLosesNothing) {
   for (int w = 0; w < 2; ++w) {
     auto o = options(log.logger);
     o.conninfo = w == 0 ? cluster_->conninfo() : cluster_->uri(); // both conninfo styles
-    o.cache_max_rows = 0; // every call goes to the server
+    o.cache_max_rows = 0;                                         // every call goes to the server
     lookups.push_back(std::make_unique<postgres_lookup>(o));
   }
   for (int w = 0; w < 2; ++w) {
@@ -255,8 +253,7 @@ TEST_F(PostgresLookup, ServerRestartDuringLookupsLosesNothing) {
       for (const auto& [h, _] : tutorial_thresholds)
         hosts.push_back(h);
       for (int i = 0; !done; ++i) {
-        std::vector<std::string> keys = {hosts[(i + w) % hosts.size()],
-                                         hosts[(i + 3) % hosts.size()], "absent-host"};
+        std::vector<std::string> keys = {hosts[(i + w) % hosts.size()], hosts[(i + 3) % hosts.size()], "absent-host"};
         started++;
         auto result = lookups[w]->lookup(keys);
         if (!result) {
@@ -328,16 +325,16 @@ TEST_F(PostgresLookup, PasswordNeverInLogsOrErrors) {
   captured_log log;
   // Wrong password: a configuration error, reported without the password.
   auto wrong = options(log.logger);
-  wrong.conninfo = "host=127.0.0.1 port=" + std::to_string(cluster_->port())
-                   + " user=sluice password='Wrong-Pw 93b1' dbname=sluice_test";
+  wrong.conninfo = "host=127.0.0.1 port=" + std::to_string(cluster_->port()) +
+                   " user=sluice password='Wrong-Pw 93b1' dbname=sluice_test";
   auto r1 = postgres_lookup{wrong}.lookup({"doc"});
   ASSERT_FALSE(r1);
   EXPECT_EQ(r1.error().code, connector_errc::invalid_options);
   EXPECT_EQ(r1.error().message.find("Wrong-Pw"), std::string::npos) << r1.error().message;
   // Nothing listening: retried, then attempts_exhausted; URI form.
   auto down = options(log.logger);
-  down.conninfo = "postgresql://sluice:Pw-Sluice-7f3a9c@127.0.0.1:"
-                  + std::to_string(sluice::test::free_tcp_port()) + "/sluice_test";
+  down.conninfo =
+    "postgresql://sluice:Pw-Sluice-7f3a9c@127.0.0.1:" + std::to_string(sluice::test::free_tcp_port()) + "/sluice_test";
   down.max_attempts = 3;
   auto r2 = postgres_lookup{down}.lookup({"doc"});
   ASSERT_FALSE(r2);
@@ -348,8 +345,7 @@ TEST_F(PostgresLookup, PasswordNeverInLogsOrErrors) {
   EXPECT_EQ(text.find("Pw-Sluice"), std::string::npos) << text;
   EXPECT_EQ(text.find("Wrong-Pw"), std::string::npos) << text;
   // The redaction helpers themselves.
-  EXPECT_EQ(sluice::redact_conninfo("host=h password='a b\\'c' user=u"),
-            "host=h password=*** user=u");
+  EXPECT_EQ(sluice::redact_conninfo("host=h password='a b\\'c' user=u"), "host=h password=*** user=u");
   EXPECT_EQ(sluice::redact_conninfo("postgresql://u:secret@h:5432/db?password=x&sslmode=require"),
             "postgresql://u:***@h:5432/db?password=***&sslmode=require");
 }

@@ -130,8 +130,8 @@ row_counts parse_outputs(const std::vector<consumed_record>& output) {
 comparison compare(const row_counts& expected, const row_counts& actual) {
   comparison c;
   auto describe = [](const output_row& r) {
-    return "key=" + r.key + " time_ltz=" + std::to_string(r.time_ltz) + " hostname=" + r.hostname +
-           " cpu=" + r.cpu + " usage=" + json::serialize(json::value(r.usage));
+    return "key=" + r.key + " time_ltz=" + std::to_string(r.time_ltz) + " hostname=" + r.hostname + " cpu=" + r.cpu +
+           " usage=" + json::serialize(json::value(r.usage));
   };
   for (const auto& [row, n] : expected) {
     const auto it = actual.find(row);
@@ -190,14 +190,22 @@ int tasks_from_log(const std::string& log) {
 std::vector<std::string> app_args(const std::string& bootstrap_servers, const std::string& application_id,
                                   const std::string& input_topic, const std::string& output_topic,
                                   const std::filesystem::path& state_dir) {
-  return {"--bootstrap-servers", bootstrap_servers,
-          "--application-id", application_id,
-          "--input-topic", input_topic,
-          "--output-topic", output_topic,
-          "--state-dir", state_dir.string(),
-          "--commit-interval-ms", "200",
-          "--set", "kafka.session.timeout.ms=6000",
-          "--set", "kafka.heartbeat.interval.ms=500",
+  return {"--bootstrap-servers",
+          bootstrap_servers,
+          "--application-id",
+          application_id,
+          "--input-topic",
+          input_topic,
+          "--output-topic",
+          output_topic,
+          "--state-dir",
+          state_dir.string(),
+          "--commit-interval-ms",
+          "200",
+          "--set",
+          "kafka.session.timeout.ms=6000",
+          "--set",
+          "kafka.heartbeat.interval.ms=500",
           "--filter-only"}; // the first pipeline alone: one task per input partition
 }
 

@@ -22,7 +22,7 @@ namespace sluice::test::cpu_anomaly {
 
 // One output row of cpu-anomaly, keyed: (canonical JSON of the key, time_ltz, hostname, cpu, usage).
 struct output_row {
-  std::string key;      // the parsed key re-serialized compactly ("" for a null key)
+  std::string key; // the parsed key re-serialized compactly ("" for a null key)
   std::int64_t time_ltz = 0;
   std::string hostname;
   std::string cpu;
@@ -52,10 +52,10 @@ row_counts parse_outputs(const std::vector<consumed_record>& output);
 
 // Outcome of comparing actual against expected multisets.
 struct comparison {
-  std::size_t missing = 0;     // expected occurrences absent from actual
-  std::size_t duplicates = 0;  // extra occurrences of expected rows
-  std::size_t unexpected = 0;  // occurrences of rows never expected
-  std::string first_problem;   // a description of one missing or unexpected row, "" if none
+  std::size_t missing = 0;    // expected occurrences absent from actual
+  std::size_t duplicates = 0; // extra occurrences of expected rows
+  std::size_t unexpected = 0; // occurrences of rows never expected
+  std::string first_problem;  // a description of one missing or unexpected row, "" if none
 };
 
 // Compares `actual` with `expected` row by row.

@@ -40,20 +40,18 @@ void progress(std::chrono::steady_clock::time_point start, const char* what) {
   std::fflush(stdout);
 }
 
-
 // Starts sluice-gen cpu writing `count` seeded readings to `topic` (rate 0 = as fast as possible).
 std::unique_ptr<child_process> start_generator(const std::string& bootstrap, const std::string& topic,
                                                std::uint64_t count, std::uint64_t seed, int rate = 0) {
-  return std::make_unique<child_process>(
-      sluice::test::built_binary("sluice-gen"),
-      std::vector<std::string>{"cpu", "--bootstrap-servers", bootstrap, "--topic", topic, "--count",
-                               std::to_string(count), "--seed", std::to_string(seed), "--rate",
-                               std::to_string(rate), "--delivery-timeout-ms", "60000"});
+  return std::make_unique<child_process>(sluice::test::built_binary("sluice-gen"),
+                                         std::vector<std::string>{"cpu", "--bootstrap-servers", bootstrap, "--topic",
+                                                                  topic, "--count", std::to_string(count), "--seed",
+                                                                  std::to_string(seed), "--rate", std::to_string(rate),
+                                                                  "--delivery-timeout-ms", "60000"});
 }
 
 // Reads a whole topic from the beginning, expecting at least `at_least` records.
-std::vector<consumed_record> read_all(const kafka_test_client& client, const std::string& topic,
-                                      std::size_t at_least) {
+std::vector<consumed_record> read_all(const kafka_test_client& client, const std::string& topic, std::size_t at_least) {
   consume_options options;
   options.stop_at_end = true;
   options.idle_timeout = 10s;
@@ -68,9 +66,8 @@ std::vector<consumed_record> read_all(const kafka_test_client& client, const std
 }
 
 // Starts cpu-anomaly with the tests' settings.
-std::unique_ptr<child_process> start_app(const std::string& bootstrap, const std::string& app_id,
-                                         const std::string& in, const std::string& out,
-                                         const std::filesystem::path& state_dir) {
+std::unique_ptr<child_process> start_app(const std::string& bootstrap, const std::string& app_id, const std::string& in,
+                                         const std::string& out, const std::filesystem::path& state_dir) {
   return std::make_unique<child_process>(sluice::test::built_binary("cpu-anomaly"),
                                          app_args(bootstrap, app_id, in, out, state_dir));
 }
@@ -87,18 +84,18 @@ comparison wait_for_all_outputs(const kafka_test_client& client, offset_probe& p
   auto next_report = start;
   for (;;) {
     wait_until(
-        [&] {
-          const auto n = probe.end_offset_sum(out);
-          if (std::chrono::steady_clock::now() >= next_report) { // where the time goes, in the test log
-            next_report += 5s;
-            std::printf("  %4.0f s: %lld output records of %lld expected\n",
-                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                        static_cast<long long>(n), static_cast<long long>(expected_count));
-            std::fflush(stdout);
-          }
-          return n >= expected_count;
-        },
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+      [&] {
+        const auto n = probe.end_offset_sum(out);
+        if (std::chrono::steady_clock::now() >= next_report) { // where the time goes, in the test log
+          next_report += 5s;
+          std::printf("  %4.0f s: %lld output records of %lld expected\n",
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                      static_cast<long long>(n), static_cast<long long>(expected_count));
+          std::fflush(stdout);
+        }
+        return n >= expected_count;
+      },
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
     const auto actual = parse_outputs(read_all(client, out, 0));
     last = compare(expected, actual);
     if (last.missing == 0 || std::chrono::steady_clock::now() >= deadline)
@@ -154,7 +151,8 @@ TEST(cpu_anomaly, writes_exactly_the_expected_rows_for_100k_readings) {
   const auto expected_count = static_cast<std::int64_t>(total(expected));
   const bool complete = wait_until([&] { return probe.end_offset_sum(out) >= expected_count || !app->running(); }, 50s);
   ASSERT_TRUE(complete) << "output count " << probe.end_offset_sum(out) << " of " << expected_count
-                        << " after 50 s; stderr:\n" << tail_of(*app);
+                        << " after 50 s; stderr:\n"
+                        << tail_of(*app);
   ASSERT_TRUE(app->running()) << "cpu-anomaly ended early; stderr:\n" << tail_of(*app);
   // Once it consumed its input, anything beyond the expected count is written.
   ASSERT_TRUE(sluice::test::wait_until_consumed(broker.bootstrap_servers(), app_id, {in})) << tail_of(*app);
@@ -184,17 +182,20 @@ TEST(cpu_anomaly, two_instances_share_partitions_and_the_survivor_takes_over_aft
 
   auto a = start_app(broker.bootstrap_servers(), app_id, in, out, state_a.path());
   ASSERT_TRUE(wait_until([&] { return tasks_from_log(a->stderr_text()) == partitions; }, 20s))
-      << "first instance never held all partitions; stderr:\n" << tail_of(*a);
+    << "first instance never held all partitions; stderr:\n"
+    << tail_of(*a);
 
   auto b = start_app(broker.bootstrap_servers(), app_id, in, out, state_b.path());
   const bool split = wait_until(
-      [&] {
-        const int ta = tasks_from_log(a->stderr_text()), tb = tasks_from_log(b->stderr_text());
-        return ta > 0 && tb > 0 && ta + tb == partitions;
-      },
-      20s);
+    [&] {
+      const int ta = tasks_from_log(a->stderr_text()), tb = tasks_from_log(b->stderr_text());
+      return ta > 0 && tb > 0 && ta + tb == partitions;
+    },
+    20s);
   ASSERT_TRUE(split) << "partitions not split: a holds " << tasks_from_log(a->stderr_text()) << ", b holds "
-                     << tasks_from_log(b->stderr_text()) << "\nstderr a:\n" << tail_of(*a) << "\nstderr b:\n" << tail_of(*b);
+                     << tasks_from_log(b->stderr_text()) << "\nstderr a:\n"
+                     << tail_of(*a) << "\nstderr b:\n"
+                     << tail_of(*b);
   std::printf("split: a holds %d, b holds %d partitions\n", tasks_from_log(a->stderr_text()),
               tasks_from_log(b->stderr_text()));
 
@@ -213,7 +214,8 @@ TEST(cpu_anomaly, two_instances_share_partitions_and_the_survivor_takes_over_aft
   EXPECT_EQ(killed->signal, SIGKILL);
 
   EXPECT_TRUE(wait_until([&] { return tasks_from_log(b->stderr_text()) == partitions; }, 20s))
-      << "survivor did not take over all partitions; stderr:\n" << tail_of(*b);
+    << "survivor did not take over all partitions; stderr:\n"
+    << tail_of(*b);
   const auto gen_status = gen->wait_for(40s);
   ASSERT_TRUE(gen_status) << "sluice-gen did not finish";
   ASSERT_TRUE(gen_status->success()) << to_string(*gen_status) << ": " << tail_of(*gen);
@@ -266,11 +268,11 @@ TEST(cpu_anomaly, malformed_records_go_to_the_dead_letter_topic_and_good_ones_fl
       continue;
     const auto n = std::to_string(i);
     const std::vector<std::string> bad = {
-        "{not json " + n,                                                                        // invalid JSON
-        R"({"hostname": "doc", "cpu": "cpu1", "usage": "high", "occurred_at": )" + n + "}",      // usage a string
-        "[1, 2, " + n + "]",                                                                     // not an object
-        R"({"hostname": "doc", "cpu": "cpu1", "occurred_at": )" + n + "}",                       // no usage
-        R"({"cpu": "cpu2", "usage": 95.5, "occurred_at": )" + n + "}",                            // passes, no hostname
+      "{not json " + n,                                                                   // invalid JSON
+      R"({"hostname": "doc", "cpu": "cpu1", "usage": "high", "occurred_at": )" + n + "}", // usage a string
+      "[1, 2, " + n + "]",                                                                // not an object
+      R"({"hostname": "doc", "cpu": "cpu1", "occurred_at": )" + n + "}",                  // no usage
+      R"({"cpu": "cpu2", "usage": 95.5, "occurred_at": )" + n + "}",                      // passes, no hostname
     };
     for (const auto& v : bad) {
       records.push_back({R"({"hostname": "doc"})", v});
@@ -312,10 +314,13 @@ TEST(cpu_anomaly, malformed_records_go_to_the_dead_letter_topic_and_good_ones_fl
   const auto expected_count = static_cast<std::int64_t>(total(expected));
   const auto bad_count = static_cast<std::int64_t>(bad_positions.size());
   const bool done = wait_until(
-      [&] { return (probe.end_offset_sum(out) >= expected_count && probe.end_offset_sum(dlq) >= bad_count) || !app->running(); },
-      40s);
+    [&] {
+      return (probe.end_offset_sum(out) >= expected_count && probe.end_offset_sum(dlq) >= bad_count) || !app->running();
+    },
+    40s);
   EXPECT_TRUE(done) << "output " << probe.end_offset_sum(out) << "/" << expected_count << ", dlq "
-                    << probe.end_offset_sum(dlq) << "/" << bad_count << "; stderr:\n" << tail_of(*app);
+                    << probe.end_offset_sum(dlq) << "/" << bad_count << "; stderr:\n"
+                    << tail_of(*app);
   ASSERT_TRUE(app->running()) << "cpu-anomaly ended; stderr:\n" << tail_of(*app);
   ASSERT_TRUE(sluice::test::wait_until_consumed(broker.bootstrap_servers(), app_id, {in})) << tail_of(*app);
   stop_cleanly(*app);
@@ -330,17 +335,17 @@ TEST(cpu_anomaly, malformed_records_go_to_the_dead_letter_topic_and_good_ones_fl
   std::set<std::pair<std::int32_t, std::int64_t>> dead_positions;
   for (const auto& d : dead) {
     std::map<std::string, std::string> headers(d.headers.begin(), d.headers.end());
-    ASSERT_TRUE(headers.contains("error") && headers.contains("source.topic") &&
-                headers.contains("source.partition") && headers.contains("source.offset"))
-        << "dead letter without the four headers";
+    ASSERT_TRUE(headers.contains("error") && headers.contains("source.topic") && headers.contains("source.partition") &&
+                headers.contains("source.offset"))
+      << "dead letter without the four headers";
     EXPECT_FALSE(headers["error"].empty());
     EXPECT_EQ(headers["source.topic"], in);
     const std::pair<std::int32_t, std::int64_t> position{std::stoi(headers["source.partition"]),
                                                          std::stoll(headers["source.offset"])};
     EXPECT_TRUE(bad_positions.contains(position))
-        << "dead letter points at a good record " << position.first << "@" << position.second << ": "
-        << (by_position.contains(position) ? by_position[position]->value.value_or("null") : "(none)")
-        << " error: " << headers["error"];
+      << "dead letter points at a good record " << position.first << "@" << position.second << ": "
+      << (by_position.contains(position) ? by_position[position]->value.value_or("null") : "(none)")
+      << " error: " << headers["error"];
     EXPECT_TRUE(dead_positions.insert(position).second) << "dead-lettered twice";
     // A dead letter that carries the record carries it unchanged.
     if (d.value && by_position.contains(position)) {
@@ -362,7 +367,8 @@ TEST(cpu_anomaly, loses_nothing_when_the_broker_is_down_for_a_few_seconds) {
 
   auto app = start_app(broker.bootstrap_servers(), app_id, in, out, state.path());
   ASSERT_TRUE(wait_until([&] { return tasks_from_log(app->stderr_text()) == 4; }, 20s))
-      << "cpu-anomaly never held the 4 partitions; stderr:\n" << tail_of(*app);
+    << "cpu-anomaly never held the 4 partitions; stderr:\n"
+    << tail_of(*app);
   auto gen = start_generator(broker.bootstrap_servers(), in, readings, 4, 5000); // ~12 s
   ASSERT_TRUE(wait_until([&] { return probe.end_offset_sum(out) >= 3000; }, 15s)) << tail_of(*app);
 
@@ -399,17 +405,17 @@ TEST(cpu_anomaly, help_lists_every_configuration_key_with_its_default) {
   const auto help = app.stdout_text();
   // Kafka Streams' names and the defaults an unconfigured cpu-anomaly runs with (DESIGN.md §6).
   const std::vector<std::pair<std::string, std::string>> keys = {
-      {"application.id", "cpu-anomaly"},
-      {"bootstrap.servers", "localhost:9092"},
-      {"state.dir", "/tmp/sluice"},
-      {"commit.interval.ms", "5000"},
-      {"processing.guarantee", "at_least_once"},
-      {"default.deserialization.exception.handler", "log_and_continue"},
-      {"default.processing.exception.handler", "log_and_continue"},
-      {"input.buffer.max.bytes", "16777216"},
-      {"max.batch.records", "2000"},
-      {"num.stream.threads", "0"},
-      {"log.level", "info"},
+    {"application.id", "cpu-anomaly"},
+    {"bootstrap.servers", "localhost:9092"},
+    {"state.dir", "/tmp/sluice"},
+    {"commit.interval.ms", "5000"},
+    {"processing.guarantee", "at_least_once"},
+    {"default.deserialization.exception.handler", "log_and_continue"},
+    {"default.processing.exception.handler", "log_and_continue"},
+    {"input.buffer.max.bytes", "16777216"},
+    {"max.batch.records", "2000"},
+    {"num.stream.threads", "0"},
+    {"log.level", "info"},
   };
   for (const auto& [key, default_value] : keys) {
     std::string flag = "--" + key;
@@ -435,13 +441,13 @@ TEST(cpu_anomaly, rejects_bad_configuration_values_with_a_clear_message) {
     std::string must_mention;
   };
   const std::vector<bad_case> cases = {
-      {{"--commit-interval-ms", "abc"}, {}, "abc"},
-      {{"--set", "commit.interval.ms=abc"}, {}, "abc"},
-      {{"--processing-guarantee", "sometimes"}, {}, "sometimes"},
-      {{"--set", "no-equals-sign"}, {}, "no-equals-sign"},
-      {{}, {{"SLUICE_COMMIT_INTERVAL_MS", "12x"}}, "12x"},
-      {{"--set", "no.such.key=1"}, {}, "no.such.key"},
-      {{"--set", "kafka.session.timeout.ms=abc"}, {}, "session.timeout.ms"},
+    {{"--commit-interval-ms", "abc"}, {}, "abc"},
+    {{"--set", "commit.interval.ms=abc"}, {}, "abc"},
+    {{"--processing-guarantee", "sometimes"}, {}, "sometimes"},
+    {{"--set", "no-equals-sign"}, {}, "no-equals-sign"},
+    {{}, {{"SLUICE_COMMIT_INTERVAL_MS", "12x"}}, "12x"},
+    {{"--set", "no.such.key=1"}, {}, "no.such.key"},
+    {{"--set", "kafka.session.timeout.ms=abc"}, {}, "session.timeout.ms"},
   };
   for (const auto& bad : cases) {
     auto args = bad.args;
@@ -490,9 +496,9 @@ TEST(cpu_anomaly, live_page_shows_its_operators_with_rates_that_change) {
 
   // The page as rendered after 10 s of its (virtual) time: refreshed ten times from the instance.
   auto render = [&] {
-    child_process browser{chromium.string(),
-                          {"--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000",
-                           "--dump-dom", page}};
+    child_process browser{
+      chromium.string(),
+      {"--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000", "--dump-dom", page}};
     const auto status = browser.wait_for(60s);
     EXPECT_TRUE(status && status->success()) << browser.stderr_text();
     return browser.stdout_text();
@@ -511,8 +517,8 @@ TEST(cpu_anomaly, live_page_shows_its_operators_with_rates_that_change) {
     EXPECT_NE(first.find(op), std::string::npos) << op << " is not on the page:\n" << first.substr(0, 3000);
   EXPECT_NE(first.find("ready"), std::string::npos);
   const auto source = operators.front();
-  ASSERT_TRUE(wait_until([&] { return rate_of(render(), source) > 0; }, 60s))
-    << "the source's rate stays 0:\n" << render().substr(0, 3000);
+  ASSERT_TRUE(wait_until([&] { return rate_of(render(), source) > 0; }, 60s)) << "the source's rate stays 0:\n"
+                                                                              << render().substr(0, 3000);
   // Later, the page shows other figures: more records processed.
   ASSERT_TRUE(wait_until([&] { return render() != first; }, 30s));
   gen->kill();

@@ -253,7 +253,8 @@ TEST(faults, a_storm_of_sigkills_across_three_instances_loses_no_window) {
   const auto in = unique_name("cpu-in"), filtered = unique_name("cpu-filter"), agg = unique_name("cpu-agg");
   // 6000 readings 50 ms apart: 300 s of event time, nine closed windows per host and CPU.
   const auto records = sluice::test::generate("cpu", 7, 50, {"--count", "6000"});
-  app_instances app("cpu-anomaly", {"--input-topic", in, "--output-topic", filtered, "--agg-topic", agg, "--no-thresholds"},
+  app_instances app("cpu-anomaly",
+                    {"--input-topic", in, "--output-topic", filtered, "--agg-topic", agg, "--no-thresholds"},
                     broker.bootstrap_servers(), 3);
   const event_time_case storm{.name = "sigkill_storm",
                               .partitions = 6,
@@ -324,8 +325,8 @@ alert_outcome check_alerts(const expected_rows& expected, const std::vector<slui
   std::set<std::string> dead_ids;
   for (const auto& d : dlq) {
     ++o.counts.dead_lettered;
-    const auto id = header_of(d, "source.topic") + "-" + header_of(d, "source.partition") + "-" +
-                    header_of(d, "source.offset");
+    const auto id =
+      header_of(d, "source.topic") + "-" + header_of(d, "source.partition") + "-" + header_of(d, "source.offset");
     if (header_of(d, "error.node") != alert_node || !text_of.contains(id)) {
       ++o.unexpected;
       note("dead letter of no alert sent: " + id + " " + header_of(d, "error"));
@@ -393,7 +394,9 @@ TEST(faults, webhook_bursts_of_429_and_500_lose_no_alert) {
   ASSERT_EQ(input.size(), records.size());
   const auto expected = expected_outputs(input);
   ASSERT_GE(expected.alerts.size(), 200u);
-  auto outcome = [&] { return check_alerts(expected.alerts, slack.requests(), dead_letters(client, app), "threshold-alert"); };
+  auto outcome = [&] {
+    return check_alerts(expected.alerts, slack.requests(), dead_letters(client, app), "threshold-alert");
+  };
   wait_until(
     [&] {
       if (!app.all_running() || slack.request_count() < expected.alerts.size())
@@ -438,7 +441,8 @@ TEST(faults, postgres_restarted_while_the_lookup_join_runs_loses_no_joined_windo
                                 .live_time = 10s,
                                 .mid_stream = [&]() -> std::string {
                                   pg.stop();
-                                  const bool felt = wait_until([&] { return logged("PostgreSQL unavailable"); }, 20s, 50ms);
+                                  const bool felt =
+                                    wait_until([&] { return logged("PostgreSQL unavailable"); }, 20s, 50ms);
                                   pg.start();
                                   return felt ? "" : "the lookup join never found PostgreSQL down\n" + app.logs();
                                 }};
@@ -467,8 +471,9 @@ void expect_nothing_lost_when_the_broker_is_down_for_3_s(const std::vector<std::
   const kafka_test_client client(broker.bootstrap_servers());
   const auto in = unique_name("cpu-in"), filtered = unique_name("cpu-filter"), agg = unique_name("cpu-agg");
   const auto records = sluice::test::generate("cpu", 17, 100, {"--count", "3000"});
-  std::vector<std::string> args = {"--input-topic", in, "--output-topic", filtered, "--agg-topic", agg,
-                                   "--no-thresholds", "--processing-guarantee", "exactly_once_v2"};
+  std::vector<std::string> args = {"--input-topic",  in,  "--output-topic",  filtered,
+                                   "--agg-topic",    agg, "--no-thresholds", "--processing-guarantee",
+                                   "exactly_once_v2"};
   args.insert(args.end(), app_flags.begin(), app_flags.end());
   app_instances app("cpu-anomaly", args, broker.bootstrap_servers(), 2);
   const event_time_case outage{.name = "broker_outage",
@@ -508,4 +513,4 @@ TEST(faults, a_broker_outage_longer_than_the_idle_timeout_loses_no_window) {
   expect_nothing_lost_when_the_broker_is_down_for_3_s({});
 }
 
-}  // namespace
+} // namespace

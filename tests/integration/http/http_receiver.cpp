@@ -18,11 +18,9 @@ using tcp = asio::ip::tcp;
 
 std::string recorded_request::header(std::string_view name) const {
   auto eq = [](std::string_view a, std::string_view b) {
-    return a.size() == b.size()
-           && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-                return std::tolower(static_cast<unsigned char>(x))
-                       == std::tolower(static_cast<unsigned char>(y));
-              });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
   };
   for (const auto& [k, v] : headers)
     if (eq(k, name))
@@ -76,8 +74,7 @@ struct http_receiver::impl {
       }
       if (stopped)
         break;
-      http::response<http::string_body> res{static_cast<http::status>(answer.status),
-                                            req.version()};
+      http::response<http::string_body> res{static_cast<http::status>(answer.status), req.version()};
       res.set(http::field::server, "sluice-test-receiver");
       res.set(http::field::content_type, answer.content_type);
       for (const auto& [k, v] : answer.headers)
@@ -117,9 +114,7 @@ http_receiver::http_receiver() : impl_(std::make_unique<impl>()) {
   impl_->accept_thread = std::thread([this] { impl_->accept_loop(); });
 }
 
-http_receiver::~http_receiver() {
-  stop();
-}
+http_receiver::~http_receiver() { stop(); }
 
 std::string http_receiver::url(std::string_view target) const {
   return "http://127.0.0.1:" + std::to_string(port_) + std::string(target);

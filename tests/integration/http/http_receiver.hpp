@@ -30,11 +30,11 @@ struct recorded_request {
 
 /// One scripted answer.
 struct scripted_response {
-  unsigned status = 200;                                          ///< HTTP status code.
-  std::string body = "ok";                                        ///< Response body.
+  unsigned status = 200;                                         ///< HTTP status code.
+  std::string body = "ok";                                       ///< Response body.
   std::vector<std::pair<std::string, std::string>> headers = {}; ///< e.g. {"Retry-After","1"}.
-  std::chrono::milliseconds delay{0};                             ///< Wait before answering.
-  std::string content_type = "text/plain";                        ///< Content-Type header.
+  std::chrono::milliseconds delay{0};                            ///< Wait before answering.
+  std::string content_type = "text/plain";                       ///< Content-Type header.
 };
 
 /// HTTP server on 127.0.0.1:<ephemeral>; answers scripted responses in order, then the default.

@@ -96,8 +96,9 @@ TEST_F(operability, metrics_count_every_record_of_a_backlog_exactly) {
   EXPECT_EQ(metric_sum(m, "sluice_records_consumed_total"), total);
   EXPECT_EQ(metric_sum(m, "sluice_records_processed_total"), total);
   for (int p = 0; p < partitions; ++p)
-    EXPECT_EQ(metric_sum(m, "sluice_partition_records_consumed_total", {{"topic", in}, {"partition", std::to_string(p)}}),
-              per_partition)
+    EXPECT_EQ(
+      metric_sum(m, "sluice_partition_records_consumed_total", {{"topic", in}, {"partition", std::to_string(p)}}),
+      per_partition)
       << "partition " << p;
   EXPECT_EQ(metric_sum(m, "sluice_operator_records_in_total", {{"operator", "evens"}}), total - malformed);
   EXPECT_EQ(metric_sum(m, "sluice_operator_records_out_total", {{"operator", "evens"}}), evens);
@@ -216,14 +217,19 @@ TEST_F(operability, interactive_queries_read_key_value_and_window_stores) {
   topology_builder b;
   auto grouped = b.stream<serdes::string, serdes::string>(in).group_by_key();
   grouped.count("counts").to_stream().to(out);
-  grouped.windowed_by(tumbling(10s)).count("per-10s").to_stream().map([](const windowed<std::string>& k, int64_t n) {
-    return std::pair{k.key, n};
-  }).to(out + "-windows");
+  grouped.windowed_by(tumbling(10s))
+    .count("per-10s")
+    .to_stream()
+    .map([](const windowed<std::string>& k, int64_t n) {
+      return std::pair{k.key, n};
+    })
+    .to(out + "-windows");
   broker.create_topic(out + "-windows", partitions);
   kafka_streams streams{b.build(), config()};
   streams.start();
   const auto total = static_cast<int64_t>(records.size());
-  ASSERT_TRUE(sluice::test::wait_until([&] { return streams.records_processed() >= total; }, 120s)) << streams.failure();
+  ASSERT_TRUE(sluice::test::wait_until([&] { return streams.records_processed() >= total; }, 120s))
+    << streams.failure();
   const auto base = streams.http_address();
   auto get_json = [&](const std::string& path, int status) {
     const auto r = http_get(base, path);
@@ -314,8 +320,7 @@ TEST_F(operability, interactive_queries_reach_the_instance_that_holds_the_key) {
     std::map<std::string, std::string> served_by;
     for (const auto& [key, n] : counts) {
       const auto r = get_json(via, "/stores/counts-store/" + key);
-      if (r.at("status") != 200 || r.at("results").as_array().size() != 1 ||
-          r.at("results").at(0).at("value") != n)
+      if (r.at("status") != 200 || r.at("results").as_array().size() != 1 || r.at("results").at(0).at("value") != n)
         return std::map<std::string, std::string>{};
       served_by[key] = std::string{r.at("instance").as_string()};
     }
@@ -369,5 +374,6 @@ TEST_F(operability, interactive_queries_reach_the_instance_that_holds_the_key) {
     60s))
     << a.failure();
   // Its entry is gone from the directory.
-  ASSERT_TRUE(sluice::test::wait_until([&] { return get_json(a, "/stores").at("instances").as_array().size() == 1; }, 30s));
+  ASSERT_TRUE(
+    sluice::test::wait_until([&] { return get_json(a, "/stores").at("instances").as_array().size() == 1; }, 30s));
 }

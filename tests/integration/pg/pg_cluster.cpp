@@ -23,9 +23,7 @@ namespace sluice::test {
 
 namespace {
 
-bool is_root() {
-  return ::geteuid() == 0;
-}
+bool is_root() { return ::geteuid() == 0; }
 
 } // namespace
 
@@ -38,8 +36,8 @@ int free_tcp_port() {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
   socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
-      || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     ::close(fd);
     throw std::runtime_error("bind() to an ephemeral port failed");
   }
@@ -48,8 +46,7 @@ int free_tcp_port() {
   return port;
 }
 
-void pg_cluster::run_as_owner(const std::vector<std::string>& argv,
-                              const std::string& output_file) const {
+void pg_cluster::run_as_owner(const std::vector<std::string>& argv, const std::string& output_file) const {
   std::vector<std::string> full;
   if (is_root()) {
     full = {"runuser", "-u", "postgres", "--"};
@@ -84,8 +81,7 @@ void pg_cluster::run_as_owner(const std::vector<std::string>& argv,
     std::ifstream in(output_file);
     std::stringstream ss;
     ss << in.rdbuf();
-    throw std::runtime_error("command failed: " + argv.front() + " (see " + output_file + "):\n"
-                             + ss.str());
+    throw std::runtime_error("command failed: " + argv.front() + " (see " + output_file + "):\n" + ss.str());
   }
 }
 
@@ -104,9 +100,8 @@ pg_cluster::pg_cluster(pg_cluster_options options) : options_(std::move(options)
   port_ = free_tcp_port();
   auto tool_log = (dir_ / "tools.log").string();
   // The superuser authenticates over the private unix socket only (trust); TCP needs a password.
-  run_as_owner({options_.bin_dir + "/initdb", "-D", (dir_ / "data").string(), "-U", "postgres",
-                "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
-                "--locale=C.UTF-8", "--no-sync"},
+  run_as_owner({options_.bin_dir + "/initdb", "-D", (dir_ / "data").string(), "-U", "postgres", "--auth-local=trust",
+                "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"},
                tool_log);
   {
     std::ofstream conf(dir_ / "data" / "postgresql.conf", std::ios::app);
@@ -117,13 +112,10 @@ pg_cluster::pg_cluster(pg_cluster_options options) : options_(std::move(options)
          << (options_.log_statements ? "log_statement = 'all'\n" : "");
   }
   start();
-  pqxx::connection admin{"host=" + dir_.string() + " port=" + std::to_string(port_)
-                         + " user=postgres dbname=postgres"};
+  pqxx::connection admin{"host=" + dir_.string() + " port=" + std::to_string(port_) + " user=postgres dbname=postgres"};
   pqxx::nontransaction tx{admin};
-  tx.exec("CREATE ROLE " + tx.quote_name(options_.user) + " LOGIN PASSWORD "
-          + tx.quote(options_.password));
-  tx.exec("CREATE DATABASE " + tx.quote_name(options_.database) + " OWNER "
-          + tx.quote_name(options_.user));
+  tx.exec("CREATE ROLE " + tx.quote_name(options_.user) + " LOGIN PASSWORD " + tx.quote(options_.password));
+  tx.exec("CREATE DATABASE " + tx.quote_name(options_.database) + " OWNER " + tx.quote_name(options_.user));
 }
 
 pg_cluster::~pg_cluster() {
@@ -140,8 +132,8 @@ pg_cluster::~pg_cluster() {
 void pg_cluster::start() {
   if (running_)
     return;
-  run_as_owner({options_.bin_dir + "/pg_ctl", "-D", (dir_ / "data").string(), "-l",
-                (dir_ / "server.log").string(), "-w", "-t", "60", "start"},
+  run_as_owner({options_.bin_dir + "/pg_ctl", "-D", (dir_ / "data").string(), "-l", (dir_ / "server.log").string(),
+                "-w", "-t", "60", "start"},
                (dir_ / "tools.log").string());
   running_ = true;
 }
@@ -149,21 +141,19 @@ void pg_cluster::start() {
 void pg_cluster::stop() {
   if (!running_)
     return;
-  run_as_owner({options_.bin_dir + "/pg_ctl", "-D", (dir_ / "data").string(), "-m", "fast", "-w",
-                "-t", "60", "stop"},
+  run_as_owner({options_.bin_dir + "/pg_ctl", "-D", (dir_ / "data").string(), "-m", "fast", "-w", "-t", "60", "stop"},
                (dir_ / "tools.log").string());
   running_ = false;
 }
 
 std::string pg_cluster::conninfo() const {
-  return "host=127.0.0.1 port=" + std::to_string(port_) + " user=" + options_.user
-         + " password=" + options_.password + " dbname=" + options_.database
-         + " connect_timeout=5";
+  return "host=127.0.0.1 port=" + std::to_string(port_) + " user=" + options_.user + " password=" + options_.password +
+         " dbname=" + options_.database + " connect_timeout=5";
 }
 
 std::string pg_cluster::uri() const {
-  return "postgresql://" + options_.user + ":" + options_.password + "@127.0.0.1:"
-         + std::to_string(port_) + "/" + options_.database + "?connect_timeout=5";
+  return "postgresql://" + options_.user + ":" + options_.password + "@127.0.0.1:" + std::to_string(port_) + "/" +
+         options_.database + "?connect_timeout=5";
 }
 
 void pg_cluster::exec(const std::string& sql) const {

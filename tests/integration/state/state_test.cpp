@@ -57,9 +57,9 @@ per_key running_maxima(const std::vector<outgoing_record>& input) {
 struct state_fixture : ::testing::Test {
   sluice::embedded_broker broker{1};
   kafka_test_client client{broker.bootstrap_servers()};
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("sluice-state-test-" + std::to_string(::getpid()) + "-" +
-                               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::path dir =
+    std::filesystem::temp_directory_path() / ("sluice-state-test-" + std::to_string(::getpid()) + "-" +
+                                              ::testing::UnitTest::GetInstance()->current_test_info()->name());
   std::string app_id = std::string{"state-"} + ::testing::UnitTest::GetInstance()->current_test_info()->name();
 
   void SetUp() override {
@@ -70,9 +70,18 @@ struct state_fixture : ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir); }
 
   std::unique_ptr<child_process> start_app(const std::string& state_dir, const std::vector<std::string>& more = {}) {
-    std::vector<std::string> args{"--bootstrap-servers", broker.bootstrap_servers(), "--application-id", app_id,
-                                  "--state-dir", (dir / state_dir).string(), "--commit-interval-ms", "300", "--set",
-                                  "kafka.session.timeout.ms=6000", "--set", "kafka.heartbeat.interval.ms=500"};
+    std::vector<std::string> args{"--bootstrap-servers",
+                                  broker.bootstrap_servers(),
+                                  "--application-id",
+                                  app_id,
+                                  "--state-dir",
+                                  (dir / state_dir).string(),
+                                  "--commit-interval-ms",
+                                  "300",
+                                  "--set",
+                                  "kafka.session.timeout.ms=6000",
+                                  "--set",
+                                  "kafka.heartbeat.interval.ms=500"};
     args.insert(args.end(), more.begin(), more.end());
     return std::make_unique<child_process>(sluice::test::built_binary("sluice-test-stateful"), args);
   }

@@ -40,12 +40,18 @@ app_instances::app_instances(std::string binary, std::vector<std::string> args, 
 }
 
 void app_instances::start(slot& s) {
-  std::vector<std::string> args = {"--bootstrap-servers", bootstrap_servers_,
-                                   "--application-id", application_id_,
-                                   "--state-dir", s.state->path.string(),
-                                   "--commit-interval-ms", "200",
-                                   "--set", "kafka.consumer.session.timeout.ms=6000",
-                                   "--set", "kafka.consumer.heartbeat.interval.ms=500"};
+  std::vector<std::string> args = {"--bootstrap-servers",
+                                   bootstrap_servers_,
+                                   "--application-id",
+                                   application_id_,
+                                   "--state-dir",
+                                   s.state->path.string(),
+                                   "--commit-interval-ms",
+                                   "200",
+                                   "--set",
+                                   "kafka.consumer.session.timeout.ms=6000",
+                                   "--set",
+                                   "kafka.consumer.heartbeat.interval.ms=500"};
   args.insert(args.end(), args_.begin(), args_.end());
   s.process = std::make_unique<child_process>(built_binary(binary_), args, child_options{.env = app_environment()});
 }

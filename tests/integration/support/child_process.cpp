@@ -63,8 +63,7 @@ std::string to_string(const exit_status& status) {
   return "signal " + std::to_string(status.signal) + " (" + strsignal(status.signal) + ")";
 }
 
-child_process::child_process(std::filesystem::path program, std::vector<std::string> args,
-                             child_options options) {
+child_process::child_process(std::filesystem::path program, std::vector<std::string> args, child_options options) {
   if (!options.inherit_output) {
     output_directory_ = options.output_directory;
     if (output_directory_.empty()) {
@@ -200,8 +199,7 @@ std::optional<std::string> child_process::first_stdout_line(std::chrono::millise
   }
 }
 
-bool child_process::wait_for_output(const std::string& text, std::chrono::milliseconds timeout,
-                                    bool in_stderr) {
+bool child_process::wait_for_output(const std::string& text, std::chrono::milliseconds timeout, bool in_stderr) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     const bool alive = running();

@@ -46,8 +46,7 @@ public:
   // Starts `program` (a path; no PATH lookup) with `args` (argv[1..]). The child gets SIGKILL if
   // the thread that started it ends (PR_SET_PDEATHSIG), and its own process group.
   // Throws std::system_error if the program cannot be executed.
-  child_process(std::filesystem::path program, std::vector<std::string> args,
-                child_options options = {});
+  child_process(std::filesystem::path program, std::vector<std::string> args, child_options options = {});
 
   // Sends SIGKILL if the child still runs, reaps it, and removes temporary output files.
   ~child_process();

@@ -24,7 +24,8 @@ public:
           const auto start = std::chrono::steady_clock::now();
           const auto n = records_.size();
           for (std::size_t k = 0; k < n; ++k) {
-            std::this_thread::sleep_until(start + duration * static_cast<std::int64_t>(k) / static_cast<std::int64_t>(n));
+            std::this_thread::sleep_until(start +
+                                          duration * static_cast<std::int64_t>(k) / static_cast<std::int64_t>(n));
             producer.send(records_[k]->topic, records_[k]->record);
             sent_ = k + 1;
           }
@@ -59,8 +60,10 @@ std::string undelivered(const delivery_summary& s, std::size_t total) {
 
 std::vector<generated_record> generate(const std::string& scenario, std::uint64_t seed, std::int64_t step_ms,
                                        const std::vector<std::string>& flags, std::int64_t start_ms) {
-  std::vector<std::string> args = {scenario,    "--print",     "--seed", std::to_string(seed), "--start-ms",
-                                   std::to_string(start_ms), "--step-ms", std::to_string(step_ms)};
+  std::vector<std::string> args = {scenario,     "--print",
+                                   "--seed",     std::to_string(seed),
+                                   "--start-ms", std::to_string(start_ms),
+                                   "--step-ms",  std::to_string(step_ms)};
   args.insert(args.end(), flags.begin(), flags.end());
   child_process gen(built_binary("sluice-gen"), args);
   const auto status = gen.wait_for(std::chrono::seconds{30});
@@ -124,8 +127,7 @@ std::vector<placed_record> place(const event_time_case& c, const std::vector<gen
     auto& ranks = key_rank[topic];
     const std::size_t n = r.key ? ranks.try_emplace(*r.key, ranks.size()).first->second : turn[topic]++;
     const int partition = partitions[n % partitions.size()];
-    const bool backlog = c.input == arrival::backlog ||
-                         (c.input == arrival::one_partition_behind && partition != 0) ||
+    const bool backlog = c.input == arrival::backlog || (c.input == arrival::one_partition_behind && partition != 0) ||
                          (c.input == arrival::backlog_then_live && placed.size() < backlog_count);
     placed.push_back({topic, outgoing_record{r.key, r.value, {}, partition, r.event_time_ms}, backlog});
   }

@@ -29,10 +29,10 @@ namespace sluice::test {
 
 // One record as sluice-gen makes it.
 struct generated_record {
-  std::string topic;                // sluice-gen's topic for it ("" for a single-topic scenario)
-  std::optional<std::string> key;   // nullopt: a null key
+  std::string topic;              // sluice-gen's topic for it ("" for a single-topic scenario)
+  std::optional<std::string> key; // nullopt: a null key
   std::string value;
-  std::int64_t event_time_ms = 0;   // start + i * step for the i-th record; also its Kafka timestamp
+  std::int64_t event_time_ms = 0; // start + i * step for the i-th record; also its Kafka timestamp
 };
 
 // The records of `sluice-gen <scenario> --print --seed <seed> --start-ms <start> --step-ms <step>`
@@ -58,10 +58,10 @@ inline constexpr std::chrono::milliseconds behind_duration{8000};
 
 // One way of running an app on an input.
 struct event_time_case {
-  std::string name;            // a test name suffix
-  int partitions = 4;          // of every input topic
+  std::string name;   // a test name suffix
+  int partitions = 4; // of every input topic
   arrival input = arrival::backlog;
-  int instances = 1;           // of the app, sharing one application.id
+  int instances = 1;            // of the app, sharing one application.id
   bool empty_partition = false; // the last partition of every input topic never gets a record
   // SIGKILLs during the live input, each instance restarted at once: the k-th (from 0) kills
   // instance k % instances after (k + 1) / (kills + 2) of the live input was sent.

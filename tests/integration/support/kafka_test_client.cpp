@@ -86,9 +86,8 @@ std::optional<std::string> bytes(const void* data, size_t size) {
 
 kafka_test_producer::kafka_test_producer(const std::string& bootstrap_servers,
                                          const std::map<std::string, std::string>& config) {
-  std::map<std::string, std::string> settings = {{"bootstrap.servers", bootstrap_servers},
-                                                 {"enable.idempotence", "true"},
-                                                 {"linger.ms", "5"}};
+  std::map<std::string, std::string> settings = {
+    {"bootstrap.servers", bootstrap_servers}, {"enable.idempotence", "true"}, {"linger.ms", "5"}};
   for (const auto& [name, value] : config)
     settings[name] = value;
   rd_kafka_conf_t* conf = make_conf(settings);
@@ -113,10 +112,9 @@ void kafka_test_producer::send(const std::string& topic, const outgoing_record& 
     void* value = record.value ? const_cast<char*>(record.value->data()) : nullptr;
     const size_t value_size = record.value ? record.value->size() : 0;
     const auto err = rd_kafka_producev(
-        rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(record.partition),
-        RD_KAFKA_V_KEY(key, key_size), RD_KAFKA_V_VALUE(value, value_size),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(record.timestamp_ms),
-        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+      rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(record.partition), RD_KAFKA_V_KEY(key, key_size),
+      RD_KAFKA_V_VALUE(value, value_size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_TIMESTAMP(record.timestamp_ms), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
       break;
     if (headers != nullptr)
@@ -171,11 +169,11 @@ void kafka_test_client::produce(const std::string& topic, const std::vector<outg
 std::vector<consumed_record> kafka_test_client::consume(const std::string& topic,
                                                         const consume_options& options) const {
   std::map<std::string, std::string> settings = {
-      {"bootstrap.servers", bootstrap_servers_},
-      {"group.id", "sluice-test-reader"}, // required by librdkafka; no group is joined (assign())
-      {"enable.auto.commit", "false"},
-      {"enable.partition.eof", options.stop_at_end ? "true" : "false"},
-      {"isolation.level", options.isolation_level}};
+    {"bootstrap.servers", bootstrap_servers_},
+    {"group.id", "sluice-test-reader"}, // required by librdkafka; no group is joined (assign())
+    {"enable.auto.commit", "false"},
+    {"enable.partition.eof", options.stop_at_end ? "true" : "false"},
+    {"isolation.level", options.isolation_level}};
   for (const auto& [name, value] : config_)
     settings[name] = value;
   rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, make_conf(settings));
@@ -258,7 +256,7 @@ int kafka_test_client::partition_count(const std::string& topic, std::chrono::mi
 }
 
 std::int64_t kafka_test_client::committed_offset(const std::string& group, const std::string& topic,
-                                                std::int32_t partition) const {
+                                                 std::int32_t partition) const {
   std::map<std::string, std::string> settings = {{"bootstrap.servers", bootstrap_servers_}, {"group.id", group}};
   for (const auto& [name, value] : config_)
     settings[name] = value;

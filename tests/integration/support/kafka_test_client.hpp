@@ -94,8 +94,7 @@ class kafka_test_client {
 public:
   // A client for the cluster at `bootstrap_servers`; `config` is added to every producer and
   // consumer it creates.
-  explicit kafka_test_client(std::string bootstrap_servers,
-                             std::map<std::string, std::string> config = {});
+  explicit kafka_test_client(std::string bootstrap_servers, std::map<std::string, std::string> config = {});
 
   // Produces (key, value) pairs to `topic` and waits until all are delivered; throws
   // std::runtime_error naming the first error if any record fails or `timeout` passes.

@@ -8,9 +8,7 @@
 
 namespace sluice::test {
 
-offset_probe::offset_probe(const std::string& bootstrap_servers) : bootstrap_servers_(bootstrap_servers) {
-  connect();
-}
+offset_probe::offset_probe(const std::string& bootstrap_servers) : bootstrap_servers_(bootstrap_servers) { connect(); }
 
 void offset_probe::connect() {
   char errstr[512];
@@ -65,7 +63,8 @@ std::int64_t offset_probe::try_end_offset_sum(const std::string& topic) {
 
 namespace {
 
-using partition_list = std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>;
+using partition_list =
+  std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>;
 
 partition_list new_partition_list() {
   return {rd_kafka_topic_partition_list_new(16), rd_kafka_topic_partition_list_destroy};
@@ -134,11 +133,13 @@ bool offset_probe::consumed_to_end(const std::string& group, const std::vector<s
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   for (const auto& [key, value] : {std::pair{"bootstrap.servers", bootstrap_servers_.c_str()},
-                                   {"group.id", group.c_str()}, {"enable.auto.commit", "false"},
-                                   {"enable.partition.eof", "true"}, {"log_level", "3"}})
+                                   {"group.id", group.c_str()},
+                                   {"enable.auto.commit", "false"},
+                                   {"enable.partition.eof", "true"},
+                                   {"log_level", "3"}})
     rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr));
   std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> reader{
-      rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)), rd_kafka_destroy};
+    rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)), rd_kafka_destroy};
   if (!reader) {
     rd_kafka_conf_destroy(conf);
     return false;

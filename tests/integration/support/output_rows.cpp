@@ -91,8 +91,8 @@ row_check check_rows(const expected_rows& expected, const actual_rows& actual) {
     }
     if (right < e.times) {
       c.missing += e.times - right;
-      note(id + " missing (" + std::to_string(right) + " of " + std::to_string(e.times) + "): " +
-           json::serialize(e.value));
+      note(id + " missing (" + std::to_string(right) + " of " + std::to_string(e.times) +
+           "): " + json::serialize(e.value));
     } else {
       c.duplicates += right - e.times;
     }

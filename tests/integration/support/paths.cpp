@@ -17,13 +17,11 @@ std::filesystem::path built_binary(std::string_view name) {
     path = SLUICE_GEN_PATH;
   else {
     namespace fs = std::filesystem;
-    for (auto it = fs::recursive_directory_iterator(build_directory(),
-                                                    fs::directory_options::skip_permission_denied);
+    for (auto it = fs::recursive_directory_iterator(build_directory(), fs::directory_options::skip_permission_denied);
          it != fs::recursive_directory_iterator(); ++it) {
       if (it->is_directory() && it->path().filename() == "CMakeFiles")
         it.disable_recursion_pending();
-      else if (it->is_regular_file() && it->path().filename() == name &&
-               access(it->path().c_str(), X_OK) == 0) {
+      else if (it->is_regular_file() && it->path().filename() == name && access(it->path().c_str(), X_OK) == 0) {
         path = it->path();
         break;
       }

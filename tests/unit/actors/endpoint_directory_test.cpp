@@ -19,7 +19,8 @@ instance_endpoint entry(std::string id, std::string server, std::set<std::string
 } // namespace
 
 TEST(endpoint_directory, an_entry_reads_back_as_written) {
-  const instance_assignment a{{"0_1", "0_3", "1_0"}, {{"counts-store", {"0_1", "0_3"}}, {"per-10s-store", {"1_0"}}, {"empty", {}}}};
+  const instance_assignment a{{"0_1", "0_3", "1_0"},
+                              {{"counts-store", {"0_1", "0_3"}}, {"per-10s-store", {"1_0"}}, {"empty", {}}}};
   auto back = decode_endpoint("host-1:8080", encode_endpoint("host-1:8080", a));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->id, "host-1:8080");
@@ -44,8 +45,8 @@ TEST(endpoint_directory, holders_are_the_latest_claimers_of_a_task_other_than_th
     entry("a:1", "a:1", {"0_0", "0_1"}, {{"counts", {"0_0", "0_1"}}}, 10),
     entry("b:1", "b:1", {"0_2", "1_0"}, {{"counts", {"0_2"}}, {"other", {"1_0"}}}, 11),
     entry("dead:1", "dead:1", {"0_1", "0_3"}, {{"counts", {"0_1", "0_3"}}}, 5), // 0_1 moved to a since
-    entry("gone:1", "gone:1", {"0_2"}, {{"counts", {"0_2"}}}, 3),              // its only task moved to b
-    entry("no-http", "", {"2_0"}, {{"third", {"2_0"}}}, 12),                   // cannot be asked
+    entry("gone:1", "gone:1", {"0_2"}, {{"counts", {"0_2"}}}, 3),               // its only task moved to b
+    entry("no-http", "", {"2_0"}, {{"third", {"2_0"}}}, 12),                    // cannot be asked
   };
   EXPECT_EQ(holders_of(entries, "counts", "a:1"), (std::vector<std::string>{"b:1", "dead:1"}));
   EXPECT_EQ(holders_of(entries, "counts", "b:1"), (std::vector<std::string>{"a:1", "dead:1"}));
@@ -53,9 +54,9 @@ TEST(endpoint_directory, holders_are_the_latest_claimers_of_a_task_other_than_th
   EXPECT_TRUE(holders_of(entries, "other", "b:1").empty());
   EXPECT_TRUE(holders_of(entries, "third", "a:1").empty());
   EXPECT_TRUE(holders_of(entries, "no-such-store", "a:1").empty());
-  EXPECT_EQ(active_owners(entries), (std::map<std::string, std::string>{
-                                      {"0_0", "a:1"}, {"0_1", "a:1"}, {"0_2", "b:1"}, {"0_3", "dead:1"},
-                                      {"1_0", "b:1"}, {"2_0", "no-http"}}));
+  EXPECT_EQ(active_owners(entries),
+            (std::map<std::string, std::string>{
+              {"0_0", "a:1"}, {"0_1", "a:1"}, {"0_2", "b:1"}, {"0_3", "dead:1"}, {"1_0", "b:1"}, {"2_0", "no-http"}}));
 }
 
 TEST(standby_holders, never_the_active_instance_and_as_many_as_asked) {

@@ -34,8 +34,7 @@ topology windowed_topology(std::chrono::milliseconds retention) {
 topology repartitioning_topology() {
   topology_builder b;
   b.stream<serdes::string, serdes::json>("in")
-    .group_by([](const std::string&, const json::value& v) { return std::string{v.at("user").as_string()}; },
-              "by-user")
+    .group_by([](const std::string&, const json::value& v) { return std::string{v.at("user").as_string()}; }, "by-user")
     .count("clicks")
     .to_stream()
     .to("out");
@@ -257,9 +256,9 @@ TEST(decide_create, refusals_are_shown_verbatim_with_what_to_do) {
 }
 
 TEST(decide_create, a_refusal_stops_even_when_other_topics_would_be_retried) {
-  const auto d = decide_create({{changelog, RD_KAFKA_RESP_ERR_POLICY_VIOLATION, "no"},
-                                {"app-dlq", RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, "later"}},
-                               -1, wanted_topics(), real_cluster());
+  const auto d = decide_create(
+    {{changelog, RD_KAFKA_RESP_ERR_POLICY_VIOLATION, "no"}, {"app-dlq", RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, "later"}},
+    -1, wanted_topics(), real_cluster());
   EXPECT_EQ(d.next, step::fail);
   EXPECT_EQ(d.message.find("app-dlq"), std::string::npos) << d.message; // only refusals are listed
 }

@@ -31,22 +31,23 @@ json::value reading(const std::string& host, double usage) { return {{"hostname"
 TEST(alert, runs_in_its_own_sub_topology_reading_the_alerts_topic) {
   std::ostringstream out;
   const auto t = hot_readings(out, "{hostname}");
-  EXPECT_EQ(t.with_application_id("app").describe(), "Topologies:\n"
-                                                     "   Sub-topology: 0\n"
-                                                     "    Source: SOURCE-0000000000 (topics: [readings])\n"
-                                                     "      --> hot\n"
-                                                     "    Processor: hot\n"
-                                                     "      --> hot-alert-alerts-sink\n"
-                                                     "      <-- SOURCE-0000000000\n"
-                                                     "    Sink: hot-alert-alerts-sink (topic: app-hot-alert-alerts)\n"
-                                                     "      <-- hot\n"
-                                                     "   Sub-topology: 1\n"
-                                                     "    Source: hot-alert-alerts-source (topics: [app-hot-alert-alerts])\n"
-                                                     "      --> hot-alert\n"
-                                                     "    Processor: hot-alert\n"
-                                                     "      <-- hot-alert-alerts-source\n"
-                                                     "Internal topics:\n"
-                                                     "    app-hot-alert-alerts (alerts)\n");
+  EXPECT_EQ(t.with_application_id("app").describe(),
+            "Topologies:\n"
+            "   Sub-topology: 0\n"
+            "    Source: SOURCE-0000000000 (topics: [readings])\n"
+            "      --> hot\n"
+            "    Processor: hot\n"
+            "      --> hot-alert-alerts-sink\n"
+            "      <-- SOURCE-0000000000\n"
+            "    Sink: hot-alert-alerts-sink (topic: app-hot-alert-alerts)\n"
+            "      <-- hot\n"
+            "   Sub-topology: 1\n"
+            "    Source: hot-alert-alerts-source (topics: [app-hot-alert-alerts])\n"
+            "      --> hot-alert\n"
+            "    Processor: hot-alert\n"
+            "      <-- hot-alert-alerts-source\n"
+            "Internal topics:\n"
+            "    app-hot-alert-alerts (alerts)\n");
   EXPECT_EQ(t.with_application_id("app").repartition_topics(), std::vector<std::string>{"app-hot-alert-alerts"});
   EXPECT_TRUE(t.writes_records(0));  // to the alerts topic: in the transaction under exactly-once
   EXPECT_FALSE(t.writes_records(1)); // only the sink's side effect: commits outside it

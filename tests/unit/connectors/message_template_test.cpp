@@ -22,8 +22,9 @@ bool parses(std::string_view text) { return message_template::parse(text).has_va
 } // namespace
 
 TEST(message_template, plain_fields_print_as_before) {
-  EXPECT_EQ(rendered("host:{hostname} CPU:{usage} n={n} ok={ok} {{x}}", R"({"hostname":"doc","usage":20.0,"n":3,"ok":true})"),
-            "host:doc CPU:20.0 n=3 ok=true {x}");
+  EXPECT_EQ(
+    rendered("host:{hostname} CPU:{usage} n={n} ok={ok} {{x}}", R"({"hostname":"doc","usage":20.0,"n":3,"ok":true})"),
+    "host:doc CPU:20.0 n=3 ok=true {x}");
   EXPECT_EQ(rendered("{usage}", R"({"usage":81.70311657475193})"), "81.70311657475193");
 }
 
@@ -62,8 +63,9 @@ TEST(message_template, iso_prints_epoch_milliseconds_as_utc) {
 }
 
 TEST(message_template, a_spec_formats_only_its_field) {
-  EXPECT_EQ(rendered("[{start:iso}, {end:iso}) {n} {avg:.2f} {avg}", R"({"start":60000,"end":120000,"n":5,"avg":1.005})"),
-            "[1970-01-01T00:01:00Z, 1970-01-01T00:02:00Z) 5 1.00 1.005");
+  EXPECT_EQ(
+    rendered("[{start:iso}, {end:iso}) {n} {avg:.2f} {avg}", R"({"start":60000,"end":120000,"n":5,"avg":1.005})"),
+    "[1970-01-01T00:01:00Z, 1970-01-01T00:02:00Z) 5 1.00 1.005");
 }
 
 TEST(message_template, a_field_of_the_wrong_kind_fails_to_render_naming_it) {
@@ -94,12 +96,14 @@ TEST(message_template, a_missing_field_fails_whatever_its_spec) {
 
 TEST(message_template, an_unknown_spec_fails_to_parse) {
   EXPECT_TRUE(parses("{a:.0f} {a:.17f} {a:iso} {a:iso_ms}"));
-  for (const char* bad : {"{a:}", "{a:.18f}", "{a:.2}", "{a:2f}", "{a:.f}", "{a:.2e}", "{a:ISO}", "{a:.100f}", "{:iso}"})
+  for (const char* bad :
+       {"{a:}", "{a:.18f}", "{a:.2}", "{a:2f}", "{a:.f}", "{a:.2e}", "{a:ISO}", "{a:.100f}", "{:iso}"})
     EXPECT_FALSE(parses(bad)) << bad;
   auto r = message_template::parse("usage {usage:.2d}");
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().message,
-            "message template: unknown format '.2d' for field 'usage' at offset 6 (known: .Nf with N 0-17, iso, iso_ms)");
+  EXPECT_EQ(
+    r.error().message,
+    "message template: unknown format '.2d' for field 'usage' at offset 6 (known: .Nf with N 0-17, iso, iso_ms)");
 }
 
 TEST(message_template, fields_are_named_without_their_specs) {

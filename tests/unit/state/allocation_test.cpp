@@ -29,7 +29,7 @@ TEST(allocation, cached_updates_of_existing_keys_do_not_allocate) {
   const std::string value(64, 'v');
   ASSERT_OK(s.put("sensor-17", value, 0));
   std::string out;
-  ASSERT_OK(s.get_into("sensor-17", out));  // the caller's buffer grows once
+  ASSERT_OK(s.get_into("sensor-17", out)); // the caller's buffer grows once
   const auto n = count_allocations([&] {
     for (int i = 0; i < 1000; ++i) {
       (void)s.put("sensor-17", value, i);
@@ -48,7 +48,7 @@ TEST(allocation, leveldb_puts_allocate_less_than_once_per_record) {
   auto& store = *opened->store;
   const std::string value(32, 'v');
   std::string key = "key-000000";
-  ASSERT_OK(store.put(key, value, 0));  // warm up the reused buffers
+  ASSERT_OK(store.put(key, value, 0)); // warm up the reused buffers
   const int records = 2000;
   const auto n = count_allocations([&] {
     for (int i = 0; i < records; ++i) {
@@ -68,7 +68,7 @@ TEST(allocation, window_puts_reuse_their_encoding_buffers) {
   ASSERT_OK((*ws)->put("k", 1000, value, 0));
   const auto n = count_allocations([&] {
     for (int i = 0; i < 1000; ++i)
-      (void)(*ws)->put("k", 1000, value, 0);  // same window: in-memory map updates in place
+      (void)(*ws)->put("k", 1000, value, 0); // same window: in-memory map updates in place
   });
   EXPECT_EQ(n, 0u);
 }
@@ -79,10 +79,10 @@ TEST(allocation, cached_window_updates_and_reads_do_not_allocate) {
   o.cache = std::make_shared<cache_budget>(1 << 20);
   auto ws = window_store::open(std::make_unique<in_memory_store>("w"), o);
   ASSERT_OK(ws);
-  const std::string value(48, 'v');  // longer than the small-string buffer
+  const std::string value(48, 'v'); // longer than the small-string buffer
   std::string out;
   ASSERT_OK((*ws)->put("sensor-17", 1000, value, 0));
-  ASSERT_OK((*ws)->fetch_into("sensor-17", 1000, out));  // the caller's buffer grows once
+  ASSERT_OK((*ws)->fetch_into("sensor-17", 1000, out)); // the caller's buffer grows once
   const auto n = count_allocations([&] {
     for (int i = 0; i < 1000; ++i) {
       (void)(*ws)->fetch_into("sensor-17", 1000, out);
@@ -92,5 +92,5 @@ TEST(allocation, cached_window_updates_and_reads_do_not_allocate) {
   EXPECT_EQ(n, 0u);
 }
 
-}  // namespace
-}  // namespace sluice
+} // namespace
+} // namespace sluice

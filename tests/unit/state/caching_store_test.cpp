@@ -18,19 +18,17 @@ struct change {
 };
 
 class recording_changelog final : public changelog_writer {
- public:
-  void append(std::string_view key, std::optional<std::string_view> value,
-              std::int64_t timestamp_ms) override {
-    records.push_back({std::string{key},
-                       value ? std::optional<std::string>{std::string{*value}} : std::nullopt,
-                       timestamp_ms});
+public:
+  void append(std::string_view key, std::optional<std::string_view> value, std::int64_t timestamp_ms) override {
+    records.push_back(
+      {std::string{key}, value ? std::optional<std::string>{std::string{*value}} : std::nullopt, timestamp_ms});
   }
   std::vector<change> records;
 };
 
 // An in-memory store whose writes can be made to fail.
 class flaky_store final : public key_value_store {
- public:
+public:
   bool fail = false;
   in_memory_store inner{"flaky"};
   const std::string& name() const override { return inner.name(); }
@@ -57,14 +55,13 @@ class flaky_store final : public key_value_store {
 };
 
 class caching_store_test : public ::testing::Test {
- protected:
+protected:
   caching_store& make(std::size_t max_bytes) {
     caching_store_options o;
     o.max_bytes = max_bytes;
     o.changelog = &changelog_;
     o.listener = [this](std::string_view k, std::optional<std::string_view> v, std::int64_t t) {
-      forwarded_.push_back(
-          {std::string{k}, v ? std::optional<std::string>{std::string{*v}} : std::nullopt, t});
+      forwarded_.push_back({std::string{k}, v ? std::optional<std::string>{std::string{*v}} : std::nullopt, t});
     };
     auto inner = std::make_unique<in_memory_store>("agg");
     inner_ = inner.get();
@@ -88,10 +85,10 @@ TEST_F(caching_store_test, ten_writes_to_one_key_become_one_changelog_append_on_
     ASSERT_OK(s.put("sensor-1", "count=" + std::to_string(i), 1000 + i));
   EXPECT_TRUE(changelog_.records.empty());
   EXPECT_TRUE(forwarded_.empty());
-  EXPECT_FALSE(inner_value("sensor-1").has_value());  // not yet written down
+  EXPECT_FALSE(inner_value("sensor-1").has_value()); // not yet written down
   auto v = s.get("sensor-1");
   ASSERT_OK(v);
-  EXPECT_EQ(v->value_or(""), "count=10");  // reads see the cache
+  EXPECT_EQ(v->value_or(""), "count=10"); // reads see the cache
   EXPECT_EQ(s.dirty_entries(), 1u);
   ASSERT_OK(s.flush());
   const std::vector<change> expected{{"sensor-1", "count=10", 1010}};
@@ -99,7 +96,7 @@ TEST_F(caching_store_test, ten_writes_to_one_key_become_one_changelog_append_on_
   EXPECT_EQ(forwarded_, expected);
   EXPECT_EQ(inner_value("sensor-1"), "count=10");
   EXPECT_EQ(s.dirty_entries(), 0u);
-  ASSERT_OK(s.flush());  // nothing dirty: nothing logged again
+  ASSERT_OK(s.flush()); // nothing dirty: nothing logged again
   EXPECT_EQ(changelog_.records.size(), 1u);
 }
 
@@ -112,7 +109,7 @@ TEST_F(caching_store_test, flush_forwards_in_first_dirty_order_with_tombstones) 
   ASSERT_OK(s.put("z", "3", 4));
   auto old = s.get("old");
   ASSERT_OK(old);
-  EXPECT_FALSE(old->has_value());  // the cached tombstone hides the inner value
+  EXPECT_FALSE(old->has_value()); // the cached tombstone hides the inner value
   EXPECT_EQ(collect(s.all()), (kv_pairs{{"a", "2"}, {"z", "3"}}));
   ASSERT_OK(s.flush());
   const std::vector<change> expected{{"z", "3", 4}, {"a", "2", 2}, {"old", std::nullopt, 3}};
@@ -128,8 +125,8 @@ TEST_F(caching_store_test, eviction_under_small_budget_flushes_only_the_victim) 
   ASSERT_OK(s.put("k1", "v1-aa", 1));
   ASSERT_OK(s.put("k2", "v2-aa", 2));
   EXPECT_TRUE(changelog_.records.empty());
-  ASSERT_OK(s.put("k1", "v1-bb", 3));  // touch k1: k2 becomes least recently used
-  ASSERT_OK(s.put("k3", "v3-aa", 4));  // over budget: evicts k2
+  ASSERT_OK(s.put("k1", "v1-bb", 3)); // touch k1: k2 becomes least recently used
+  ASSERT_OK(s.put("k3", "v3-aa", 4)); // over budget: evicts k2
   EXPECT_EQ(changelog_.records, (std::vector<change>{{"k2", "v2-aa", 2}}));
   EXPECT_EQ(forwarded_.size(), 1u);
   EXPECT_EQ(inner_value("k2"), "v2-aa");
@@ -139,8 +136,7 @@ TEST_F(caching_store_test, eviction_under_small_budget_flushes_only_the_victim) 
   // The evicted key is still readable (from the inner store) and all keys merge in scans.
   EXPECT_EQ(collect(s.all()), (kv_pairs{{"k1", "v1-bb"}, {"k2", "v2-aa"}, {"k3", "v3-aa"}}));
   ASSERT_OK(s.flush());
-  EXPECT_EQ(changelog_.records,
-            (std::vector<change>{{"k2", "v2-aa", 2}, {"k1", "v1-bb", 3}, {"k3", "v3-aa", 4}}));
+  EXPECT_EQ(changelog_.records, (std::vector<change>{{"k2", "v2-aa", 2}, {"k1", "v1-bb", 3}, {"k3", "v3-aa", 4}}));
 }
 
 TEST_F(caching_store_test, clean_entries_are_evicted_without_logging) {
@@ -222,8 +218,8 @@ TEST_F(caching_store_test, restore_through_cache_drops_stale_cached_entries) {
 }
 
 TEST(caching_store_budget, stores_sharing_a_budget_get_a_fair_share_and_idle_ones_release) {
-  const std::size_t entry = caching_store::entry_overhead_bytes + 2 + 1;  // key "kN", value "v"
-  auto budget = std::make_shared<cache_budget>(8 * entry);                // fair share: 4 entries
+  const std::size_t entry = caching_store::entry_overhead_bytes + 2 + 1; // key "kN", value "v"
+  auto budget = std::make_shared<cache_budget>(8 * entry);               // fair share: 4 entries
   recording_changelog log_a, log_b;
   auto open = [&](recording_changelog& log) {
     caching_store_options o;
@@ -237,16 +233,16 @@ TEST(caching_store_budget, stores_sharing_a_budget_get_a_fair_share_and_idle_one
     ASSERT_OK(a->put("k" + std::to_string(i), "v", 0));
   for (int i = 0; i < 6; ++i)
     ASSERT_OK(b->put("k" + std::to_string(i), "v", 0));
-  EXPECT_EQ(a->cached_entries(), 6u);  // b grew to its share, then evicted its own entries
+  EXPECT_EQ(a->cached_entries(), 6u); // b grew to its share, then evicted its own entries
   EXPECT_EQ(b->cached_entries(), 4u);
   EXPECT_EQ(log_a.records.size(), 0u);
-  EXPECT_EQ(log_b.records.size(), 2u);  // b's two oldest, evicted dirty
+  EXPECT_EQ(log_b.records.size(), 2u); // b's two oldest, evicted dirty
   EXPECT_EQ(budget->used_bytes(), 10 * entry);
-  ASSERT_OK(a->flush());  // a commit: a shrinks to its share of the full budget
+  ASSERT_OK(a->flush()); // a commit: a shrinks to its share of the full budget
   EXPECT_EQ(log_a.records.size(), 6u);
   EXPECT_EQ(a->cached_entries(), 4u);
   EXPECT_EQ(budget->used_bytes(), 8 * entry);
-  ASSERT_OK(a->flush());  // nothing written since the last flush: idle, a gives its bytes back
+  ASSERT_OK(a->flush()); // nothing written since the last flush: idle, a gives its bytes back
   EXPECT_EQ(a->cached_entries(), 0u);
   EXPECT_EQ(budget->used_bytes(), 4 * entry);
   auto v = a->get("k0");
@@ -257,5 +253,5 @@ TEST(caching_store_budget, stores_sharing_a_budget_get_a_fair_share_and_idle_one
   EXPECT_EQ(budget->used_bytes(), 0u);
 }
 
-}  // namespace
-}  // namespace sluice
+} // namespace
+} // namespace sluice

@@ -16,7 +16,7 @@
 namespace sluice {
 namespace {
 
-using window = std::tuple<std::string, std::int64_t, std::string>;  // key, start, value
+using window = std::tuple<std::string, std::int64_t, std::string>; // key, start, value
 using model = std::map<std::pair<std::string, std::int64_t>, std::string>;
 
 std::vector<window> collect_windows(std::unique_ptr<window_iterator> it) {
@@ -40,28 +40,25 @@ std::vector<window> expected_all(const model& m, std::int64_t from, std::int64_t
 }
 
 // What fetch(key, from, to) must return.
-std::vector<window> expected_key(const model& m, const std::string& key, std::int64_t from,
-                                 std::int64_t to) {
+std::vector<window> expected_key(const model& m, const std::string& key, std::int64_t from, std::int64_t to) {
   std::vector<window> out;
   for (const auto& [id, value] : m)
     if (id.first == key && id.second >= from && id.second <= to)
       out.emplace_back(id.first, id.second, value);
-  return out;  // the map orders one key's windows by start already
+  return out; // the map orders one key's windows by start already
 }
 
 class recording_changelog final : public changelog_writer {
- public:
-  void append(std::string_view key, std::optional<std::string_view> value,
-              std::int64_t) override {
-    records.emplace_back(std::string{key},
-                         value ? std::optional<std::string>{std::string{*value}} : std::nullopt);
+public:
+  void append(std::string_view key, std::optional<std::string_view> value, std::int64_t) override {
+    records.emplace_back(std::string{key}, value ? std::optional<std::string>{std::string{*value}} : std::nullopt);
   }
   std::vector<std::pair<std::string, std::optional<std::string>>> records;
 };
 
 // An in-memory store counting the batches and single writes that reach it.
 class counting_store final : public key_value_store {
- public:
+public:
   const std::string& name() const override { return inner_.name(); }
   result<bool> get_into(std::string_view key, std::string& value) override {
     ++gets;
@@ -79,20 +76,18 @@ class counting_store final : public key_value_store {
     ++writes;
     batch.for_each([&](std::string_view key, auto) {
       if (!key.empty() && key[0] == 'w')
-        ++window_writes;  // data entries (the index entry and stream time are not counted)
+        ++window_writes; // data entries (the index entry and stream time are not counted)
     });
     return inner_.write(batch);
   }
   std::unique_ptr<kv_iterator> scan(const scan_bounds& b) override { return inner_.scan(b); }
-  result<std::uint64_t> approximate_num_entries() override {
-    return inner_.approximate_num_entries();
-  }
+  result<std::uint64_t> approximate_num_entries() override { return inner_.approximate_num_entries(); }
   result<void> flush() override { return inner_.flush(); }
   std::optional<changelog_offset> checkpoint() const override { return inner_.checkpoint(); }
 
   int gets = 0, writes = 0, window_writes = 0;
 
- private:
+private:
   in_memory_store inner_{"windows"};
 };
 
@@ -149,7 +144,7 @@ TEST(caching_window_store, n_updates_of_one_window_are_one_store_write_and_one_r
   ASSERT_OK(f.store->flush());
   ASSERT_EQ(f.log.records.size(), 1u);
   EXPECT_EQ(f.storage->window_writes, 1);
-  EXPECT_EQ(f.storage->writes, 1);  // one batch: the window and the stream time
+  EXPECT_EQ(f.storage->writes, 1); // one batch: the window and the stream time
   auto decoded = window_store::decode_changelog_key(f.log.records[0].first);
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->first, "sensor-1");
@@ -176,8 +171,8 @@ TEST(caching_window_store, fetch_merges_cache_and_store_in_window_order) {
   ASSERT_OK(f.store->put("a", 1000, "a1", 0));
   ASSERT_OK(f.store->put("a", 3000, "a3", 0));
   ASSERT_OK(f.store->put("b", 2000, "b2", 0));
-  ASSERT_OK(f.store->put("ab", 2000, "ab2", 0));  // a key sharing a prefix with "a"
-  ASSERT_OK(f.store->flush());                    // all four are in the store now, clean in cache
+  ASSERT_OK(f.store->put("ab", 2000, "ab2", 0)); // a key sharing a prefix with "a"
+  ASSERT_OK(f.store->flush());                   // all four are in the store now, clean in cache
   // Dirty on top of the store: a new window between stored ones, an update, a tombstone.
   ASSERT_OK(f.store->put("a", 2000, "a2", 0));
   ASSERT_OK(f.store->put("a", 3000, "a3'", 0));
@@ -185,18 +180,14 @@ TEST(caching_window_store, fetch_merges_cache_and_store_in_window_order) {
   ASSERT_OK(f.store->put("a", 4000, "a4", 0));
   EXPECT_EQ(collect_windows(f.store->fetch("a", 0, 10'000)),
             (std::vector<window>{{"a", 2000, "a2"}, {"a", 3000, "a3'"}, {"a", 4000, "a4"}}));
-  EXPECT_EQ(collect_windows(f.store->fetch("a", 2500, 3000)),
-            (std::vector<window>{{"a", 3000, "a3'"}}));
+  EXPECT_EQ(collect_windows(f.store->fetch("a", 2500, 3000)), (std::vector<window>{{"a", 3000, "a3'"}}));
   EXPECT_EQ(collect_windows(f.store->fetch_all(0, 10'000)),
-            (std::vector<window>{{"a", 2000, "a2"},
-                                 {"ab", 2000, "ab2"},
-                                 {"b", 2000, "b2"},
-                                 {"a", 3000, "a3'"},
-                                 {"a", 4000, "a4"}}));
+            (std::vector<window>{
+              {"a", 2000, "a2"}, {"ab", 2000, "ab2"}, {"b", 2000, "b2"}, {"a", 3000, "a3'"}, {"a", 4000, "a4"}}));
   std::string v;
   auto found = f.store->fetch_into("a", 1000, v);
   ASSERT_OK(found);
-  EXPECT_FALSE(*found);  // the cached tombstone hides the stored window
+  EXPECT_FALSE(*found); // the cached tombstone hides the stored window
 
   // The same answers once everything is flushed and the cache is gone (a new uncached store
   // over the changelog).
@@ -230,7 +221,7 @@ TEST(caching_window_store, eviction_under_a_small_budget_writes_through_and_read
     if (i % 500 == 499)
       ASSERT_OK(f.store->flush());
   }
-  EXPECT_GT(f.storage->window_writes, 1000);  // evictions wrote through
+  EXPECT_GT(f.storage->window_writes, 1000); // evictions wrote through
   EXPECT_LT(f.budget->used_bytes(), f.budget->max_bytes() + 1);
   for (const auto& [id, value] : m) {
     std::string v;
@@ -249,17 +240,16 @@ TEST(caching_window_store, expired_windows_leave_the_cache_unlogged) {
   ASSERT_OK(f.store->put("b", 500, "old", 0));
   ASSERT_OK(f.store->put("a", 2000, "new", 0));
   EXPECT_EQ(f.store->cache()->size(), 3u);
-  f.store->advance_time(2500);  // cutoff 1500: windows 0 and 500 are expired
+  f.store->advance_time(2500); // cutoff 1500: windows 0 and 500 are expired
   std::string v;
   auto found = f.store->fetch_into("a", 0, v);
   ASSERT_OK(found);
   EXPECT_FALSE(*found);
-  EXPECT_EQ(collect_windows(f.store->fetch_all(-10'000, 10'000)),
-            (std::vector<window>{{"a", 2000, "new"}}));
-  ASSERT_OK(f.store->put("c", 100, "late", 0));  // into an expired window: dropped
+  EXPECT_EQ(collect_windows(f.store->fetch_all(-10'000, 10'000)), (std::vector<window>{{"a", 2000, "new"}}));
+  ASSERT_OK(f.store->put("c", 100, "late", 0)); // into an expired window: dropped
   EXPECT_EQ(f.store->dropped_expired(), 1u);
   ASSERT_OK(f.store->flush());
-  ASSERT_EQ(f.log.records.size(), 1u);  // only the live window was written and logged
+  ASSERT_EQ(f.log.records.size(), 1u); // only the live window was written and logged
   EXPECT_EQ(window_store::decode_changelog_key(f.log.records[0].first)->second, 2000);
   EXPECT_EQ(f.store->cache()->size(), 1u);
   EXPECT_EQ(f.storage->window_writes, 1);
@@ -277,7 +267,7 @@ TEST(caching_window_store, restore_to_the_last_flush_gives_the_state_of_that_flu
     auto& sum = m[{key, start}];
     sum = std::to_string((sum.empty() ? 0 : std::stoll(sum)) + i);
     ASSERT_OK(f.store->put(key, start, sum, i));
-    if (i % 700 == 699) {  // a commit
+    if (i % 700 == 699) { // a commit
       ASSERT_OK(f.store->flush());
       at_flush = m;
       log_at_flush = f.log.records.size();
@@ -287,8 +277,7 @@ TEST(caching_window_store, restore_to_the_last_flush_gives_the_state_of_that_flu
   EXPECT_LE(log_at_flush, 4 * m.size());
   // Work after the last flush is not in the changelog (no eviction with this budget).
   EXPECT_EQ(f.log.records.size(), log_at_flush);
-  EXPECT_EQ(collect_windows(restored(f.log)->fetch_all(0, 200'000)),
-            expected_all(at_flush, 0, 200'000));
+  EXPECT_EQ(collect_windows(restored(f.log)->fetch_all(0, 200'000)), expected_all(at_flush, 0, 200'000));
 }
 
 TEST(caching_window_store, stores_sharing_a_budget_get_a_fair_share_and_idle_ones_release) {
@@ -305,15 +294,15 @@ TEST(caching_window_store, stores_sharing_a_budget_get_a_fair_share_and_idle_one
   auto a = open(log_a);
   auto b = open(log_b);
   EXPECT_EQ(budget->fair_share(), budget->max_bytes() / 2);
-  for (int i = 0; i < 15; ++i)  // a alone: uses more than its share of the free budget
+  for (int i = 0; i < 15; ++i) // a alone: uses more than its share of the free budget
     ASSERT_OK(a->put("a", i, "v", 0));
-  for (int i = 0; i < 15; ++i)  // b may still grow to its share; beyond it, it evicts its own
+  for (int i = 0; i < 15; ++i) // b may still grow to its share; beyond it, it evicts its own
     ASSERT_OK(b->put("b", i, "v", 0));
   EXPECT_EQ(a->cache()->size(), 15u);
   EXPECT_EQ(b->cache()->size(), 10u);
-  EXPECT_EQ(log_b.records.size(), 5u);  // b's five oldest, evicted dirty
+  EXPECT_EQ(log_b.records.size(), 5u); // b's five oldest, evicted dirty
   EXPECT_EQ(budget->used_bytes(), a->cache()->bytes() + b->cache()->bytes());
-  EXPECT_TRUE(budget->exceeded());  // until a writes or flushes
+  EXPECT_TRUE(budget->exceeded()); // until a writes or flushes
   // At its flush (a commit) a gives back what it holds above its share of the full budget.
   ASSERT_OK(a->flush());
   EXPECT_EQ(log_a.records.size(), 15u);
@@ -323,7 +312,7 @@ TEST(caching_window_store, stores_sharing_a_budget_get_a_fair_share_and_idle_one
   ASSERT_OK(a->flush());
   EXPECT_EQ(a->cache()->size(), 0u);
   EXPECT_EQ(budget->used_bytes(), b->cache()->bytes());
-  for (int i = 0; i < 15; ++i) {  // every window is still there, from the storage
+  for (int i = 0; i < 15; ++i) { // every window is still there, from the storage
     std::string v;
     auto found = a->fetch_into("a", i, v);
     ASSERT_OK(found);
@@ -349,7 +338,7 @@ TEST(caching_window_store, stores_on_different_threads_share_a_budget) {
     workers.emplace_back([&, t] {
       auto& s = *stores[static_cast<size_t>(t)];
       for (int i = 0; i < 20'000; ++i) {
-        std::string value(static_cast<size_t>(i % 13), 'x');  // sizes change: the shared count moves
+        std::string value(static_cast<size_t>(i % 13), 'x'); // sizes change: the shared count moves
         (void)s.put("k" + std::to_string(i % 50), i % 7, value, 0);
         if (i % 5000 == 0)
           (void)s.flush();
@@ -361,7 +350,7 @@ TEST(caching_window_store, stores_on_different_threads_share_a_budget) {
   for (auto& s : stores)
     sum += s->cache()->bytes();
   EXPECT_EQ(budget->used_bytes(), sum);
-  for (auto& s : stores) {  // the last value of each window survived eviction and caching
+  for (auto& s : stores) { // the last value of each window survived eviction and caching
     std::string v;
     auto found = s->fetch_into("k49", 19'999 % 7, v);
     ASSERT_OK(found);
@@ -372,5 +361,5 @@ TEST(caching_window_store, stores_on_different_threads_share_a_budget) {
   EXPECT_EQ(budget->used_bytes(), 0u);
 }
 
-}  // namespace
-}  // namespace sluice
+} // namespace
+} // namespace sluice

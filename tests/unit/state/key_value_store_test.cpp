@@ -22,7 +22,7 @@ struct store_factory {
 };
 
 class kv_store_contract : public ::testing::TestWithParam<store_factory> {
- protected:
+protected:
   void SetUp() override { store_ = GetParam().make(); }
   std::unique_ptr<key_value_store> store_;
 };
@@ -33,8 +33,7 @@ leveldb::Env* mem_env() {
   return env.get();
 }
 
-std::unique_ptr<key_value_store> open_leveldb(const std::filesystem::path& p,
-                                              leveldb::Env* env) {
+std::unique_ptr<key_value_store> open_leveldb(const std::filesystem::path& p, leveldb::Env* env) {
   leveldb_store_options o;
   o.env = env;
   auto opened = leveldb_store::open(p, "kv", o);
@@ -56,31 +55,28 @@ std::unique_ptr<key_value_store> disk_leveldb() {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    all_stores, kv_store_contract,
-    ::testing::Values(
-        store_factory{"in_memory", [] { return std::make_unique<in_memory_store>("kv"); }},
-        store_factory{"leveldb_memenv", memenv_leveldb},
-        store_factory{"leveldb_disk", disk_leveldb},
-        store_factory{"caching_over_memory",
-                      [] {
-                        caching_store_options o;
-                        o.max_bytes = 1 << 20;
-                        return std::make_unique<caching_store>(
-                            std::make_unique<in_memory_store>("kv"), o);
-                      }},
-        store_factory{"caching_over_leveldb_tiny_cache",
-                      [] {
-                        caching_store_options o;
-                        o.max_bytes = 300;  // a couple of entries: exercises eviction
-                        return std::make_unique<caching_store>(memenv_leveldb(), o);
-                      }},
-        store_factory{"write_through_over_leveldb",
-                      [] {
-                        caching_store_options o;
-                        o.max_bytes = 0;
-                        return std::make_unique<caching_store>(memenv_leveldb(), o);
-                      }}),
-    [](const auto& info) { return std::string{info.param.label}; });
+  all_stores, kv_store_contract,
+  ::testing::Values(store_factory{"in_memory", [] { return std::make_unique<in_memory_store>("kv"); }},
+                    store_factory{"leveldb_memenv", memenv_leveldb}, store_factory{"leveldb_disk", disk_leveldb},
+                    store_factory{"caching_over_memory",
+                                  [] {
+                                    caching_store_options o;
+                                    o.max_bytes = 1 << 20;
+                                    return std::make_unique<caching_store>(std::make_unique<in_memory_store>("kv"), o);
+                                  }},
+                    store_factory{"caching_over_leveldb_tiny_cache",
+                                  [] {
+                                    caching_store_options o;
+                                    o.max_bytes = 300; // a couple of entries: exercises eviction
+                                    return std::make_unique<caching_store>(memenv_leveldb(), o);
+                                  }},
+                    store_factory{"write_through_over_leveldb",
+                                  [] {
+                                    caching_store_options o;
+                                    o.max_bytes = 0;
+                                    return std::make_unique<caching_store>(memenv_leveldb(), o);
+                                  }}),
+  [](const auto& info) { return std::string{info.param.label}; });
 
 TEST_P(kv_store_contract, put_get_overwrite) {
   EXPECT_EQ(store_->name(), "kv");
@@ -127,18 +123,13 @@ TEST_P(kv_store_contract, range_prefix_and_all_are_in_key_order) {
   for (auto k : {"b2", "a", "b1", "c", "b", "b\xff", "ba"})
     ASSERT_OK(store_->put(k, std::string{"v-"} + k, 0));
   ASSERT_OK(store_->flush());
-  ASSERT_OK(store_->put("b3", "v-b3", 0));  // possibly only in a cache
-  EXPECT_EQ(collect(store_->range("b", "b2")),
-            (kv_pairs{{"b", "v-b"}, {"b1", "v-b1"}, {"b2", "v-b2"}}));
+  ASSERT_OK(store_->put("b3", "v-b3", 0)); // possibly only in a cache
+  EXPECT_EQ(collect(store_->range("b", "b2")), (kv_pairs{{"b", "v-b"}, {"b1", "v-b1"}, {"b2", "v-b2"}}));
   EXPECT_EQ(collect(store_->range("b1", "b1")), (kv_pairs{{"b1", "v-b1"}}));
   EXPECT_TRUE(collect(store_->range("c", "a")).empty());
-  EXPECT_EQ(collect(store_->prefix_scan("b")),
-            (kv_pairs{{"b", "v-b"},
-                      {"b1", "v-b1"},
-                      {"b2", "v-b2"},
-                      {"b3", "v-b3"},
-                      {"ba", "v-ba"},
-                      {"b\xff", "v-b\xff"}}));
+  EXPECT_EQ(
+    collect(store_->prefix_scan("b")),
+    (kv_pairs{{"b", "v-b"}, {"b1", "v-b1"}, {"b2", "v-b2"}, {"b3", "v-b3"}, {"ba", "v-ba"}, {"b\xff", "v-b\xff"}}));
   auto everything = collect(store_->all());
   ASSERT_EQ(everything.size(), 8u);
   EXPECT_EQ(everything.front().first, "a");
@@ -151,8 +142,7 @@ TEST_P(kv_store_contract, checkpoint_and_restore) {
   ASSERT_OK(store_->put("stale", "x", 0));
   ASSERT_OK(store_->commit_checkpoint(41));
   EXPECT_EQ(store_->checkpoint(), 41);
-  std::vector<changelog_record> records{
-      {"k1", "v1"}, {"k2", "v2"}, {"k1", "v1b"}, {"stale", std::nullopt}};
+  std::vector<changelog_record> records{{"k1", "v1"}, {"k2", "v2"}, {"k1", "v1b"}, {"stale", std::nullopt}};
   ASSERT_OK(store_->restore(records, 45));
   EXPECT_EQ(store_->checkpoint(), 45);
   EXPECT_EQ(collect(store_->all()), (kv_pairs{{"k1", "v1b"}, {"k2", "v2"}}));
@@ -167,8 +157,8 @@ TEST_P(kv_store_contract, batch_applies_in_order) {
   EXPECT_EQ(batch.size(), 4u);
   ASSERT_OK(store_->write(batch));
   EXPECT_EQ(collect(store_->all()), (kv_pairs{{"y", "3"}}));
-  EXPECT_FALSE(store_->checkpoint().has_value());  // no checkpoint in the batch
+  EXPECT_FALSE(store_->checkpoint().has_value()); // no checkpoint in the batch
 }
 
-}  // namespace
-}  // namespace sluice
+} // namespace
+} // namespace sluice

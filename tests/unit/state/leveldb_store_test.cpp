@@ -17,7 +17,7 @@ using test::collect;
 using test::kv_pairs;
 
 class leveldb_store_test : public ::testing::Test {
- protected:
+protected:
   result<opened_leveldb_store> open(const std::string& path, leveldb::Env* env) {
     leveldb_store_options o;
     o.env = env;
@@ -93,7 +93,7 @@ TEST_F(leveldb_store_test, checkpoint_key_is_invisible_to_user_scans_and_gets) {
   ASSERT_OK(opened);
   auto& s = *opened->store;
   ASSERT_OK(s.commit_checkpoint(7));
-  ASSERT_OK(s.put(std::string_view{"\0checkpoint", 11}, "user", 0));  // same bytes as internal key
+  ASSERT_OK(s.put(std::string_view{"\0checkpoint", 11}, "user", 0)); // same bytes as internal key
   EXPECT_EQ(s.checkpoint(), 7);
   EXPECT_EQ(collect(s.all()), (kv_pairs{{std::string("\0checkpoint", 11), "user"}}));
   auto n = s.approximate_num_entries();
@@ -175,7 +175,7 @@ TEST_F(leveldb_store_test, second_open_of_same_store_is_locked_and_wipes_nothing
 TEST_F(leveldb_store_test, many_puts_and_overwrites_survive_compaction_and_reopen) {
   leveldb_store_options o;
   o.env = env_.get();
-  o.write_buffer_size = 64 * 1024;  // force memtable flushes and compactions
+  o.write_buffer_size = 64 * 1024; // force memtable flushes and compactions
   std::string key, value;
   {
     auto opened = leveldb_store::open("/db/f", "big", o);
@@ -205,7 +205,7 @@ TEST_F(leveldb_store_test, stores_sharing_a_block_cache_read_through_it_within_i
   constexpr std::size_t capacity = 256 * 1024;
   leveldb_store_options o;
   o.env = env_.get();
-  o.write_buffer_size = 64 * 1024;  // most data goes to tables, whose blocks reads cache
+  o.write_buffer_size = 64 * 1024; // most data goes to tables, whose blocks reads cache
   o.block_cache.reset(leveldb::NewLRUCache(capacity));
   auto value_of = [](int s, int i) { return std::to_string(s * 100000 + i) + std::string(100, 'v'); };
   std::vector<std::unique_ptr<leveldb_store>> stores;
@@ -229,5 +229,5 @@ TEST_F(leveldb_store_test, stores_sharing_a_block_cache_read_through_it_within_i
   EXPECT_LE(o.block_cache->TotalCharge(), capacity);
 }
 
-}  // namespace
-}  // namespace sluice
+} // namespace
+} // namespace sluice

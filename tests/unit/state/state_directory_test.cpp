@@ -40,7 +40,7 @@ TEST(state_directory, task_lock_prevents_a_second_owner_until_released) {
     auto second = other_instance->lock_task("0_1");
     ASSERT_FALSE(second.has_value());
     EXPECT_EQ(second.error().code, state_errc::locked);
-    auto other_task = other_instance->lock_task("0_2");  // other tasks are independent
+    auto other_task = other_instance->lock_task("0_2"); // other tasks are independent
     ASSERT_OK(other_task);
     // Moving the lock keeps it held.
     task_lock moved = std::move(lock).value();
@@ -115,5 +115,5 @@ TEST(state_directory, open_store_reports_missing_corrupt_and_wipe) {
   EXPECT_EQ(opened->outcome, open_outcome::created_empty);
 }
 
-}  // namespace
-}  // namespace sluice
+} // namespace
+} // namespace sluice

@@ -15,7 +15,7 @@ namespace sluice::test {
 
 /// A fresh directory under the system temp dir, removed on destruction.
 class temp_dir {
- public:
+public:
   temp_dir() {
     std::string tmpl = (std::filesystem::temp_directory_path() / "sluice-state-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr)
@@ -30,7 +30,7 @@ class temp_dir {
   temp_dir& operator=(const temp_dir&) = delete;
   const std::filesystem::path& path() const { return path_; }
 
- private:
+private:
   std::filesystem::path path_;
 };
 
@@ -45,10 +45,10 @@ inline kv_pairs collect(std::unique_ptr<kv_iterator> it) {
   return out;
 }
 
-}  // namespace sluice::test
+} // namespace sluice::test
 
-#define ASSERT_OK(expr)                                              \
-  do {                                                               \
-    auto&& r_ = (expr);                                              \
-    ASSERT_TRUE(r_.has_value()) << #expr << ": " << r_.error().message; \
+#define ASSERT_OK(expr)                                                                                                \
+  do {                                                                                                                 \
+    auto&& r_ = (expr);                                                                                                \
+    ASSERT_TRUE(r_.has_value()) << #expr << ": " << r_.error().message;                                                \
   } while (0)

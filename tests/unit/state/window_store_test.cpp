@@ -14,7 +14,7 @@
 namespace sluice {
 namespace {
 
-using window = std::tuple<std::string, std::int64_t, std::string>;  // key, start, value
+using window = std::tuple<std::string, std::int64_t, std::string>; // key, start, value
 
 std::vector<window> collect_windows(std::unique_ptr<window_iterator> it) {
   std::vector<window> out;
@@ -25,18 +25,16 @@ std::vector<window> collect_windows(std::unique_ptr<window_iterator> it) {
 }
 
 class recording_changelog final : public changelog_writer {
- public:
-  void append(std::string_view key, std::optional<std::string_view> value,
-              std::int64_t) override {
-    records.emplace_back(std::string{key},
-                         value ? std::optional<std::string>{std::string{*value}} : std::nullopt);
+public:
+  void append(std::string_view key, std::optional<std::string_view> value, std::int64_t) override {
+    records.emplace_back(std::string{key}, value ? std::optional<std::string>{std::string{*value}} : std::nullopt);
   }
   std::vector<std::pair<std::string, std::optional<std::string>>> records;
 };
 
 // Runs every test over the in-memory and the LevelDB (memenv) storage.
 class window_store_test : public ::testing::TestWithParam<bool> {
- protected:
+protected:
   std::unique_ptr<key_value_store> storage() {
     if (!GetParam())
       return std::make_unique<in_memory_store>("windows");
@@ -62,17 +60,14 @@ TEST_P(window_store_test, fetch_returns_one_key_in_window_order) {
   auto ws = make({});
   ASSERT_OK(ws->put("a", 300, "a300", 0));
   ASSERT_OK(ws->put("a", 100, "a100", 0));
-  ASSERT_OK(ws->put("a", -50, "a-50", 0));  // negative times order before positive ones
+  ASSERT_OK(ws->put("a", -50, "a-50", 0)); // negative times order before positive ones
   ASSERT_OK(ws->put("a", 200, "a200", 0));
-  ASSERT_OK(ws->put("ab", 150, "ab150", 0));  // "a" is a prefix of "ab": must not leak in
+  ASSERT_OK(ws->put("ab", 150, "ab150", 0)); // "a" is a prefix of "ab": must not leak in
   ASSERT_OK(ws->put(std::string_view{"a\x80", 2}, 160, "bin", 0));
   ASSERT_OK(ws->put("b", 100, "b100", 0));
-  ASSERT_OK(ws->put("a", 200, "a200-v2", 0));  // overwrite
+  ASSERT_OK(ws->put("a", 200, "a200-v2", 0)); // overwrite
   EXPECT_EQ(collect_windows(ws->fetch("a", -1000, 1000)),
-            (std::vector<window>{{"a", -50, "a-50"},
-                                 {"a", 100, "a100"},
-                                 {"a", 200, "a200-v2"},
-                                 {"a", 300, "a300"}}));
+            (std::vector<window>{{"a", -50, "a-50"}, {"a", 100, "a100"}, {"a", 200, "a200-v2"}, {"a", 300, "a300"}}));
   EXPECT_EQ(collect_windows(ws->fetch("a", 100, 200)),
             (std::vector<window>{{"a", 100, "a100"}, {"a", 200, "a200-v2"}}));
   EXPECT_TRUE(collect_windows(ws->fetch("a", 201, 299)).empty());
@@ -84,10 +79,8 @@ TEST_P(window_store_test, fetch_returns_one_key_in_window_order) {
   EXPECT_TRUE(*found);
   EXPECT_EQ(v, "ab150");
   EXPECT_EQ(collect_windows(ws->fetch_all(100, 160)),
-            (std::vector<window>{{"a", 100, "a100"},
-                                 {"b", 100, "b100"},
-                                 {"ab", 150, "ab150"},
-                                 {std::string{"a\x80", 2}, 160, "bin"}}));
+            (std::vector<window>{
+              {"a", 100, "a100"}, {"b", 100, "b100"}, {"ab", 150, "ab150"}, {std::string{"a\x80", 2}, 160, "bin"}}));
   ASSERT_OK(ws->remove("a", 100, 0));
   EXPECT_EQ(collect_windows(ws->fetch("a", 100, 100)).size(), 0u);
   EXPECT_EQ(collect_windows(ws->fetch_all(100, 100)), (std::vector<window>{{"b", 100, "b100"}}));
@@ -102,11 +95,10 @@ TEST_P(window_store_test, windows_older_than_retention_are_dropped) {
   ASSERT_OK(ws->put("b", 600, "b600", 0));
   EXPECT_EQ(ws->observed_stream_time(), 600);
   EXPECT_EQ(collect_windows(ws->fetch_all(0, 2000)).size(), 3u);
-  ASSERT_OK(ws->put("c", 1600, "c1600", 0));  // stream time 1600: cutoff 600
+  ASSERT_OK(ws->put("c", 1600, "c1600", 0)); // stream time 1600: cutoff 600
   EXPECT_EQ(ws->expiry_cutoff(), 600);
   EXPECT_EQ(collect_windows(ws->fetch("a", 0, 2000)).size(), 0u);
-  EXPECT_EQ(collect_windows(ws->fetch_all(0, 2000)),
-            (std::vector<window>{{"b", 600, "b600"}, {"c", 1600, "c1600"}}));
+  EXPECT_EQ(collect_windows(ws->fetch_all(0, 2000)), (std::vector<window>{{"b", 600, "b600"}, {"c", 1600, "c1600"}}));
   std::string v;
   auto found = ws->fetch_into("a", 500, v);
   ASSERT_OK(found);
@@ -135,13 +127,13 @@ TEST_P(window_store_test, purge_interval_batches_physical_deletes_but_fetch_hide
   EXPECT_EQ(collect_windows(ws->fetch("k", 0, 1000)).front(), (window{"k", 400, "400"}));
   auto n = ws->storage().approximate_num_entries();
   ASSERT_OK(n);
-  EXPECT_GT(*n, 2u * 11);  // expired entries still stored
+  EXPECT_GT(*n, 2u * 11); // expired entries still stored
   auto purged = ws->purge_expired();
   ASSERT_OK(purged);
   EXPECT_GT(*purged, 0u);
   n = ws->storage().approximate_num_entries();
   ASSERT_OK(n);
-  EXPECT_EQ(*n, 2u * 11);  // windows 400..500
+  EXPECT_EQ(*n, 2u * 11); // windows 400..500
 }
 
 TEST_P(window_store_test, purges_across_the_whole_range_of_window_starts) {
@@ -149,13 +141,13 @@ TEST_P(window_store_test, purges_across_the_whole_range_of_window_starts) {
   o.retention_ms = 1000;
   auto ws = make(o);
   const auto oldest = std::numeric_limits<std::int64_t>::min();
-  ASSERT_OK(ws->put("a", oldest + 2000, "a", 0));  // cutoff oldest + 1000: the first purge
-  ASSERT_OK(ws->put("b", std::int64_t{3'000'000'000'000'000'000}, "b", 0));  // cutoff moves by more than 2^63
+  ASSERT_OK(ws->put("a", oldest + 2000, "a", 0));                           // cutoff oldest + 1000: the first purge
+  ASSERT_OK(ws->put("b", std::int64_t{3'000'000'000'000'000'000}, "b", 0)); // cutoff moves by more than 2^63
   EXPECT_EQ(collect_windows(ws->fetch_all(oldest, std::numeric_limits<std::int64_t>::max())),
             (std::vector<window>{{"b", 3'000'000'000'000'000'000, "b"}}));
   auto n = ws->storage().approximate_num_entries();
   ASSERT_OK(n);
-  EXPECT_EQ(*n, 2u);  // "a" purged: only b's data and time index entries remain
+  EXPECT_EQ(*n, 2u); // "a" purged: only b's data and time index entries remain
 }
 
 TEST_P(window_store_test, changelog_records_roundtrip_through_restore) {
@@ -175,7 +167,8 @@ TEST_P(window_store_test, changelog_records_roundtrip_through_restore) {
   EXPECT_EQ(log.records[2].second, std::nullopt);
 
   // Restore the log, plus an old window that retention drops, into a fresh store.
-  auto fresh = make({.retention_ms = 1000, .purge_interval_ms = 0, .changelog = nullptr, .time_from_puts = true, .cache = nullptr});
+  auto fresh = make(
+    {.retention_ms = 1000, .purge_interval_ms = 0, .changelog = nullptr, .time_from_puts = true, .cache = nullptr});
   std::string old_key;
   window_store::encode_changelog_key("z", -5000, old_key);
   std::vector<changelog_record> records{{old_key, "ancient"}};
@@ -184,8 +177,7 @@ TEST_P(window_store_test, changelog_records_roundtrip_through_restore) {
   ASSERT_OK(fresh->restore(records, 77));
   EXPECT_EQ(fresh->checkpoint(), 77);
   EXPECT_EQ(fresh->observed_stream_time(), 200);
-  EXPECT_EQ(collect_windows(fresh->fetch_all(-10000, 10000)),
-            (std::vector<window>{{"a", 200, "v2"}}));
+  EXPECT_EQ(collect_windows(fresh->fetch_all(-10000, 10000)), (std::vector<window>{{"a", 200, "v2"}}));
   std::vector<changelog_record> bad{{"short", "x"}};
   auto r = fresh->restore(bad, 78);
   ASSERT_FALSE(r.has_value());
@@ -216,12 +208,11 @@ TEST(window_store_persistence, stream_time_and_windows_survive_reopen) {
   ASSERT_OK(ws);
   EXPECT_EQ((*ws)->observed_stream_time(), 1000);
   EXPECT_EQ((*ws)->checkpoint(), 12);
-  EXPECT_EQ(collect_windows((*ws)->fetch("a", 0, 5000)),
-            (std::vector<window>{{"a", 100, "x"}, {"a", 1000, "y"}}));
+  EXPECT_EQ(collect_windows((*ws)->fetch("a", 0, 5000)), (std::vector<window>{{"a", 100, "x"}, {"a", 1000, "y"}}));
   // Expiry continues from the persisted stream time.
   ASSERT_OK((*ws)->put("b", 1200, "z", 0));
   EXPECT_EQ(collect_windows((*ws)->fetch("a", 0, 5000)), (std::vector<window>{{"a", 1000, "y"}}));
 }
 
-}  // namespace
-}  // namespace sluice
+} // namespace
+} // namespace sluice

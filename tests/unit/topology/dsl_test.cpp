@@ -21,7 +21,9 @@ TEST(dsl, filter_and_map_values_keep_order_key_and_timestamp) {
   topology_builder b;
   b.stream<serdes::string, serdes::json>("in")
     .filter([](const std::string&, const json::value& v) { return v.at("usage").to_number<double>() > 80; })
-    .map_values([](const json::value& v) { return json::value{{"u", v.at("usage")}}; })
+    .map_values([](const json::value& v) {
+      return json::value{{"u", v.at("usage")}};
+    })
     .to("out");
   topology_test_driver d{b.build()};
   d.pipe("in", "a", R"({"usage": 81})", 10);
@@ -50,7 +52,9 @@ TEST(dsl, map_flat_map_and_filter_not) {
         }
       return words;
     })
-    .map([](const std::string& k, const std::string& w) { return std::pair{w, k + ":" + w}; })
+    .map([](const std::string& k, const std::string& w) {
+      return std::pair{w, k + ":" + w};
+    })
     .flat_map([](const std::string& k, const std::string& v) {
       return std::vector<std::pair<std::string, std::string>>{{k, v}, {k, v + "!"}};
     })
@@ -172,9 +176,14 @@ topology counting_topology() {
   topology_builder b;
   auto by_host =
     b.stream<serdes::string, serdes::json>("readings")
-      .group_by([](const std::string&, const json::value& r) { return std::string(r.at("host").as_string()); }, "by-host");
+      .group_by([](const std::string&, const json::value& r) { return std::string(r.at("host").as_string()); },
+                "by-host");
   by_host.windowed_by(tumbling(30s)).count("per-host-30s").to_stream("per-host-30s-updates").to("counts-30s");
-  b.stream<serdes::string, serdes::string>("logs").group_by_key().count("per-key").to_stream("per-key-updates").to("counts");
+  b.stream<serdes::string, serdes::string>("logs")
+    .group_by_key()
+    .count("per-key")
+    .to_stream("per-key-updates")
+    .to("counts");
   return b.build();
 }
 
@@ -190,42 +199,41 @@ TEST(dsl, describe_names_stores_and_internal_topics_in_full) {
     const auto line = "    " + t.changelog_topic(n.store->name) + " (changelog of store " + n.store->name + ")\n";
     EXPECT_NE(d.find(line), std::string::npos) << line;
   }
-  EXPECT_EQ(d,
-            "Topologies:\n"
-            "   Sub-topology: 0\n"
-            "    Source: SOURCE-0000000000 (topics: [readings])\n"
-            "      --> by-host-select\n"
-            "    Processor: by-host-select\n"
-            "      --> by-host-repartition-sink\n"
-            "      <-- SOURCE-0000000000\n"
-            "    Sink: by-host-repartition-sink (topic: app-by-host-repartition)\n"
-            "      <-- by-host-select\n"
-            "   Sub-topology: 1\n"
-            "    Source: by-host-repartition-source (topics: [app-by-host-repartition])\n"
-            "      --> per-host-30s\n"
-            "    Processor: per-host-30s (stores: [per-host-30s-store])\n"
-            "      --> per-host-30s-updates\n"
-            "      <-- by-host-repartition-source\n"
-            "    Processor: per-host-30s-updates\n"
-            "      --> SINK-0000000006\n"
-            "      <-- per-host-30s\n"
-            "    Sink: SINK-0000000006 (topic: counts-30s)\n"
-            "      <-- per-host-30s-updates\n"
-            "   Sub-topology: 2\n"
-            "    Source: SOURCE-0000000007 (topics: [logs])\n"
-            "      --> per-key\n"
-            "    Processor: per-key (stores: [per-key-store])\n"
-            "      --> per-key-updates\n"
-            "      <-- SOURCE-0000000007\n"
-            "    Processor: per-key-updates\n"
-            "      --> SINK-0000000010\n"
-            "      <-- per-key\n"
-            "    Sink: SINK-0000000010 (topic: counts)\n"
-            "      <-- per-key-updates\n"
-            "Internal topics:\n"
-            "    app-by-host-repartition (repartition)\n"
-            "    app-per-host-30s-store-changelog (changelog of store per-host-30s-store)\n"
-            "    app-per-key-store-changelog (changelog of store per-key-store)\n");
+  EXPECT_EQ(d, "Topologies:\n"
+               "   Sub-topology: 0\n"
+               "    Source: SOURCE-0000000000 (topics: [readings])\n"
+               "      --> by-host-select\n"
+               "    Processor: by-host-select\n"
+               "      --> by-host-repartition-sink\n"
+               "      <-- SOURCE-0000000000\n"
+               "    Sink: by-host-repartition-sink (topic: app-by-host-repartition)\n"
+               "      <-- by-host-select\n"
+               "   Sub-topology: 1\n"
+               "    Source: by-host-repartition-source (topics: [app-by-host-repartition])\n"
+               "      --> per-host-30s\n"
+               "    Processor: per-host-30s (stores: [per-host-30s-store])\n"
+               "      --> per-host-30s-updates\n"
+               "      <-- by-host-repartition-source\n"
+               "    Processor: per-host-30s-updates\n"
+               "      --> SINK-0000000006\n"
+               "      <-- per-host-30s\n"
+               "    Sink: SINK-0000000006 (topic: counts-30s)\n"
+               "      <-- per-host-30s-updates\n"
+               "   Sub-topology: 2\n"
+               "    Source: SOURCE-0000000007 (topics: [logs])\n"
+               "      --> per-key\n"
+               "    Processor: per-key (stores: [per-key-store])\n"
+               "      --> per-key-updates\n"
+               "      <-- SOURCE-0000000007\n"
+               "    Processor: per-key-updates\n"
+               "      --> SINK-0000000010\n"
+               "      <-- per-key\n"
+               "    Sink: SINK-0000000010 (topic: counts)\n"
+               "      <-- per-key-updates\n"
+               "Internal topics:\n"
+               "    app-by-host-repartition (repartition)\n"
+               "    app-per-host-30s-store-changelog (changelog of store per-host-30s-store)\n"
+               "    app-per-key-store-changelog (changelog of store per-key-store)\n");
 }
 
 TEST(dsl, describe_without_an_application_id_names_internal_topics_by_their_base_names) {
@@ -248,7 +256,8 @@ TEST(dsl, topic_read_twice_is_rejected) {
 TEST(serdes, json_writes_numbers_in_shortest_form_and_escapes_strings) {
   serdes::json s;
   std::string out;
-  s.serialize(s.deserialize(R"({"a":97.91014462865569,"b":81.0,"c":-3,"d":"q\"\\\n\u0001é","e":[true,null,1e300]})"), out);
+  s.serialize(s.deserialize(R"({"a":97.91014462865569,"b":81.0,"c":-3,"d":"q\"\\\n\u0001é","e":[true,null,1e300]})"),
+              out);
   EXPECT_EQ(out, R"({"a":97.91014462865569,"b":81,"c":-3,"d":"q\"\\\n\u0001é","e":[true,null,1e+300]})");
   EXPECT_TRUE(s.deserialize("").is_null());
   EXPECT_THROW(s.deserialize("{"), std::invalid_argument);

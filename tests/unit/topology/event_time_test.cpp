@@ -39,7 +39,8 @@ TEST(watermark_announcement, round_trips_and_rejects_garbage) {
   auto unknown = decode_announcement(encode_announcement({0, 1, {}}));
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->clock.watermark, no_watermark);
-  for (const char* bad : {"", "1/2/3", "1/2/3/2", "2/2/3/0", "-1/2/3/0", "0/0/3/0", "0/2/x/0", "0/2/3/0/", "0/999999999/1/0"})
+  for (const char* bad :
+       {"", "1/2/3", "1/2/3/2", "2/2/3/0", "-1/2/3/0", "0/0/3/0", "0/2/x/0", "0/2/3/0/", "0/999999999/1/0"})
     EXPECT_FALSE(decode_announcement(bad)) << bad;
 }
 
@@ -84,7 +85,7 @@ TEST(input_clocks, caught_up_inputs_turn_idle_after_the_timeout_and_rejoin) {
   c.received(a);
   c.observe(a, 150);
   EXPECT_EQ(c.clock(), (event_clock{150, false})); // rejoined
-  c.caught_up(b, 3000); // never idle while not caught up: b has been
+  c.caught_up(b, 3000);                            // never idle while not caught up: b has been
   c.caught_up(a, 3000);
   c.caught_up(b, 3500);
   c.caught_up(a, 3500);

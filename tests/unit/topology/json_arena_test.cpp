@@ -58,9 +58,8 @@ struct readings {
     for (int i = 0; i < n; ++i) {
       keys.push_back("{\"hostname\":\"host-with-a-long-name-" + std::to_string(i % 50) + "\"}");
       values.push_back("{\"occurred_at\":" + std::to_string(1700000000000 + i) +
-                       ",\"hostname\":\"host-with-a-long-name-" + std::to_string(i % 50) +
-                       "\",\"cpu\":\"cpu-number-" + std::to_string(i % 8) + "\",\"usage\":" +
-                       std::to_string(50 + (i % 50)) + ".123456789012}");
+                       ",\"hostname\":\"host-with-a-long-name-" + std::to_string(i % 50) + "\",\"cpu\":\"cpu-number-" +
+                       std::to_string(i % 8) + "\",\"usage\":" + std::to_string(50 + (i % 50)) + ".123456789012}");
     }
   }
   std::shared_ptr<raw_batch> batch() const {

@@ -89,12 +89,11 @@ const std::vector<json_path>& every_path() {
         continue;
       if (++n <= 3)
         misses += std::string("\n  ") + path.name + ": " + text + " read as " + json::serialize(v) + " (kind " +
-                  std::to_string(static_cast<int>(v.kind())) + "), expected " +
-                  json::serialize(json::value(expected));
+                  std::to_string(static_cast<int>(v.kind())) + "), expected " + json::serialize(json::value(expected));
     }
     if (n > 0)
-      misses += std::string("\n  ") + path.name + ": " + std::to_string(n) + " of " +
-                std::to_string(cases.size()) + " wrong";
+      misses +=
+        std::string("\n  ") + path.name + ": " + std::to_string(n) + " of " + std::to_string(cases.size()) + " wrong";
   }
   if (misses.empty())
     return ::testing::AssertionSuccess();
@@ -288,14 +287,21 @@ TEST(numbers, typed_json_writes_integral_doubles_with_a_fraction_so_they_read_ba
 
 TEST(numbers, print_then_read_is_bit_identical) {
   std::mt19937_64 rng(3);
-  std::vector<double> doubles{-0.0, 0.0, 0x1p-1074, -0x1p-1074, std::numeric_limits<double>::max(),
-                              std::numeric_limits<double>::lowest(), 9007199254740992.0, 0x1p63, 0x1p64,
-                              18446744073709549568.0 /* largest double below 2^64 */, 1e300};
+  std::vector<double> doubles{-0.0,
+                              0.0,
+                              0x1p-1074,
+                              -0x1p-1074,
+                              std::numeric_limits<double>::max(),
+                              std::numeric_limits<double>::lowest(),
+                              9007199254740992.0,
+                              0x1p63,
+                              0x1p64,
+                              18446744073709549568.0 /* largest double below 2^64 */,
+                              1e300};
   for (int i = 0; i < 20000; ++i)
     doubles.push_back(random_finite(rng));
   for (int i = 0; i < 5000; ++i) // integral doubles print as integers: int64, uint64 and beyond
-    doubles.push_back(std::ldexp(static_cast<double>(rng() | 1), static_cast<int>(rng() % 80)) *
-                      (rng() % 2 ? -1 : 1));
+    doubles.push_back(std::ldexp(static_cast<double>(rng() | 1), static_cast<int>(rng() % 80)) * (rng() % 2 ? -1 : 1));
   serdes::json serde;
   std::string out;
   size_t wrong = 0;
@@ -314,7 +320,8 @@ TEST(numbers, print_then_read_is_bit_identical) {
 }
 
 TEST(numbers, malformed_numbers_and_documents_are_rejected) {
-  for (const char* bad : {"", "-", "1.", ".5", "01", "1e", "1e+", "+1", "[1,", "1 2", "{\"v\":1.5", "NaN", "Infinity"}) {
+  for (const char* bad :
+       {"", "-", "1.", ".5", "01", "1e", "1e+", "+1", "[1,", "1 2", "{\"v\":1.5", "NaN", "Infinity"}) {
     SCOPED_TRACE(bad);
     try {
       serdes::parse_json(bad);
@@ -324,7 +331,7 @@ TEST(numbers, malformed_numbers_and_documents_are_rejected) {
     }
   }
   EXPECT_EQ(serdes::parse_json(" [1.5] \n"), (json::array{1.5})); // surrounding white space is fine
-  EXPECT_TRUE(serdes::json{}.deserialize("").is_null()); // a Kafka null
+  EXPECT_TRUE(serdes::json{}.deserialize("").is_null());          // a Kafka null
 }
 
 TEST(numbers, parse_json_allocates_from_the_given_storage) {
@@ -344,9 +351,9 @@ TEST(numbers, windowed_max_and_min_are_inputs) {
              .group_by_key()
              .windowed_by(tumbling(10s).emit_final());
   w.agg({agg::max("v", "v_max"), agg::min("v", "v_min")}, "minmax").to_stream().to("fields");
-  w.reduce([](const json::value& a, const json::value& r) {
-     return r.at("v").to_number<double>() > a.at("v").to_number<double>() ? r : a;
-   }, "max-row")
+  w.reduce([](const json::value& a,
+              const json::value& r) { return r.at("v").to_number<double>() > a.at("v").to_number<double>() ? r : a; },
+           "max-row")
     .to_stream()
     .to("reduced");
   topology_test_driver d{b.build()};

@@ -65,12 +65,15 @@ pattern_spec deployed_trend() {
     return number_at(row, "nr_orders") < number_at(*m.previous(), "nr_orders");
   };
   return pattern_spec{
-    .steps = {{"START_ROW"}, {"NR_UP", quantifier::one_or_more(), rising}, {"NR_DOWN", quantifier::exactly(2), falling}},
-    .measures = [](const match_view& m) {
-      auto v = trend_measures(m);
-      v.as_object()["nr_up"] = m.rows("NR_UP").size();
-      return v;
-    },
+    .steps = {{"START_ROW"},
+              {"NR_UP", quantifier::one_or_more(), rising},
+              {"NR_DOWN", quantifier::exactly(2), falling}},
+    .measures =
+      [](const match_view& m) {
+        auto v = trend_measures(m);
+        v.as_object()["nr_up"] = m.rows("NR_UP").size();
+        return v;
+      },
   };
 }
 
@@ -183,14 +186,14 @@ TEST(pattern, deployed_trend_rising_then_two_falling) {
 
 TEST(pattern, non_matching_sequences_emit_nothing) {
   trend_run tutorial{tutorial_trend()};
-  tutorial.feed("a", {9, 8, 7, 6, 5, 4});  // never up
-  tutorial.feed("b", {1, 2, 3, 4, 5, 6});  // never down
-  tutorial.feed("c", {5, 5, 5, 5});        // flat
+  tutorial.feed("a", {9, 8, 7, 6, 5, 4}); // never up
+  tutorial.feed("b", {1, 2, 3, 4, 5, 6}); // never down
+  tutorial.feed("c", {5, 5, 5, 5});       // flat
   EXPECT_TRUE(tutorial.values().empty());
   trend_run deployed{deployed_trend()};
-  deployed.feed("a", {3, 5, 5, 4, 3});     // a plateau breaks the rise
-  deployed.feed("b", {1, 2, 3, 2, 2});     // a plateau breaks the fall
-  deployed.feed("c", {4, 3, 2, 1});        // no rise
+  deployed.feed("a", {3, 5, 5, 4, 3}); // a plateau breaks the rise
+  deployed.feed("b", {1, 2, 3, 2, 2}); // a plateau breaks the fall
+  deployed.feed("c", {4, 3, 2, 1});    // no rise
   EXPECT_TRUE(deployed.values().empty());
 }
 
@@ -236,7 +239,8 @@ TEST(pattern, quantifiers) {
   // `?`: at most one; 1 2 2 3 fails, then nothing starts with 1.
   pattern_spec opt = star;
   opt.steps[1].times = quantifier::zero_or_one();
-  EXPECT_EQ(match_values(opt, {1, 2, 3, 1, 2, 2, 3, 1, 3}), (std::vector<std::string>{"A[1] B[2] C[3]", "A[1] B[] C[3]"}));
+  EXPECT_EQ(match_values(opt, {1, 2, 3, 1, 2, 2, 3, 1, 3}),
+            (std::vector<std::string>{"A[1] B[2] C[3]", "A[1] B[] C[3]"}));
   // `{2}` and `{1,2}`.
   pattern_spec two{.steps = {{"A", quantifier::exactly(2), equals(1)}, {"B", quantifier::between(1, 2), equals(2)}}};
   EXPECT_EQ(match_values(two, {1, 2, 1, 1, 2, 2, 2}), (std::vector<std::string>{"A[1,1] B[2,2]"}));
@@ -264,7 +268,8 @@ TEST(pattern, attempts_longer_than_max_rows_are_abandoned) {
   spec.max_rows = 4;
   EXPECT_EQ(match_values(spec, {1, 2, 3, 4, 5, 3, 2}), std::vector<std::string>{"START_ROW[4] NR_UP[5] NR_DOWN[3,2]"});
   spec.max_rows = 5;
-  EXPECT_EQ(match_values(spec, {1, 2, 3, 4, 5, 3, 2}), std::vector<std::string>{"START_ROW[3] NR_UP[4,5] NR_DOWN[3,2]"});
+  EXPECT_EQ(match_values(spec, {1, 2, 3, 4, 5, 3, 2}),
+            std::vector<std::string>{"START_ROW[3] NR_UP[4,5] NR_DOWN[3,2]"});
   spec.max_rows = 1000;
   EXPECT_EQ(match_values(spec, {1, 2, 3, 4, 5, 3, 2}),
             std::vector<std::string>{"START_ROW[1] NR_UP[2,3,4,5] NR_DOWN[3,2]"});
@@ -284,8 +289,9 @@ TEST(pattern, invalid_specs_are_rejected) {
 }
 
 TEST(pattern, partial_match_state_round_trips) {
-  std::vector<json::value> rows{json::parse(count_row("🍍 pineapple", 0, 10)),
-                                json::parse(R"({"x":1.5,"s":"a\"b\n","n":null,"a":[1,{"b":true}],"big":-9007199254740993})")};
+  std::vector<json::value> rows{
+    json::parse(count_row("🍍 pineapple", 0, 10)),
+    json::parse(R"({"x":1.5,"s":"a\"b\n","n":null,"a":[1,{"b":true}],"big":-9007199254740993})")};
   std::string bytes;
   encode_partial_match(rows, bytes);
   EXPECT_EQ(bytes, "[" + count_row("🍍 pineapple", 0, 10) +
@@ -394,17 +400,17 @@ TEST(pattern, trends_over_final_window_counts_end_to_end) {
   // Orders -> count per topping in 5 s tumbling windows, emitted once each window closes (so
   // per topping, arrival order is window order) -> the tutorial's trend pattern.
   topology_builder b;
-  auto counts = b.stream<serdes::string, serdes::json>("pizzas")
-                  .group_by([](const std::string&, const json::value& o) { return std::string{o.at("topping").as_string()}; },
-                            "by-topping")
-                  .windowed_by(tumbling(5s).emit_final())
-                  .count("orders-5s")
-                  .to_rows()
-                  .map_values([](const json::value& r) {
-                    return json::value(json::object{{"topping", r.at("key")},
-                                                    {"window_start", r.at("window_start")},
-                                                    {"nr_orders", r.at("value")}});
-                  });
+  auto counts =
+    b.stream<serdes::string, serdes::json>("pizzas")
+      .group_by([](const std::string&, const json::value& o) { return std::string{o.at("topping").as_string()}; },
+                "by-topping")
+      .windowed_by(tumbling(5s).emit_final())
+      .count("orders-5s")
+      .to_rows()
+      .map_values([](const json::value& r) {
+        return json::value(
+          json::object{{"topping", r.at("key")}, {"window_start", r.at("window_start")}, {"nr_orders", r.at("value")}});
+      });
   match_recognize(counts, tutorial_trend(), "trends").to("trends");
   topology_test_driver d{b.build()};
   auto order = [&](const std::string& topping, int64_t ts) {

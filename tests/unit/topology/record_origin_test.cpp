@@ -38,7 +38,7 @@ TEST(origin_filter, drops_what_a_restarted_writer_writes_again) {
   EXPECT_FALSE(f.admit({0, 1, 10, 1})); // the writer restarted from offset 10
   EXPECT_FALSE(f.admit({0, 1, 11, 0}));
   EXPECT_TRUE(f.admit({0, 1, 12, 0}));
-  EXPECT_TRUE(f.admit({}));             // no position: always
+  EXPECT_TRUE(f.admit({})); // no position: always
   EXPECT_TRUE(f.admit({}));
 }
 

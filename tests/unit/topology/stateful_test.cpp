@@ -128,9 +128,11 @@ TEST(aggregations, count_sum_mean_min_max_in_one_object) {
   auto out = d.read_output("out");
   ASSERT_EQ(out.size(), 5u);
   EXPECT_EQ(json::parse(out[0].value), json::parse(R"({"count":1,"x_sum":3,"x_avg":3,"x_min":3,"top":3})"));
-  EXPECT_EQ(json::parse(out[2].value), json::parse(R"({"count":3,"x_sum":12.5,"x_avg":4.166666666666667,"x_min":1,"top":8.5})"));
+  EXPECT_EQ(json::parse(out[2].value),
+            json::parse(R"({"count":3,"x_sum":12.5,"x_avg":4.166666666666667,"x_min":1,"top":8.5})"));
   // A record without the field counts but does not change the field aggregations (SQL NULL).
-  EXPECT_EQ(json::parse(out[3].value), json::parse(R"({"count":4,"x_sum":12.5,"x_avg":4.166666666666667,"x_min":1,"top":8.5})"));
+  EXPECT_EQ(json::parse(out[3].value),
+            json::parse(R"({"count":4,"x_sum":12.5,"x_avg":4.166666666666667,"x_min":1,"top":8.5})"));
   EXPECT_EQ(json::parse(out[4].value), json::parse(R"({"count":1,"x_sum":0,"x_avg":null,"x_min":null,"top":null})"));
 }
 
@@ -151,12 +153,15 @@ TEST(aggregations, count_reduce_aggregate_per_key) {
   auto g = b.stream<serdes::string, serdes::int64>("in").group_by_key();
   g.count("count").to_stream().to("count");
   g.reduce([](int64_t a, int64_t v) { return a + v; }, "sum").to_stream().to("sum");
-  g.aggregate([] { return json::value{{"n", 0}}; },
-              [](const std::string&, int64_t v, json::value a) {
-                a.as_object()["n"] = a.at("n").to_number<int64_t>() + v * 10;
-                return a;
-              },
-              "json-agg")
+  g.aggregate(
+     [] {
+       return json::value{{"n", 0}};
+     },
+     [](const std::string&, int64_t v, json::value a) {
+       a.as_object()["n"] = a.at("n").to_number<int64_t>() + v * 10;
+       return a;
+     },
+     "json-agg")
     .to_stream()
     .to("agg");
   topology_test_driver d{b.build()};
@@ -194,8 +199,7 @@ TEST(aggregations, stores_are_declared_with_unique_names) {
 TEST(grouping, group_by_goes_through_the_repartition_topic) {
   topology_builder b;
   b.stream<serdes::string, serdes::json>("in")
-    .group_by([](const std::string&, const json::value& v) { return std::string{v.at("user").as_string()}; },
-              "by-user")
+    .group_by([](const std::string&, const json::value& v) { return std::string{v.at("user").as_string()}; }, "by-user")
     .count("clicks")
     .to_stream()
     .to("out");
@@ -261,8 +265,9 @@ TEST(tables, top_n_ranks_the_worst_products_by_average_rating) {
   b.stream<serdes::string, serdes::json>("ratings")
     .group_by_key()
     .agg({agg::mean("stars", "avg")}, "avg-rating")
-    .top_n(2, [](const json::value& v) { return v.at("avg").to_number<double>(); }, ranking_order::ascending,
-           "worst-products")
+    .top_n(
+      2, [](const json::value& v) { return v.at("avg").to_number<double>(); }, ranking_order::ascending,
+      "worst-products")
     .to_stream()
     .to("worst");
   auto t = b.build();
@@ -300,7 +305,8 @@ TEST(tables, top_n_ranks_the_worst_products_by_average_rating) {
 TEST(tables, top_n_drops_deleted_rows) {
   topology_builder b;
   b.table<serdes::string, serdes::json>("scores")
-    .top_n(3, [](const json::value& v) { return v.at("s").to_number<double>(); }, ranking_order::descending, "best")
+    .top_n(
+      3, [](const json::value& v) { return v.at("s").to_number<double>(); }, ranking_order::descending, "best")
     .to_stream()
     .to("best");
   topology_test_driver d{b.build()};

@@ -54,17 +54,17 @@ TEST(windowing, tumbling_record_at_end_goes_to_next_window) {
   pipe(d, "a", 9999);
   pipe(d, "a", 10000); // end is exclusive: [10000, 20000)
   pipe(d, "b", 10000);
-  EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"a", 0, 10000, 1},
-                                                   {"a", 0, 10000, 2},
-                                                   {"a", 10000, 20000, 1},
-                                                   {"b", 10000, 20000, 1}}));
+  EXPECT_EQ(
+    counts(d, "out"),
+    (std::vector<wcount>{{"a", 0, 10000, 1}, {"a", 0, 10000, 2}, {"a", 10000, 20000, 1}, {"b", 10000, 20000, 1}}));
 }
 
 TEST(windowing, tumbling_windows_are_epoch_aligned_also_before_the_epoch) {
   topology_test_driver d{count_topology(tumbling(10s))};
   pipe(d, "a", -1);
   pipe(d, "a", 1'700'000'003'456);
-  EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"a", -10000, 0, 1}, {"a", 1'700'000'000'000, 1'700'000'010'000, 1}}));
+  EXPECT_EQ(counts(d, "out"),
+            (std::vector<wcount>{{"a", -10000, 0, 1}, {"a", 1'700'000'000'000, 1'700'000'010'000, 1}}));
 }
 
 TEST(windowing, hopping_current_emission_updates_every_window_of_the_record) {
@@ -107,7 +107,7 @@ TEST(windowing, late_records_are_counted_and_routed) {
   auto w = tumbling(10s).grace(1s).late_records_to("late");
   topology_test_driver d{count_topology(w)};
   pipe(d, "a", 5000);
-  pipe(d, "a", 12000); // stream time 12000 >= 10000 + 1000: [0,10000) is closed
+  pipe(d, "a", 12000);              // stream time 12000 >= 10000 + 1000: [0,10000) is closed
   pipe(d, "a", 9000, R"({"v":1})"); // late
   pipe(d, "a", 10500);              // [10000,20000) is open: not late
   EXPECT_EQ(counts(d, "out"),
@@ -204,12 +204,10 @@ TEST(windowing, session_bridging_record_merges_and_retracts_the_old_sessions) {
   pipe(d, "a", 0);
   pipe(d, "a", 18000); // 18 s after 0: a new session
   pipe(d, "b", 5000);
-  EXPECT_EQ(counts(d, "out"),
-            (std::vector<wcount>{{"a", 0, 0, 1}, {"a", 18000, 18000, 1}, {"b", 5000, 5000, 1}}));
+  EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"a", 0, 0, 1}, {"a", 18000, 18000, 1}, {"b", 5000, 5000, 1}}));
   pipe(d, "a", 9000); // 9 s from both: one session [0, 18000]; the two old ones are retracted
-  EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"a", 0, 0, std::nullopt},
-                                                   {"a", 18000, 18000, std::nullopt},
-                                                   {"a", 0, 18000, 3}}));
+  EXPECT_EQ(counts(d, "out"),
+            (std::vector<wcount>{{"a", 0, 0, std::nullopt}, {"a", 18000, 18000, std::nullopt}, {"a", 0, 18000, 3}}));
   pipe(d, "a", 28000); // exactly the gap after 18000: extends [0, 18000]
   EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"a", 0, 18000, std::nullopt}, {"a", 0, 28000, 4}}));
   pipe(d, "a", 20000); // inside the session: same window, no retraction
@@ -258,9 +256,11 @@ TEST(windowing, windowed_built_in_aggregations_to_rows_like_the_cpu_anomaly_tuto
   // FROM TUMBLE(readings, occurred_at, 30 s) GROUP BY hostname, cpu
   topology_builder b;
   b.stream<serdes::string, serdes::json>("in", consumed<json::value>{timestamps::json_field_ms("occurred_at")})
-    .group_by([](const std::string&, const json::value& r) {
-      return json::value{{"hostname", r.at("hostname")}, {"cpu", r.at("cpu")}};
-    }, "by-host-cpu")
+    .group_by(
+      [](const std::string&, const json::value& r) {
+        return json::value{{"hostname", r.at("hostname")}, {"cpu", r.at("cpu")}};
+      },
+      "by-host-cpu")
     .windowed_by(tumbling(30s).emit_final())
     .agg({agg::mean("usage", "usage_avg"), agg::max("usage", "usage_max")}, "usage-30s")
     .to_rows()
@@ -284,9 +284,11 @@ TEST(windowing, windowed_built_in_aggregations_to_rows_like_the_cpu_anomaly_tuto
   ASSERT_EQ(out.size(), 2u);
   // By window start, then serialized key: {"hostname":"h1","cpu":"cpu0"} < ..."cpu1"}.
   EXPECT_EQ(json::parse(out[0].value),
-            json::parse(R"({"hostname":"h1","cpu":"cpu0","window_start":0,"window_end":30000,"usage_avg":92.5,"usage_max":95})"));
-  EXPECT_EQ(json::parse(out[1].value),
-            json::parse(R"({"hostname":"h1","cpu":"cpu1","window_start":0,"window_end":30000,"usage_avg":85,"usage_max":85})"));
+            json::parse(
+              R"({"hostname":"h1","cpu":"cpu0","window_start":0,"window_end":30000,"usage_avg":92.5,"usage_max":95})"));
+  EXPECT_EQ(
+    json::parse(out[1].value),
+    json::parse(R"({"hostname":"h1","cpu":"cpu1","window_start":0,"window_end":30000,"usage_avg":85,"usage_max":85})"));
   EXPECT_EQ(json::parse(out[0].key), json::parse(R"({"hostname":"h1","cpu":"cpu0"})"));
   EXPECT_EQ(out[0].timestamp, 30000);
 }

@@ -44,11 +44,11 @@ struct http_request {
 
 /// The outcome of one submitted request, after all attempts.
 struct delivery_report {
-  bool ok = false;          ///< True when the last attempt succeeded.
-  int attempts = 0;         ///< Attempts made (1 = first try).
-  long http_status = 0;     ///< Status of the last response; 0 when none was received.
-  std::string reason = {};  ///< Why it failed (empty on success); safe for logs and DLQ headers.
-  std::string response_body = {};  ///< Body of the last response (truncated to 4 KiB).
+  bool ok = false;                ///< True when the last attempt succeeded.
+  int attempts = 0;               ///< Attempts made (1 = first try).
+  long http_status = 0;           ///< Status of the last response; 0 when none was received.
+  std::string reason = {};        ///< Why it failed (empty on success); safe for logs and DLQ headers.
+  std::string response_body = {}; ///< Body of the last response (truncated to 4 KiB).
 };
 
 /// Called exactly once per accepted request, on the client thread.
@@ -78,11 +78,11 @@ struct alert_client_options {
 
 /// Counters of an alert_client, monotonic since construction.
 struct alert_client_metrics {
-  std::uint64_t submitted = 0;  ///< Requests accepted by submit().
-  std::uint64_t rejected = 0;   ///< submit() calls refused because max_in_flight was reached.
-  std::uint64_t succeeded = 0;  ///< Requests completed successfully.
-  std::uint64_t failed = 0;     ///< Requests completed with failure (incl. stop()).
-  std::uint64_t retries = 0;    ///< Attempts scheduled after a retryable failure.
+  std::uint64_t submitted = 0; ///< Requests accepted by submit().
+  std::uint64_t rejected = 0;  ///< submit() calls refused because max_in_flight was reached.
+  std::uint64_t succeeded = 0; ///< Requests completed successfully.
+  std::uint64_t failed = 0;    ///< Requests completed with failure (incl. stop()).
+  std::uint64_t retries = 0;   ///< Attempts scheduled after a retryable failure.
 };
 
 /// Non-blocking HTTP delivery with retries, Retry-After and bounded in-flight requests.

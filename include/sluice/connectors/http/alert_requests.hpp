@@ -51,7 +51,6 @@ struct console_alert_options {
 
 /// Formats an alert for a terminal: "ALERT <title>" then one "  key: value" line per field
 /// (numbers formatted as message templates do), ending with a newline.
-std::string format_console_alert(const boost::json::object& record,
-                                 const console_alert_options& options = {});
+std::string format_console_alert(const boost::json::object& record, const console_alert_options& options = {});
 
 } // namespace sluice

@@ -102,8 +102,7 @@ struct alert_job;
 class alert_sink_core {
 public:
   /// Turns an alert's fields and id into the request to send, or an error (bad template field).
-  using request_builder =
-    std::function<connector_result<http_request>(const boost::json::object&, const std::string&)>;
+  using request_builder = std::function<connector_result<http_request>(const boost::json::object&, const std::string&)>;
   /// Called once with every report of a job, in request order (on the client thread).
   using job_done = std::function<void(std::vector<delivery_report>)>;
 
@@ -148,7 +147,7 @@ template <class K, class V>
 class http_alert_processor final : public processor {
 public:
   http_alert_processor(std::shared_ptr<alert_sink_core> core, std::string name)
-    : core_(std::move(core)), name_(std::move(name)) {}
+      : core_(std::move(core)), name_(std::move(name)) {}
 
   ~http_alert_processor() override {
     for (auto& j : jobs_)
@@ -267,8 +266,7 @@ public:
 class console_alert_sink {
 public:
   /// Throws std::invalid_argument on a bad template. `out` must outlive the topology's tasks.
-  explicit console_alert_sink(std::string label = "ALERT", std::string text_template = "",
-                              std::ostream* out = nullptr);
+  explicit console_alert_sink(std::string label = "ALERT", std::string text_template = "", std::ostream* out = nullptr);
 
   /// Makes the processor of one task (called by the DSL).
   template <class K, class V>

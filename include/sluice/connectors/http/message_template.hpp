@@ -41,10 +41,10 @@ private:
   enum class format { plain, fixed, iso, iso_ms };
   struct part {
     bool is_field;
-    std::string text;              // literal text or field name
-    format fmt = format::plain;    // fields: how the value is printed
-    int decimals = 0;              // format::fixed: digits after the point
-    std::string spec = {};         // the spec as written, for error messages
+    std::string text;           // literal text or field name
+    format fmt = format::plain; // fields: how the value is printed
+    int decimals = 0;           // format::fixed: digits after the point
+    std::string spec = {};      // the spec as written, for error messages
   };
   static connector_result<std::string> format_field(const part& p, const boost::json::value& value);
   std::vector<part> parts_;

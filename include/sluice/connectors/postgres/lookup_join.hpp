@@ -40,12 +40,12 @@ namespace sluice {
 
 /// Counters of one postgres_lookup_source, summed over every task's processor (live or closed).
 struct lookup_join_metrics {
-  postgres_lookup_metrics lookup;     ///< Cache hits/misses, queries, retries, connects.
-  std::uint64_t batches = 0;          ///< Batches joined (one lookup each, unless keyless).
-  std::uint64_t records_in = 0;       ///< Records received by the join.
-  std::uint64_t records_joined = 0;   ///< Records forwarded with their joined value.
-  std::uint64_t records_dropped = 0;  ///< Inner-join misses (no row, or no key) dropped.
-  std::uint64_t records_failed = 0;   ///< Records dead-lettered (key_fn/joiner threw, lookup failed).
+  postgres_lookup_metrics lookup;    ///< Cache hits/misses, queries, retries, connects.
+  std::uint64_t batches = 0;         ///< Batches joined (one lookup each, unless keyless).
+  std::uint64_t records_in = 0;      ///< Records received by the join.
+  std::uint64_t records_joined = 0;  ///< Records forwarded with their joined value.
+  std::uint64_t records_dropped = 0; ///< Inner-join misses (no row, or no key) dropped.
+  std::uint64_t records_failed = 0;  ///< Records dead-lettered (key_fn/joiner threw, lookup failed).
 };
 
 namespace detail {
@@ -106,8 +106,8 @@ class postgres_lookup_join_processor final : public processor {
 public:
   postgres_lookup_join_processor(std::shared_ptr<lookup_source_state> state, KeyFn key_fn, Joiner joiner,
                                  join_kind kind, std::string name)
-    : worker_(std::move(state), name), key_fn_(std::move(key_fn)), joiner_(std::move(joiner)), kind_(kind),
-      name_(std::move(name)) {}
+      : worker_(std::move(state), name), key_fn_(std::move(key_fn)), joiner_(std::move(joiner)), kind_(kind),
+        name_(std::move(name)) {}
 
   void process(const batch_ptr& in, processor_context& ctx) override {
     const auto& b = static_cast<const record_batch<K, V>&>(*in);
@@ -167,8 +167,8 @@ private:
     std::optional<std::runtime_error> lookup_error;
     if (rows && !rows->has_value()) {
       worker_.log_failure(ctx.task_id(), rows->error());
-      lookup_error.emplace("lookup join " + name_ + ": PostgreSQL lookup failed (" +
-                           to_string(rows->error().code) + "): " + rows->error().message);
+      lookup_error.emplace("lookup join " + name_ + ": PostgreSQL lookup failed (" + to_string(rows->error().code) +
+                           "): " + rows->error().message);
     }
     auto out = make_batch_like<K, V2>(b, b.records.size());
     for (std::size_t i = 0; i < b.records.size(); ++i) {

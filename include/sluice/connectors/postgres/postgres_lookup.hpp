@@ -72,11 +72,11 @@ using lookup_rows = std::unordered_map<std::string, std::optional<lookup_row>>;
 
 /// Counters of a postgres_lookup, all monotonic since construction.
 struct postgres_lookup_metrics {
-  std::uint64_t cache_hits = 0;    ///< Keys answered from the cache (present or absent).
-  std::uint64_t cache_misses = 0;  ///< Keys that had to be queried.
-  std::uint64_t queries = 0;       ///< Queries that returned successfully (one per lookup call).
-  std::uint64_t retries = 0;       ///< Failed attempts that were retried.
-  std::uint64_t connects = 0;      ///< Successful (re)connections.
+  std::uint64_t cache_hits = 0;   ///< Keys answered from the cache (present or absent).
+  std::uint64_t cache_misses = 0; ///< Keys that had to be queried.
+  std::uint64_t queries = 0;      ///< Queries that returned successfully (one per lookup call).
+  std::uint64_t retries = 0;      ///< Failed attempts that were retried.
+  std::uint64_t connects = 0;     ///< Successful (re)connections.
 };
 
 /// Batched, cached, self-healing key lookup against one PostgreSQL table or query.
@@ -124,8 +124,7 @@ private:
 
   std::optional<connector_error> ensure_connected(std::string& failure);
   void disconnect() noexcept;
-  void cache_put(const std::string& key, std::optional<lookup_row> row,
-                 std::chrono::steady_clock::time_point now);
+  void cache_put(const std::string& key, std::optional<lookup_row> row, std::chrono::steady_clock::time_point now);
   bool wait_backoff(std::chrono::milliseconds delay);
   std::string target_description() const;
 
@@ -138,7 +137,7 @@ private:
   std::unique_ptr<connection_holder> conn_;
 
   std::mutex call_mutex_; // serialises lookup() calls and protects the cache
-  cache_list lru_;         // front = most recently used
+  cache_list lru_;        // front = most recently used
   std::unordered_map<std::string, cache_list::iterator> index_;
 
   std::mutex stop_mutex_;
