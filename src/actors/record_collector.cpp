@@ -220,6 +220,8 @@ int64_t record_collector::queue_length() {
 }
 
 rd_kafka_topic_t* record_collector::topic(const std::string& name) {
+  // Never while renew_producer swaps the producer: a handle made then would name the old one.
+  std::shared_lock gate{gate_};
   std::lock_guard lock{topics_mutex_};
   auto& t = topics_[name];
   if (!t)

@@ -84,7 +84,9 @@ public:
   record_collector(const record_collector&) = delete;
   record_collector& operator=(const record_collector&) = delete;
 
-  /// A topic handle for `name`, created once and valid while the collector lives. Thread-safe.
+  /// A topic handle for `name` on the current producer, created once per producer and valid until
+  /// renew_producer replaces it (sends of an older generation never reach a handle). Thread-safe;
+  /// waits while the producer is being renewed.
   rd_kafka_topic_t* topic(const std::string& name);
 
   /// A record to produce; bytes are copied by `send`.
