@@ -37,7 +37,7 @@ std::string tail_of(const child_process& child) {
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds poll) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + timeout * SLUICE_TEST_TIME_SCALE;
   while (!condition()) {
     if (std::chrono::steady_clock::now() >= deadline)
       return false;

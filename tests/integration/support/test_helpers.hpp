@@ -30,7 +30,8 @@ struct temp_dir {
 /// The last 4000 characters of a child's stderr, for failure messages.
 std::string tail_of(const child_process& child);
 
-/// Polls `condition` every `poll` until it holds (true) or `timeout` passes (false).
+/// Polls `condition` every `poll` until it holds (true) or `timeout` passes (false); `timeout` is
+/// multiplied by the build's test time scale (1; more in sanitizer builds, which run slower).
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds poll = std::chrono::milliseconds{300});
 
