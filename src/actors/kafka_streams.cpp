@@ -176,19 +176,23 @@ void kafka_streams::start() {
   }
   d.member = spawn_group_member(*d.system, d.topo, &d.config, d.collector.get(), d.outside_collector.get(), &d.metrics,
                                 &d.partitions, d.stores);
-  d.watcher = d.system->spawn([this](caf::event_based_actor* self) -> caf::behavior {
-    self->monitor(impl_->member);
-    self->set_down_handler([this, self](caf::down_msg& m) {
-      std::lock_guard lock{impl_->mutex};
-      impl_->stopped = true;
-      if (m.reason) {
-        impl_->failure = to_string(m.reason);
-        impl_->metrics.state = instance_state::failed;
-      }
-      self->quit();
-    });
-    return {[](shutdown_atom) {}}; // alive (with a behavior and a handle) until the member is down
-  });
+  // The member goes in as an argument, not a capture: CAF 0.17 dereferences a null argument tuple
+  // for actors spawned without arguments (undefined behaviour that UBSan stops at).
+  d.watcher = d.system->spawn(
+    [this](caf::event_based_actor* self, const caf::actor& member) -> caf::behavior {
+      self->monitor(member);
+      self->set_down_handler([this, self](caf::down_msg& m) {
+        std::lock_guard lock{impl_->mutex};
+        impl_->stopped = true;
+        if (m.reason) {
+          impl_->failure = to_string(m.reason);
+          impl_->metrics.state = instance_state::failed;
+        }
+        self->quit();
+      });
+      return {[](shutdown_atom) {}}; // alive (with a behavior and a handle) until the member is down
+    },
+    d.member);
 }
 
 void kafka_streams::close() {

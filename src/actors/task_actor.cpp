@@ -161,18 +161,22 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
   // Stores are opened and restored on a thread of their own; batches wait in the mailbox
   // (their credit keeps the partition held), commits report nothing processed yet.
   auto me = caf::actor_cast<caf::actor>(self);
-  self->spawn<caf::detached>([me, t = st.topo, sub, partition, config, shared, stop = st.stop,
-                              positions = st.committed.changelogs, progress = st.metrics](caf::event_based_actor* r) {
-    try {
-      auto stores = open_task_stores(t, sub, partition, *config, *shared, positions, *stop, *progress);
-      if (stores)
-        r->send(me, resume_atom::value, std::move(stores));
-    } catch (const std::exception& e) {
-      spdlog::error("task {}: {}", task_name(sub, partition), e.what());
-      r->send_exit(me, caf::make_error(caf::sec::runtime_error, std::string{e.what()}));
-    }
-    r->quit();
-  });
+  // `me` goes in as an argument: CAF 0.17 dereferences a null argument tuple for actors spawned
+  // without arguments (undefined behaviour that UBSan stops at).
+  self->spawn<caf::detached>(
+    [t = st.topo, sub, partition, config, shared, stop = st.stop, positions = st.committed.changelogs,
+     progress = st.metrics](caf::event_based_actor* r, const caf::actor& me) {
+      try {
+        auto stores = open_task_stores(t, sub, partition, *config, *shared, positions, *stop, *progress);
+        if (stores)
+          r->send(me, resume_atom::value, std::move(stores));
+      } catch (const std::exception& e) {
+        spdlog::error("task {}: {}", task_name(sub, partition), e.what());
+        r->send_exit(me, caf::make_error(caf::sec::runtime_error, std::string{e.what()}));
+      }
+      r->quit();
+    },
+    me);
   return {
     [=](resume_atom, std::shared_ptr<task_stores>& stores) { self->state.spawn_operators(self, std::move(stores)); },
     [=](batch_atom, const batch_ptr& b) -> caf::result<void> {
