@@ -2,6 +2,8 @@
 
 #include "test_helpers.hpp"
 
+#include <sluice/topology/event_time.hpp>
+
 #include <algorithm>
 #include <memory>
 #include <stdexcept>
@@ -98,7 +100,7 @@ bool only_announcements(rd_kafka_t* reader, rd_kafka_topic_partition_list_t* tai
       const void* value = nullptr;
       size_t size = 0;
       only = rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-             rd_kafka_header_get_last(headers, "sluice.watermark", &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+             rd_kafka_header_get_last(headers, watermark_header.data(), &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
     } else {
       only = false;
     }
