@@ -1,5 +1,7 @@
 #include "state/leveldb_store.hpp"
 
+#include <sluice/state/big_endian.hpp>
+
 #include <leveldb/cache.h>
 #include <leveldb/db.h>
 #include <leveldb/env.h>
@@ -140,22 +142,15 @@ leveldb::WriteOptions write_options() {
 namespace detail {
 
 std::string encode_checkpoint(changelog_offset offset) {
-  std::string out(8, '\0');
-  auto u = static_cast<std::uint64_t>(offset);
-  for (int i = 7; i >= 0; --i) {
-    out[static_cast<std::size_t>(i)] = static_cast<char>(u & 0xff);
-    u >>= 8;
-  }
+  std::string out;
+  big_endian::append_i64(out, offset);
   return out;
 }
 
 std::optional<changelog_offset> decode_checkpoint(std::string_view bytes) {
   if (bytes.size() != 8)
     return std::nullopt;
-  std::uint64_t u = 0;
-  for (char c : bytes)
-    u = (u << 8) | static_cast<unsigned char>(c);
-  return static_cast<changelog_offset>(u);
+  return big_endian::read_i64(bytes);
 }
 
 } // namespace detail

@@ -1,6 +1,7 @@
 #include <sluice/state/window_store.hpp>
 
 #include "state/window_cache.hpp"
+#include <sluice/state/big_endian.hpp>
 
 #include <algorithm>
 #include <cassert>
@@ -17,26 +18,14 @@ constexpr std::uint64_t sign_bit = std::uint64_t{1} << 63;
 constexpr std::int64_t min_time = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t max_time = std::numeric_limits<std::int64_t>::max();
 
-void append_be64(std::string& out, std::uint64_t u) {
-  char b[8];
-  for (int i = 7; i >= 0; --i) {
-    b[i] = static_cast<char>(u & 0xff);
-    u >>= 8;
-  }
-  out.append(b, 8);
-}
-
-std::uint64_t read_be64(std::string_view bytes) {
-  std::uint64_t u = 0;
-  for (std::size_t i = 0; i < 8; ++i)
-    u = (u << 8) | static_cast<unsigned char>(bytes[i]);
-  return u;
-}
-
 // Order-preserving time encoding: big-endian with the sign bit flipped.
-void append_time(std::string& out, std::int64_t t) { append_be64(out, static_cast<std::uint64_t>(t) ^ sign_bit); }
+void append_time(std::string& out, std::int64_t t) {
+  big_endian::append<8>(out, static_cast<std::uint64_t>(t) ^ sign_bit);
+}
 
-std::int64_t read_time(std::string_view bytes) { return static_cast<std::int64_t>(read_be64(bytes) ^ sign_bit); }
+std::int64_t read_time(std::string_view bytes) {
+  return static_cast<std::int64_t>(big_endian::read<8>(bytes) ^ sign_bit);
+}
 
 void append_varint(std::string& out, std::size_t n) {
   while (n >= 0x80) {
@@ -514,7 +503,7 @@ result<void> window_store::restore(std::span<const changelog_record> records, ch
 void window_store::encode_changelog_key(std::string_view key, std::int64_t window_start, std::string& out) {
   out.clear();
   out.append(key);
-  append_be64(out, static_cast<std::uint64_t>(window_start));
+  big_endian::append<8>(out, static_cast<std::uint64_t>(window_start));
 }
 
 std::optional<std::pair<std::string_view, std::int64_t>>
@@ -522,7 +511,7 @@ window_store::decode_changelog_key(std::string_view changelog_key) {
   if (changelog_key.size() < 8)
     return std::nullopt;
   const auto n = changelog_key.size() - 8;
-  return std::pair{changelog_key.substr(0, n), static_cast<std::int64_t>(read_be64(changelog_key.substr(n)))};
+  return std::pair{changelog_key.substr(0, n), static_cast<std::int64_t>(big_endian::read<8>(changelog_key.substr(n)))};
 }
 
 } // namespace sluice

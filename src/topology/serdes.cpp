@@ -1,5 +1,7 @@
 #include <sluice/topology/serdes.hpp>
 
+#include <sluice/state/big_endian.hpp>
+
 #include <boost/json/basic_parser_impl.hpp>
 
 #include <charconv>
@@ -10,17 +12,12 @@ namespace sluice::serdes {
 int64_t int64::deserialize(std::string_view in) {
   if (in.size() != 8)
     throw std::invalid_argument("int64 serde expects 8 bytes, got " + std::to_string(in.size()));
-  uint64_t v = 0;
-  for (unsigned char c : in)
-    v = (v << 8) | c;
-  return static_cast<int64_t>(v);
+  return big_endian::read_i64(in);
 }
 
 void int64::serialize(int64_t v, std::string& out) {
-  out.resize(8);
-  auto u = static_cast<uint64_t>(v);
-  for (int i = 7; i >= 0; --i, u >>= 8)
-    out[static_cast<size_t>(i)] = static_cast<char>(u & 0xff);
+  out.clear();
+  big_endian::append_i64(out, v);
 }
 
 boost::json::value json::deserialize(std::string_view in) { return deserialize(in, {}); }

@@ -3,6 +3,7 @@
 // DSL, except the built-in field aggregations in namespace `agg`.
 #pragma once
 
+#include <sluice/state/big_endian.hpp>
 #include <sluice/topology/serdes.hpp>
 #include <sluice/topology/windows.hpp>
 
@@ -76,22 +77,8 @@ field_aggregation<V> of(field_op op, F input, std::string output) {
 
 namespace detail {
 
-/// Big-endian fixed 8 bytes, for the DSL's own store encodings.
-inline void append_i64(std::string& out, int64_t v) {
-  char b[8];
-  auto u = static_cast<uint64_t>(v);
-  for (int i = 7; i >= 0; --i, u >>= 8)
-    b[i] = static_cast<char>(u & 0xff);
-  out.append(b, 8);
-}
-
-/// Reads 8 big-endian bytes; `in` must hold at least 8.
-inline int64_t read_i64(std::string_view in) {
-  uint64_t u = 0;
-  for (size_t i = 0; i < 8; ++i)
-    u = (u << 8) | static_cast<unsigned char>(in[i]);
-  return static_cast<int64_t>(u);
-}
+using big_endian::append_i64;
+using big_endian::read_i64;
 
 /// A serde member that copies as a fresh instance (serdes may hold non-copyable buffers).
 template <class S>

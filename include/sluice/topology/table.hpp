@@ -3,6 +3,7 @@
 // `topology_builder::table` (a topic) or from aggregations of grouped streams.
 #pragma once
 
+#include <sluice/state/big_endian.hpp>
 #include <sluice/topology/stateful_processors.hpp>
 #include <sluice/topology/stream.hpp>
 
@@ -90,9 +91,7 @@ public:
   value_type deserialize(std::string_view in) {
     if (in.size() < 5)
       throw std::invalid_argument("truncated keyed change");
-    uint32_t n = 0;
-    for (int i = 0; i < 4; ++i)
-      n = (n << 8) | static_cast<unsigned char>(in[static_cast<size_t>(i)]);
+    const auto n = static_cast<uint32_t>(big_endian::read<4>(in));
     if (in.size() < 5 + size_t{n})
       throw std::invalid_argument("truncated keyed change");
     value_type out{keys_.deserialize(in.substr(4, n)), std::nullopt};
@@ -103,9 +102,7 @@ public:
   void serialize(const value_type& v, std::string& out) {
     keys_.serialize(v.first, buf_);
     out.clear();
-    const auto n = static_cast<uint32_t>(buf_.size());
-    for (int i = 3; i >= 0; --i)
-      out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+    big_endian::append<4>(out, buf_.size());
     out.append(buf_);
     out.push_back(v.second ? 1 : 0);
     if (v.second) {
