@@ -10,13 +10,15 @@
 namespace sluice {
 
 /// A Boost.JSON memory resource for the values of one batch: allocation is a bump of a pointer,
-/// deallocation does nothing, and the memory goes back to the system at once when the last value
-/// using it is gone (hold it through a `boost::json::storage_ptr` from `make_json_arena`).
+/// deallocation does nothing, and the memory is released at once when the last value using it is
+/// gone (hold it through a `boost::json::storage_ptr` from `make_json_arena`).
 /// Thread-safe: a batch's values may be copied on several threads at once (a batch forwarded to
 /// two operators), and a copy of a value allocates from the same resource as the value.
 class json_arena final : public boost::json::memory_resource {
 public:
-  /// `first_chunk`: bytes of the first block; each further block doubles, up to 1 MiB.
+  /// `first_chunk`: bytes of the first block (rounded up to a power of two, 4 KiB to 1 MiB); each
+  /// further block doubles, up to 1 MiB. Blocks come from and go back to a pool shared by every
+  /// arena of the process (at most 8 MiB kept), so that batch after batch reuses the same pages.
   explicit json_arena(std::size_t first_chunk);
   ~json_arena() override;
   json_arena(const json_arena&) = delete;

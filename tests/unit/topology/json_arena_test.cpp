@@ -142,6 +142,23 @@ TEST(json_arena, allocations_are_aligned_and_disjoint) {
       ASSERT_EQ(blocks[i].first[j], static_cast<unsigned char>(i)) << "block " << i << " was overwritten";
 }
 
+TEST(json_arena, batch_after_batch_reuses_the_same_blocks) {
+  auto one_batch = [] {
+    json_arena arena{64 * 1024};
+    for (int i = 0; i < 2000; ++i)
+      static_cast<char*>(arena.allocate(100, 8))[99] = 1; // 200 KB: blocks of 64, 128 and 256 KiB
+  };
+  one_batch(); // the first batch takes its blocks from the heap and leaves them in the pool
+  EXPECT_EQ(count_allocations(one_batch), 0u);
+  // A block bigger than the largest pooled one is the allocator's, every time.
+  auto oversized = [] {
+    json_arena arena{4096};
+    static_cast<char*>(arena.allocate(3 << 20, 8))[0] = 1;
+  };
+  oversized();
+  EXPECT_EQ(count_allocations(oversized), 1u);
+}
+
 TEST(json_arena, the_filter_path_allocates_per_batch_not_per_record) {
   // cpu-anomaly's first pipeline: usage > 80, the row {time_ltz, hostname, cpu, usage} built in the
   // reading's storage, written as JSON.
