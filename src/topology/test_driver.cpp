@@ -30,10 +30,30 @@ struct topology_test_driver::impl {
   std::set<std::string> topic_names;  // stable storage for record_meta::topic
   std::vector<event_clock> clocks;    // per node
   std::map<int, input_clocks> inputs; // per source node: one input per topic it reads
-  size_t piping_input = 0;            // the input of the record being piped
+  size_t piping_input = 0;            // the input of the batch being processed
   int64_t wall_clock = 0;
+  size_t batch_size = 1;
 
-  void pipe(const std::string& topic, std::string_view key, std::string_view value, int64_t timestamp);
+  // Records piped and not processed yet: the batch being piped, all of one topic.
+  struct piped_record {
+    std::string key, value;
+    int64_t timestamp;
+  };
+  std::string piping_topic;
+  std::vector<piped_record> piping;
+
+  /// Processes `records` read from `topic` as one consumed batch.
+  void process(const std::string& topic, std::vector<piped_record> records);
+
+  /// Processes the batch being piped, if any, and what follows from it.
+  void process_piped() {
+    if (piping.empty())
+      return;
+    process(piping_topic, std::exchange(piping, {}));
+    settle();
+    propagate();
+    settle();
+  }
 
   /// Recomputes every node's clock in graph order, calling `advance` where a watermark moved;
   /// a repartition sink's clock reaches the source reading its topic, as announcements do.
@@ -151,7 +171,7 @@ struct topology_test_driver::impl {
       self->outputs[name].push_back({std::string{key}, std::string{value}, ts, {}});
       // Topics the topology reads itself (repartition topics) flow straight back in.
       if (self->topo.source_node_of(name) >= 0)
-        self->pipe(name, key, value, ts);
+        self->process(name, {{std::string{key}, std::string{value}, ts}});
     }
     void deserialization_failed(const raw_record& r, const std::exception& e) override {
       if (self->handler == exception_handler::log_and_fail)
@@ -182,11 +202,15 @@ struct topology_test_driver::impl {
   };
 };
 
-topology_test_driver::topology_test_driver(const topology& t, std::string application_id, exception_handler handler)
+topology_test_driver::topology_test_driver(const topology& t, std::string application_id, exception_handler handler,
+                                           size_t batch_size)
     : impl_(std::make_unique<impl>()) {
+  if (batch_size == 0)
+    throw std::invalid_argument("topology_test_driver: batch_size must be at least 1");
   impl_->topo = t.with_application_id(application_id);
   impl_->application_id = std::move(application_id);
   impl_->handler = handler;
+  impl_->batch_size = batch_size;
   const auto& nodes = impl_->topo.nodes();
   const auto repartition = impl_->topo.repartition_topics();
   impl_->clocks.resize(nodes.size());
@@ -207,30 +231,34 @@ topology_test_driver::~topology_test_driver() = default;
 
 void topology_test_driver::pipe(const std::string& topic, std::string_view key, std::string_view value,
                                 int64_t timestamp) {
-  impl_->pipe(impl_->topo.resolve_topic(topic), key, value, timestamp);
-  impl_->settle();
-  impl_->propagate();
-  impl_->settle();
+  auto& d = *impl_;
+  const auto resolved = d.topo.resolve_topic(topic);
+  if (d.topo.source_node_of(resolved) < 0)
+    throw topology_error("no source reads topic '" + resolved + "'");
+  if (resolved != d.piping_topic) {
+    d.process_piped();
+    d.piping_topic = resolved;
+  }
+  d.piping.push_back({std::string{key}, std::string{value}, timestamp});
+  if (d.piping.size() >= d.batch_size)
+    d.process_piped();
 }
 
-void topology_test_driver::impl::pipe(const std::string& topic, std::string_view key, std::string_view value,
-                                      int64_t timestamp) {
+void topology_test_driver::impl::process(const std::string& topic, std::vector<piped_record> records) {
   const int node = topo.source_node_of(topic);
-  if (node < 0)
-    throw topology_error("no source reads topic '" + topic + "'");
-  auto storage = std::make_shared<std::pair<std::string, std::string>>(key, value);
+  auto storage = std::make_shared<std::vector<piped_record>>(std::move(records));
   auto b = std::make_shared<raw_batch>();
-  raw_record r;
-  r.key = storage->first;
-  r.value = storage->second;
-  r.meta.timestamp = timestamp;
-  r.meta.partition = 0;
-  r.meta.offset = next_offset[topic]++;
-  r.meta.topic = &*topic_names.insert(topic).first;
-  b->topic = r.meta.topic;
+  b->topic = &*topic_names.insert(topic).first;
   b->partition = 0;
-  b->next_offset = r.meta.offset + 1;
-  b->records.push_back(r);
+  for (const auto& p : *storage) {
+    raw_record r;
+    r.key = p.key;
+    r.value = p.value;
+    r.meta = {p.timestamp, next_offset[topic]++, 0, b->topic};
+    b->records.push_back(r);
+    b->bytes += static_cast<int64_t>(p.key.size() + p.value.size());
+  }
+  b->next_offset = next_offset[topic];
   b->storage = storage;
   auto& in = inputs.at(node);
   const auto outer = std::exchange(piping_input, *in.find(topic, 0)); // a repartition topic pipes from within
@@ -242,6 +270,7 @@ void topology_test_driver::impl::pipe(const std::string& topic, std::string_view
 }
 
 std::vector<test_output_record> topology_test_driver::read_output(const std::string& topic) {
+  impl_->process_piped();
   auto it = impl_->outputs.find(impl_->topo.resolve_topic(topic));
   if (it == impl_->outputs.end())
     return {};
@@ -249,6 +278,7 @@ std::vector<test_output_record> topology_test_driver::read_output(const std::str
 }
 
 void topology_test_driver::flush() {
+  impl_->process_piped();
   for (size_t i = 0; i < impl_->processors.size(); ++i) {
     impl_->processors[i]->flush(*impl_->contexts[i]);
     if (auto& w = impl_->contexts[i]->windows)
@@ -259,6 +289,7 @@ void topology_test_driver::flush() {
 }
 
 void topology_test_driver::advance_wall_clock(int64_t now_ms, int64_t idle_timeout_ms) {
+  impl_->process_piped();
   impl_->wall_clock = now_ms;
   for (auto& [node, in] : impl_->inputs) {
     for (size_t i = 0; i < in.size(); ++i)
@@ -270,6 +301,7 @@ void topology_test_driver::advance_wall_clock(int64_t now_ms, int64_t idle_timeo
 }
 
 int64_t topology_test_driver::watermark(const std::string& node) const {
+  impl_->process_piped();
   const auto& nodes = impl_->topo.nodes();
   for (size_t i = 0; i < nodes.size(); ++i)
     if (nodes[i].name == node)

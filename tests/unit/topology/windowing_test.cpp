@@ -120,6 +120,24 @@ TEST(windowing, late_records_are_counted_and_routed) {
   EXPECT_EQ(late[0].timestamp, 9000);
 }
 
+TEST(windowing, lateness_is_judged_against_the_watermark_before_the_batch) {
+  // The same records as above, in one batch of four as the runtime would consume them: the
+  // watermark moves after the batch, so 9000 is not late yet; a later batch's 9999 is.
+  auto w = tumbling(10s).grace(1s);
+  topology_test_driver d{count_topology(w), "test", exception_handler::log_and_continue, 4};
+  pipe(d, "a", 5000);
+  pipe(d, "a", 12000);
+  pipe(d, "a", 9000);
+  pipe(d, "a", 10500); // the fourth: the batch is processed
+  EXPECT_EQ(d.watermark("counts"), 12000);
+  EXPECT_EQ(w.late_records->load(), 0u);
+  pipe(d, "a", 9999); // [0,10000) closed after the first batch
+  EXPECT_EQ(
+    counts(d, "out"),
+    (std::vector<wcount>{{"a", 0, 10000, 1}, {"a", 10000, 20000, 1}, {"a", 0, 10000, 2}, {"a", 10000, 20000, 2}}));
+  EXPECT_EQ(w.late_records->load(), 1u);
+}
+
 TEST(windowing, late_records_without_topic_are_dropped_and_counted) {
   auto w = tumbling(10s).emit_final();
   topology_test_driver d{count_topology(w)};
@@ -338,4 +356,17 @@ TEST(windowing, bad_window_definitions_are_rejected) {
   auto g = b.stream<serdes::string, serdes::json>("in").group_by_key();
   EXPECT_THROW(g.windowed_by(hopping(1s, 2s)).count(), topology_error);
   EXPECT_THROW(g.windowed_by(tumbling(0s)).count(), topology_error);
+}
+
+TEST(watermark, a_batch_ends_where_the_topic_changes) {
+  topology_test_driver d{merged_count_topology(tumbling(10s)), "test", exception_handler::log_and_continue, 100};
+  d.pipe("in", "a", "{}", 1000);
+  d.pipe("in", "a", "{}", 2000);
+  EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"a", 0, 10000, 1}, {"a", 0, 10000, 2}}))
+    << "read_output processes the batch being piped";
+  d.pipe("in", "a", "{}", 3000);
+  d.pipe("in2", "b", "{}", 4000); // "in"'s batch is processed before this record joins a batch of "in2"
+  d.pipe("in2", "b", "{}", 5000);
+  EXPECT_EQ(d.watermark("counts"), 3000) << "min(in at 3000, in2 at 5000)";
+  EXPECT_EQ(counts(d, "out"), (std::vector<wcount>{{"a", 0, 10000, 3}, {"b", 0, 10000, 1}, {"b", 0, 10000, 2}}));
 }
