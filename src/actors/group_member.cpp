@@ -1,4 +1,5 @@
 #include "actors/group_member.hpp"
+#include "actors/kafka_client.hpp"
 
 #include "actors/messages.hpp"
 #include "actors/task_actor.hpp"
@@ -324,57 +325,45 @@ int64_t prefetch_kib(const topology& topo, const streams_config& config, const s
 }
 
 void group_member_state::start() {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  try {
-    apply_kafka_settings(conf,
-                         {
-                           {"bootstrap.servers", config->bootstrap_servers},
-                           {"group.id", config->application_id},
-                           {"client.id", config->application_id + "-consumer"},
-                           {"enable.auto.commit", "false"},
-                           {"enable.auto.offset.store", "false"},
-                           {"auto.offset.reset", "earliest"},
-                           // End of partition tells a task its input is caught up (idleness).
-                           {"enable.partition.eof", "true"},
-                           // Each partition has its own queue (see poll): librdkafka fetches a
-                           // partition until its queue holds this much, bounded by bytes, not
-                           // by a count.
-                           {"queued.max.messages.kbytes", std::to_string(prefetch_kib(topo, *config, *partitions))},
-                           {"queued.min.messages", "1000000"},
-                         });
-    // Assignor (cooperative-sticky on real clusters), group timeouts, static membership.
-    const auto group = consumer_group_settings(collector->cluster(), topo, *config);
-    apply_kafka_settings(conf, group.settings);
-    if (!group.note.empty())
-      spdlog::info("{}", group.note);
-    if (config->guarantee == processing_guarantee::exactly_once)
-      apply_kafka_settings(conf, {{"isolation.level", "read_committed"}});
-    apply_kafka_settings(conf, config->kafka_common);
-    apply_kafka_settings(conf, config->kafka_consumer);
-    if (config->idle_timeout_ms >= 0) // statistics confirm caught-up partitions (confirm_caught_up)
-      apply_kafka_settings(
-        conf, {{"statistics.interval.ms", std::to_string(confirmation_interval_ms(config->idle_timeout_ms))}});
-  } catch (...) {
-    rd_kafka_conf_destroy(conf);
-    throw;
-  }
-  // A broker answers a fetch at least every fetch.wait.max.ms, with nothing new to send.
-  char wait_ms[32];
-  size_t wait_size = sizeof(wait_ms);
-  if (rd_kafka_conf_get(conf, "fetch.wait.max.ms", wait_ms, &wait_size) == RD_KAFKA_CONF_OK)
-    answered_within_us = (std::atoll(wait_ms) + 500) * 1000;
-  if (config->idle_timeout_ms >= 0)
-    rd_kafka_conf_set_stats_cb(conf, on_statistics);
-  rd_kafka_conf_set_opaque(conf, this);
-  rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-  rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
-  rd_kafka_conf_set_error_cb(conf, on_consumer_error);
-  char err[512];
-  consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  if (!consumer) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(std::string{"cannot create consumer: "} + err);
-  }
+  std::vector<std::map<std::string, std::string>> settings{{
+    {"bootstrap.servers", config->bootstrap_servers},
+    {"group.id", config->application_id},
+    {"client.id", config->application_id + "-consumer"},
+    {"enable.auto.commit", "false"},
+    {"enable.auto.offset.store", "false"},
+    {"auto.offset.reset", "earliest"},
+    // End of partition tells a task its input is caught up (idleness).
+    {"enable.partition.eof", "true"},
+    // Each partition has its own queue (see poll): librdkafka fetches a
+    // partition until its queue holds this much, bounded by bytes, not
+    // by a count.
+    {"queued.max.messages.kbytes", std::to_string(prefetch_kib(topo, *config, *partitions))},
+    {"queued.min.messages", "1000000"},
+  }};
+  // Assignor (cooperative-sticky on real clusters), group timeouts, static membership.
+  const auto group = consumer_group_settings(collector->cluster(), topo, *config);
+  settings.push_back(group.settings);
+  if (!group.note.empty())
+    spdlog::info("{}", group.note);
+  if (config->guarantee == processing_guarantee::exactly_once)
+    settings.push_back({{"isolation.level", "read_committed"}});
+  settings.push_back(config->kafka_common);
+  settings.push_back(config->kafka_consumer);
+  if (config->idle_timeout_ms >= 0) // statistics confirm caught-up partitions (confirm_caught_up)
+    settings.push_back({{"statistics.interval.ms", std::to_string(confirmation_interval_ms(config->idle_timeout_ms))}});
+  consumer = make_kafka_client(RD_KAFKA_CONSUMER, settings, "consumer", [this](rd_kafka_conf_t* conf) {
+               // A broker answers a fetch at least every fetch.wait.max.ms, with nothing new to send.
+               char wait_ms[32];
+               size_t wait_size = sizeof(wait_ms);
+               if (rd_kafka_conf_get(conf, "fetch.wait.max.ms", wait_ms, &wait_size) == RD_KAFKA_CONF_OK)
+                 answered_within_us = (std::atoll(wait_ms) + 500) * 1000;
+               if (config->idle_timeout_ms >= 0)
+                 rd_kafka_conf_set_stats_cb(conf, on_statistics);
+               rd_kafka_conf_set_opaque(conf, this);
+               rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+               rd_kafka_conf_set_offset_commit_cb(conf, on_commit);
+               rd_kafka_conf_set_error_cb(conf, on_consumer_error);
+             }).release(); // destroyed by ~group_member_state, after its queues
   rd_kafka_poll_set_consumer(consumer);
   queue = rd_kafka_queue_get_consumer(consumer);
   wake->attach(queue);

@@ -1,6 +1,7 @@
 #include "actors/record_collector.hpp"
 
 #include "actors/internal_topics.hpp"
+#include "actors/kafka_client.hpp"
 #include "actors/messages.hpp"
 
 #include <caf/send.hpp>
@@ -133,23 +134,11 @@ record_collector::record_collector(const streams_config& config, const std::stri
 }
 
 void record_collector::start_producer() {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  try {
-    for (const auto& s : settings_)
-      apply_kafka_settings(conf, s);
-  } catch (...) {
-    rd_kafka_conf_destroy(conf);
-    throw;
-  }
-  rd_kafka_conf_set_opaque(conf, this);
-  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-  rd_kafka_conf_set_error_cb(conf, on_error);
-  char err[512];
-  producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
-  if (!producer_) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(std::string{"cannot create producer: "} + err);
-  }
+  producer_ = make_kafka_client(RD_KAFKA_PRODUCER, settings_, "producer", [this](rd_kafka_conf_t* conf) {
+                rd_kafka_conf_set_opaque(conf, this);
+                rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+                rd_kafka_conf_set_error_cb(conf, on_error);
+              }).release(); // destroyed by stop_producer
   stop_ = false;
   poller_ = std::thread{[this] {
     while (!stop_.load(std::memory_order_relaxed))
