@@ -14,6 +14,7 @@
 #include "state/state_directory.hpp"
 
 #include <caf/all.hpp>
+#include <leveldb/cache.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -91,6 +92,27 @@ metrics_source producer_queue(std::string name, record_collector* collector) {
   };
 }
 
+// How full the caches that every store of the instance shares are. Both are bounded: they fill up to
+// their capacity and stay there.
+metrics_source state_caches(std::shared_ptr<const store_resources> stores, int64_t block_cache_capacity) {
+  return [stores = std::move(stores), block_cache_capacity](std::vector<metric_sample>& out) {
+    auto gauges = [&](const char* cache, double used, double capacity) {
+      out.push_back({"sluice_state_cache_bytes",
+                     "Bytes a cache shared by the instance's stores holds",
+                     metric_type::gauge,
+                     {{"cache", cache}},
+                     used});
+      out.push_back({"sluice_state_cache_capacity_bytes",
+                     "Bytes a cache shared by the instance's stores may hold",
+                     metric_type::gauge,
+                     {{"cache", cache}},
+                     capacity});
+    };
+    gauges("record", double(stores->record_cache->used_bytes()), double(stores->record_cache->max_bytes()));
+    gauges("block", double(stores->leveldb.block_cache->TotalCharge()), double(block_cache_capacity));
+  };
+}
+
 } // namespace
 
 struct kafka_streams::impl {
@@ -164,6 +186,7 @@ void kafka_streams::start() {
   }
   d.trimmer = std::make_unique<memory_trimmer>(std::chrono::milliseconds(d.config.memory_trim_interval_ms));
   d.stores = std::make_shared<const store_resources>(d.config);
+  d.metrics.add_source(state_caches(d.stores, d.config.state_block_cache_max_bytes));
   if (d.config.num_standby_replicas > 0)
     d.standbys = std::make_unique<standby_tasks>(d.topo, d.config, d.stores, d.partitions, *d.directory, d.metrics);
   // Sub-topologies that write no records (alert sinks) have nothing for a transaction to hold:
