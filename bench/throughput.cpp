@@ -50,6 +50,7 @@ struct options {
   int partitions = 0; // 0: max(8, records / 80 000), what the mock broker keeps with zstd
   int repeat = 3;
   std::string compression = "zstd";
+  int batch_records = 10'000; // records per produced batch (a run of consecutive records per partition)
   std::uint64_t seed = 1;
   std::string phase;     // "" in the parent; "bare" or "streams" in a child
   std::string bootstrap; // child: the parent's broker
@@ -71,7 +72,7 @@ std::int64_t produce_input(const std::string& bootstrap, const options& o) {
                                                    {"compression.type", o.compression},
                                                    {"linger.ms", "200"},
                                                    {"batch.size", "1000000"},
-                                                   {"batch.num.messages", "100000"},
+                                                   {"batch.num.messages", std::to_string(o.batch_records)},
                                                    {"queue.buffering.max.messages", "1000000"},
                                                    {"enable.idempotence", "true"}});
   static const char* hosts[] = {"doc", "grumpy", "sleepy", "bashful", "happy", "sneezy", "dopey"};
@@ -91,8 +92,8 @@ std::int64_t produce_input(const std::string& bootstrap, const options& o) {
       std::snprintf(value, sizeof(value), R"({"hostname": "%s", "cpu": "cpu%d", "usage": %s, "occurred_at": %lld})",
                     host, static_cast<int>(cpu), usage_text, static_cast<long long>(occurred_at));
     const int kn = std::snprintf(key, sizeof(key), R"({"hostname": "%s"})", host);
-    // Runs of 10 000 consecutive records per partition make full batches that compress well.
-    const auto partition = static_cast<std::int32_t>((i / 10'000) % o.partitions);
+    // Runs of --batch-records consecutive records per partition make full batches of that many.
+    const auto partition = static_cast<std::int32_t>((i / o.batch_records) % o.partitions);
     produce(rk, o.input, partition, {key, static_cast<size_t>(kn)}, {value, static_cast<size_t>(vn)});
     rd_kafka_poll(rk, 0);
   }
@@ -147,8 +148,9 @@ int orchestrate(const options& o) {
   sluice::embedded_broker broker;
   const auto& bootstrap = broker.bootstrap_servers();
   broker.create_topic(o.input, o.partitions);
-  std::printf("sluice-bench-throughput: %lld readings, %d partitions, %s, %d repeat(s), broker %s\n",
-              static_cast<long long>(o.records), o.partitions, o.compression.c_str(), o.repeat, bootstrap.c_str());
+  std::printf("sluice-bench-throughput: %lld readings, %d partitions, %s batches of %d, %d repeat(s), broker %s\n",
+              static_cast<long long>(o.records), o.partitions, o.compression.c_str(), o.batch_records, o.repeat,
+              bootstrap.c_str());
 
   auto t0 = clock_type::now();
   const std::int64_t expected_output = produce_input(bootstrap, o);
@@ -273,6 +275,12 @@ int main(int argc, char** argv) {
   cli.add_option("--compression", o.compression, "compression.type of the input")
     ->capture_default_str()
     ->check(CLI::IsMember({"zstd", "lz4"}));
+  cli
+    .add_option("--batch-records", o.batch_records,
+                "records per batch of the input (a Java producer's default 16 KiB batch.size holds ~150 of these "
+                "readings); large batches compress well, small ones are what a consumer meets more often")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 100000));
   cli.add_option("--seed", o.seed, "random seed of the input")->capture_default_str();
   cli.add_option("--threads", o.threads, "num.stream.threads for the streams phase (0 = one per core)")
     ->capture_default_str();
