@@ -90,6 +90,16 @@ struct exactly_once : ::testing::Test {
     return last;
   }
 
+  /// The keys whose last written count is not the expected one, as " key: expected, written".
+  std::string count_differences() const {
+    std::string out;
+    const auto last = final_counts();
+    for (const auto& [key, n] : expected)
+      if (auto it = last.find(key); it == last.end() || it->second != n)
+        out += " " + key + ": " + std::to_string(n) + ", " + (it == last.end() ? "none" : std::to_string(it->second));
+    return out;
+  }
+
   /// Waits until every input record went through both sub-topologies and the output holds the
   /// expected count of every key.
   void expect_exact_counts(kafka_streams& streams) {
@@ -98,7 +108,8 @@ struct exactly_once : ::testing::Test {
     ASSERT_TRUE(sluice::test::wait_until(
       [&] { return streams.failed() || (streams.records_processed() >= 2 * total && final_counts() == expected); },
       120s))
-      << "processed " << streams.records_processed() << " of " << 2 * total << "; " << streams.failure();
+      << "processed " << streams.records_processed() << " of " << 2 * total << "; " << streams.failure()
+      << "; final counts that differ (key: expected, last written):" << count_differences();
     EXPECT_FALSE(streams.failed()) << streams.failure();
   }
 };
