@@ -192,15 +192,19 @@ std::vector<consumed_record> kafka_test_client::consume(const std::string& topic
 
     const auto start = steady_clock::now();
     auto last_record = start;
+    bool idle_counts = !options.stop_at_end; // with stop_at_end: from the first record or end read
     std::set<std::int32_t> at_end;
     while (records.size() < options.max_records) {
       const auto now = steady_clock::now();
-      if (now - start >= options.total_timeout || now - last_record >= options.idle_timeout)
+      if (now - start >= options.total_timeout || (idle_counts && now - last_record >= options.idle_timeout))
         break;
       rd_kafka_message_t* message = rd_kafka_consumer_poll(rk, 100);
       if (message == nullptr)
         continue;
       if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (!idle_counts)
+          last_record = steady_clock::now();
+        idle_counts = true;
         at_end.insert(message->partition);
         rd_kafka_message_destroy(message);
         if (static_cast<int>(at_end.size()) == partitions)
@@ -229,6 +233,7 @@ std::vector<consumed_record> kafka_test_client::consume(const std::string& topic
       rd_kafka_message_destroy(message);
       records.push_back(std::move(record));
       last_record = steady_clock::now();
+      idle_counts = true;
     }
   } catch (...) {
     rd_kafka_consumer_close(rk);

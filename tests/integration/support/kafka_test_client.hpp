@@ -44,7 +44,8 @@ struct consumed_record {
 struct consume_options {
   // Stop once this many records have been read.
   std::size_t max_records = std::numeric_limits<std::size_t>::max();
-  // Stop when no record arrived for this long.
+  // Stop when no record arrived for this long. With `stop_at_end`, counted from the first record or
+  // partition end read (a slow first fetch is not idleness), else from the start.
   std::chrono::milliseconds idle_timeout = 5s;
   // Stop after this long in any case.
   std::chrono::milliseconds total_timeout = 60s;
