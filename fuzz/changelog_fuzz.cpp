@@ -91,7 +91,7 @@ void check_restore(std::string_view in) {
     const bool well_formed = std::all_of(batch.begin(), batch.end(), [](const auto& r) { return r.key.size() >= 8; });
     const auto restored = store.restore(batch, static_cast<changelog_offset>(batch.data() - all.data() + batch.size()));
     if (!well_formed) {
-      check(!restored.has_value() && restored.error().code == state_errc::invalid_argument,
+      check(!restored.has_value() && restored.error().code == errc::invalid_argument,
             "a changelog key shorter than 8 bytes fails the restore", in);
       return;
     }

@@ -48,8 +48,8 @@ void check_value_format(const json::value& v) {
 
 /// True if `r` failed because a formatted placeholder ({f:.2f}, {t:iso}) got a value of the
 /// wrong kind: by design, such a record does not render.
-bool wrong_kind_for_a_format(const connector_result<std::string>& r) {
-  return !r.has_value() && r.error().code == connector_errc::template_error &&
+bool wrong_kind_for_a_format(const expected<std::string>& r) {
+  return !r.has_value() && r.error().code == errc::template_error &&
          r.error().message.find("' needs ") != std::string::npos;
 }
 
@@ -63,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   auto parsed = message_template::parse(text);
   if (!parsed) {
-    check(parsed.error().code == connector_errc::template_error, "a bad template is a template_error", text);
+    check(parsed.error().code == errc::template_error, "a bad template is a template_error", text);
     return 0;
   }
   const auto& tmpl = parsed.value();
@@ -109,7 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(rendered.has_value() || wrong_kind_for_a_format(rendered), "a record with every field renders", input);
   else
     check(
-      !rendered.has_value() && rendered.error().code == connector_errc::template_error &&
+      !rendered.has_value() && rendered.error().code == errc::template_error &&
         (rendered.error().message.find("'" + missing + "'") != std::string::npos || wrong_kind_for_a_format(rendered)),
       "a record without a field fails naming the first one missing", input);
   return 0;

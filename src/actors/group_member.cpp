@@ -736,8 +736,8 @@ void group_member_state::rewind(const std::string& reason, std::optional<transac
   constexpr int most_rewinds_in_a_row = 10;
   metrics->rewinds++;
   if (++rewinds_in_a_row > most_rewinds_in_a_row) {
-    shutdown(caf::make_error(caf::sec::runtime_error, "exactly-once: " + std::to_string(most_rewinds_in_a_row) +
-                                                        " transactions in a row aborted; the last: " + reason));
+    shutdown(to_caf_error({errc::kafka_failed, "exactly-once: " + std::to_string(most_rewinds_in_a_row) +
+                                                 " transactions in a row aborted; the last: " + reason}));
     return;
   }
   const auto restarting = running_tasks(true);
@@ -757,7 +757,7 @@ void group_member_state::rewind(const std::string& reason, std::optional<transac
     if (!failed && r.outcome == transaction_outcome::fatal) // the abort failed: the producer must go too
       r = collector->renew_producer();
     if (r.outcome == transaction_outcome::fatal) {
-      shutdown(caf::make_error(caf::sec::runtime_error, "exactly-once: the producer cannot go on: " + r.reason));
+      shutdown(to_caf_error({errc::kafka_failed, "exactly-once: the producer cannot go on: " + r.reason}));
       return;
     }
   }
@@ -782,8 +782,8 @@ void group_member_state::rewind(const std::string& reason, std::optional<transac
       list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING; // nothing committed yet
   }
   if (auto* e = rd_kafka_seek_partitions(consumer, list, 10000))
-    shutdown(caf::make_error(caf::sec::runtime_error, std::string{"exactly-once: cannot rewind to the last commit: "} +
-                                                        rd_kafka_error_string(e)));
+    shutdown(to_caf_error({errc::kafka_failed, std::string{"exactly-once: cannot rewind to the last commit: "} +
+                                                 rd_kafka_error_string(e)}));
   else
     for (int i = 0; i < list->cnt; ++i)
       if (list->elems[i].err)
@@ -1031,7 +1031,7 @@ caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* sel
     st.start();
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
-    self->quit(caf::make_error(caf::sec::runtime_error, std::string{e.what()}));
+    self->quit(to_caf_error({errc::processing_failed, e.what()}));
     return {};
   }
   self->set_down_handler([self](caf::down_msg& m) {

@@ -157,6 +157,7 @@ void kafka_streams::start() {
                                                  : std::max(2u, std::thread::hardware_concurrency());
   d.system_config->set("scheduler.max-threads", threads);
   d.system_config->set("logger.console-verbosity", caf::atom("quiet"));
+  add_error_category(*d.system_config);
   d.system = std::make_unique<caf::actor_system>(*d.system_config);
   d.collector = std::make_unique<record_collector>(d.config, transactional_id(d.config, d.instance));
   serve_http(); // /health says "starting" while the cluster is set up and the group joined
@@ -208,7 +209,7 @@ void kafka_streams::start() {
         std::lock_guard lock{impl_->mutex};
         impl_->stopped = true;
         if (m.reason) {
-          impl_->failure = to_string(m.reason);
+          impl_->failure = self->system().render(m.reason);
           impl_->metrics.state = instance_state::failed;
         }
         self->quit();

@@ -2,6 +2,7 @@
 // CAF 0.17 spelling stays inside src/actors.
 #pragma once
 
+#include "actors/errors.hpp"
 #include "actors/interactive_queries.hpp"
 #include <sluice/topology/processor.hpp>
 

@@ -629,9 +629,9 @@ caf::behavior operator_behavior(operator_actor_t self, operator_setup setup) {
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& x) {
-      return caf::make_error(caf::sec::runtime_error, std::string{x.what()});
+      return to_caf_error({errc::processing_failed, x.what()});
     } catch (...) {
-      return caf::make_error(caf::sec::runtime_error, "unknown exception");
+      return to_caf_error({errc::processing_failed, "unknown exception"});
     }
   });
   self->state.init(self, std::move(setup));
@@ -655,8 +655,8 @@ caf::behavior operator_behavior(operator_actor_t self, operator_setup setup) {
     [=](marker_atom, uint64_t id) { return self->state.on_marker(id); },
     [=](epoch_acked_atom, uint64_t id, int64_t offset) { self->state.on_epoch_acked(id, offset); },
     [=](delivery_failed_atom, const std::string& what) {
-      self->quit(caf::make_error(caf::sec::runtime_error,
-                                 "task " + self->state.setup.task_id + ": a record could not be delivered: " + what));
+      self->quit(to_caf_error(
+        {errc::kafka_failed, "task " + self->state.setup.task_id + ": a record could not be delivered: " + what}));
     },
     [=](retry_atom) { self->state.on_retry(); },
     [=](resume_atom, const continuation& c) { self->state.on_resume(c); },
@@ -664,7 +664,7 @@ caf::behavior operator_behavior(operator_actor_t self, operator_setup setup) {
       try {
         return self->state.answer(q);
       } catch (const std::exception& e) { // a bad query fails the query, not the task
-        return caf::make_error(caf::sec::runtime_error, std::string{e.what()});
+        return to_caf_error({errc::invalid_argument, e.what()});
       }
     },
   };

@@ -172,7 +172,7 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
           r->send(me, resume_atom::value, std::move(stores));
       } catch (const std::exception& e) {
         spdlog::error("task {}: {}", task_name(sub, partition), e.what());
-        r->send_exit(me, caf::make_error(caf::sec::runtime_error, std::string{e.what()}));
+        r->send_exit(me, to_caf_error({errc::processing_failed, e.what()}));
       }
       r->quit();
     },

@@ -163,7 +163,7 @@ private:
 };
 
 template <class T>
-T check(result<T> r, const std::string& what) {
+T check(expected<T> r, const std::string& what) {
   if (!r)
     throw std::runtime_error(what + ": " + r.error().message);
   if constexpr (!std::is_void_v<T>)
@@ -224,7 +224,7 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
     auto lock = dir.lock_task(task);
     if (lock) {
       stores->lock.emplace(std::move(*lock));
-    } else if (lock.error().code != state_errc::locked || attempt > 600) {
+    } else if (lock.error().code != errc::locked || attempt > 600) {
       throw std::runtime_error("cannot lock state of task " + task + ": " + lock.error().message);
     } else {
       if (attempt == 1)
@@ -343,7 +343,7 @@ std::unique_ptr<standby_stores> standby_stores::open(const topology& topo, int s
   auto dir = check(state_directory::open(config.state_dir, config.application_id), "cannot open state directory");
   auto lock = dir.lock_task(task);
   if (!lock) {
-    if (lock.error().code == state_errc::locked)
+    if (lock.error().code == errc::locked)
       return nullptr;
     throw std::runtime_error("cannot lock state of task " + task + ": " + lock.error().message);
   }

@@ -6,8 +6,8 @@ namespace sluice {
 
 namespace {
 
-state_error reentrant_write(const std::string& name) {
-  return {state_errc::invalid_argument, "store '" + name + "' written from its own flush listener"};
+error reentrant_write(const std::string& name) {
+  return {errc::invalid_argument, "store '" + name + "' written from its own flush listener"};
 }
 
 // Merges the cache's [begin, end) with the inner store's iterator; the cache shadows the inner
@@ -33,7 +33,7 @@ public:
   std::string_view value() const override {
     return current_ == source::cache ? std::string_view{cache_->second.value} : inner_->value();
   }
-  std::optional<state_error> status() const override { return inner_->status(); }
+  std::optional<error> status() const override { return inner_->status(); }
 
 private:
   enum class source { none, cache, inner };
@@ -97,8 +97,8 @@ void caching_store::forward(std::string_view key, const entry& e) {
     options_.listener(key, value, e.timestamp_ms);
 }
 
-result<void> caching_store::write_through(std::string_view key, std::optional<std::string_view> value,
-                                          std::int64_t timestamp_ms) {
+expected<void> caching_store::write_through(std::string_view key, std::optional<std::string_view> value,
+                                            std::int64_t timestamp_ms) {
   auto r = value ? inner_->put(key, *value, timestamp_ms) : inner_->remove(key, timestamp_ms);
   if (!r)
     return r;
@@ -131,8 +131,8 @@ void caching_store::erase(cache_map::iterator it) {
   cache_.erase(it);
 }
 
-result<void> caching_store::cache_write(std::string_view key, std::optional<std::string_view> value,
-                                        std::int64_t timestamp_ms) {
+expected<void> caching_store::cache_write(std::string_view key, std::optional<std::string_view> value,
+                                          std::int64_t timestamp_ms) {
   auto it = insert_or_touch(key);
   entry& e = it->second;
   const std::size_t old_size = e.value.size();
@@ -156,7 +156,7 @@ result<void> caching_store::cache_write(std::string_view key, std::optional<std:
   return evict_if_needed();
 }
 
-result<void> caching_store::evict_if_needed() {
+expected<void> caching_store::evict_if_needed() {
   while (!lru_.empty() && budget_->must_evict(bytes_)) {
     auto victim = lru_.front();
     if (victim->second.dirty) {
@@ -174,7 +174,7 @@ result<void> caching_store::evict_if_needed() {
   return ok();
 }
 
-result<bool> caching_store::get_into(std::string_view key, std::string& value) {
+expected<bool> caching_store::get_into(std::string_view key, std::string& value) {
   if (!caching())
     return inner_->get_into(key, value);
   if (auto it = cache_.find(key); it != cache_.end()) {
@@ -199,7 +199,7 @@ result<bool> caching_store::get_into(std::string_view key, std::string& value) {
   return found;
 }
 
-result<void> caching_store::put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) {
+expected<void> caching_store::put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) {
   if (flushing_)
     return reentrant_write(name());
   if (!caching())
@@ -207,7 +207,7 @@ result<void> caching_store::put(std::string_view key, std::string_view value, st
   return cache_write(key, value, timestamp_ms);
 }
 
-result<void> caching_store::remove(std::string_view key, std::int64_t timestamp_ms) {
+expected<void> caching_store::remove(std::string_view key, std::int64_t timestamp_ms) {
   if (flushing_)
     return reentrant_write(name());
   if (!caching())
@@ -215,7 +215,7 @@ result<void> caching_store::remove(std::string_view key, std::int64_t timestamp_
   return cache_write(key, std::nullopt, timestamp_ms);
 }
 
-result<void> caching_store::flush() {
+expected<void> caching_store::flush() {
   if (flushing_)
     return reentrant_write(name());
   if (!dirty_.empty()) {
@@ -246,7 +246,7 @@ result<void> caching_store::flush() {
   return inner_->flush();
 }
 
-result<void> caching_store::write(const store_batch& batch) {
+expected<void> caching_store::write(const store_batch& batch) {
   if (auto r = flush(); !r)
     return r;
   batch.for_each([this](std::string_view key, std::optional<std::string_view>) {
@@ -271,7 +271,7 @@ std::unique_ptr<kv_iterator> caching_store::scan(const scan_bounds& bounds) {
   return std::make_unique<merged_iterator<cache_map::const_iterator>>(begin, end, std::move(inner));
 }
 
-result<std::uint64_t> caching_store::approximate_num_entries() {
+expected<std::uint64_t> caching_store::approximate_num_entries() {
   auto n = inner_->approximate_num_entries();
   if (!n)
     return n;

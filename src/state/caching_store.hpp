@@ -56,21 +56,21 @@ public:
 
   const std::string& name() const override { return inner_->name(); }
   /// Serves from the cache; a miss reads the inner store and caches the result (also absence).
-  result<bool> get_into(std::string_view key, std::string& value) override;
+  expected<bool> get_into(std::string_view key, std::string& value) override;
   /// Caches the write as dirty; write-through when max_bytes == 0. Error during a flush callback.
-  result<void> put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) override;
+  expected<void> put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) override;
   /// Caches a dirty tombstone; write-through when max_bytes == 0.
-  result<void> remove(std::string_view key, std::int64_t timestamp_ms) override;
+  expected<void> remove(std::string_view key, std::int64_t timestamp_ms) override;
   /// Flushes dirty entries, drops the batch's keys from the cache, then writes the batch to the
   /// inner store unlogged (restore and checkpoint path).
-  result<void> write(const store_batch& batch) override;
+  expected<void> write(const store_batch& batch) override;
   /// Merges cache and inner store, cache entries taking precedence.
   std::unique_ptr<kv_iterator> scan(const scan_bounds& bounds) override;
   /// Inner store's count plus dirty entries (which may already exist there): approximate.
-  result<std::uint64_t> approximate_num_entries() override;
+  expected<std::uint64_t> approximate_num_entries() override;
   /// Writes all dirty entries to the inner store in one batch, then logs and forwards each once
   /// in the order they first became dirty; then flushes the inner store.
-  result<void> flush() override;
+  expected<void> flush() override;
   std::optional<changelog_offset> checkpoint() const override { return inner_->checkpoint(); }
 
   /// Bytes this cache currently charges to its budget.
@@ -95,11 +95,11 @@ private:
     order_list::iterator dirty_pos; // position in dirty_, valid iff dirty
   };
 
-  result<void> write_through(std::string_view key, std::optional<std::string_view> value, std::int64_t timestamp_ms);
-  result<void> cache_write(std::string_view key, std::optional<std::string_view> value, std::int64_t timestamp_ms);
+  expected<void> write_through(std::string_view key, std::optional<std::string_view> value, std::int64_t timestamp_ms);
+  expected<void> cache_write(std::string_view key, std::optional<std::string_view> value, std::int64_t timestamp_ms);
   cache_map::iterator insert_or_touch(std::string_view key);
   void erase(cache_map::iterator it);
-  result<void> evict_if_needed();
+  expected<void> evict_if_needed();
   void forward(std::string_view key, const entry& e);
   bool caching() const noexcept { return budget_->enabled(); }
   void charge(std::size_t n) noexcept {

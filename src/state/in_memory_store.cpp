@@ -12,7 +12,7 @@ public:
   void next() override { ++it_; }
   std::string_view key() const override { return it_->first; }
   std::string_view value() const override { return it_->second; }
-  std::optional<state_error> status() const override { return std::nullopt; }
+  std::optional<error> status() const override { return std::nullopt; }
 
 private:
   iter it_;
@@ -23,7 +23,7 @@ private:
 
 in_memory_store::in_memory_store(std::string name) : name_(std::move(name)) {}
 
-result<bool> in_memory_store::get_into(std::string_view key, std::string& value) {
+expected<bool> in_memory_store::get_into(std::string_view key, std::string& value) {
   auto it = map_.find(key);
   if (it == map_.end())
     return false;
@@ -31,7 +31,7 @@ result<bool> in_memory_store::get_into(std::string_view key, std::string& value)
   return true;
 }
 
-result<void> in_memory_store::put(std::string_view key, std::string_view value, std::int64_t) {
+expected<void> in_memory_store::put(std::string_view key, std::string_view value, std::int64_t) {
   auto it = map_.lower_bound(key);
   if (it != map_.end() && it->first == key)
     it->second.assign(value); // reuses the value's capacity
@@ -40,13 +40,13 @@ result<void> in_memory_store::put(std::string_view key, std::string_view value, 
   return ok();
 }
 
-result<void> in_memory_store::remove(std::string_view key, std::int64_t) {
+expected<void> in_memory_store::remove(std::string_view key, std::int64_t) {
   if (auto it = map_.find(key); it != map_.end())
     map_.erase(it);
   return ok();
 }
 
-result<void> in_memory_store::write(const store_batch& batch) {
+expected<void> in_memory_store::write(const store_batch& batch) {
   batch.for_each([this](std::string_view key, std::optional<std::string_view> value) {
     if (value)
       (void)put(key, *value, 0);
@@ -69,8 +69,8 @@ std::unique_ptr<kv_iterator> in_memory_store::scan(const scan_bounds& bounds) {
   return std::make_unique<map_iterator>(begin, end);
 }
 
-result<std::uint64_t> in_memory_store::approximate_num_entries() { return static_cast<std::uint64_t>(map_.size()); }
+expected<std::uint64_t> in_memory_store::approximate_num_entries() { return static_cast<std::uint64_t>(map_.size()); }
 
-result<void> in_memory_store::flush() { return ok(); }
+expected<void> in_memory_store::flush() { return ok(); }
 
 } // namespace sluice

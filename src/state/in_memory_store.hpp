@@ -16,13 +16,13 @@ public:
   explicit in_memory_store(std::string name);
 
   const std::string& name() const override { return name_; }
-  result<bool> get_into(std::string_view key, std::string& value) override;
-  result<void> put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) override;
-  result<void> remove(std::string_view key, std::int64_t timestamp_ms) override;
-  result<void> write(const store_batch& batch) override;
+  expected<bool> get_into(std::string_view key, std::string& value) override;
+  expected<void> put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) override;
+  expected<void> remove(std::string_view key, std::int64_t timestamp_ms) override;
+  expected<void> write(const store_batch& batch) override;
   std::unique_ptr<kv_iterator> scan(const scan_bounds& bounds) override;
-  result<std::uint64_t> approximate_num_entries() override;
-  result<void> flush() override;
+  expected<std::uint64_t> approximate_num_entries() override;
+  expected<void> flush() override;
   std::optional<changelog_offset> checkpoint() const override { return checkpoint_; }
 
 private:

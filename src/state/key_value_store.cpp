@@ -15,7 +15,7 @@ std::optional<std::string> prefix_successor(std::string_view prefix) {
   return std::nullopt;
 }
 
-result<std::optional<std::string>> key_value_store::get(std::string_view key) {
+expected<std::optional<std::string>> key_value_store::get(std::string_view key) {
   std::string value;
   auto found = get_into(key, value);
   if (!found)
@@ -39,13 +39,13 @@ std::unique_ptr<kv_iterator> key_value_store::prefix_scan(std::string_view prefi
 
 std::unique_ptr<kv_iterator> key_value_store::all() { return scan(scan_bounds{}); }
 
-result<void> key_value_store::commit_checkpoint(changelog_offset offset) {
+expected<void> key_value_store::commit_checkpoint(changelog_offset offset) {
   store_batch batch;
   batch.set_checkpoint(offset);
   return write(batch);
 }
 
-result<void> key_value_store::restore(std::span<const changelog_record> records, changelog_offset last_offset) {
+expected<void> key_value_store::restore(std::span<const changelog_record> records, changelog_offset last_offset) {
   store_batch batch;
   for (const auto& r : records) {
     if (r.value)

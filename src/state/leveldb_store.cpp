@@ -26,15 +26,15 @@ constexpr std::string_view checkpoint_key{"\x00"
                                           11};
 static_assert(checkpoint_key[0] == meta_prefix && meta_prefix < data_prefix);
 
-// Adapter: LevelDB status -> state_error, with the store's path as context.
-state_error from_status(const leveldb::Status& s, std::string_view what, const std::filesystem::path& path) {
-  state_errc code = state_errc::io_error;
+// Adapter: LevelDB status -> error, with the store's path as context.
+error from_status(const leveldb::Status& s, std::string_view what, const std::filesystem::path& path) {
+  errc code = errc::io_error;
   if (s.IsCorruption())
-    code = state_errc::corruption;
+    code = errc::corruption;
   else if (s.IsNotFound())
-    code = state_errc::not_found;
+    code = errc::not_found;
   else if (s.IsInvalidArgument())
-    code = state_errc::invalid_argument;
+    code = errc::invalid_argument;
   return {code, std::string{what} + " " + path.string() + ": " + s.ToString()};
 }
 
@@ -90,7 +90,7 @@ public:
     auto v = it_->value();
     return {v.data(), v.size()};
   }
-  std::optional<state_error> status() const override {
+  std::optional<error> status() const override {
     auto s = it_->status();
     if (s.ok())
       return std::nullopt;
@@ -126,7 +126,7 @@ public:
   void next() override {}
   std::string_view key() const override { return {}; }
   std::string_view value() const override { return {}; }
-  std::optional<state_error> status() const override { return std::nullopt; }
+  std::optional<error> status() const override { return std::nullopt; }
 };
 
 // Every write: no fsync. Durability across machine crashes comes from the changelog topic;
@@ -165,7 +165,7 @@ leveldb_store::leveldb_store(std::filesystem::path path, std::string name, level
 
 leveldb_store::~leveldb_store() = default;
 
-result<void> leveldb_store::open_db() {
+expected<void> leveldb_store::open_db() {
   leveldb::Options o;
   o.create_if_missing = true;
   o.paranoid_checks = options_.paranoid_checks;
@@ -182,7 +182,7 @@ result<void> leveldb_store::open_db() {
   if (!s.ok()) {
     auto err = from_status(s, "open leveldb store", path_);
     if (is_lock_error(s))
-      err.code = state_errc::locked;
+      err.code = errc::locked;
     return err;
   }
   db_.reset(raw);
@@ -192,7 +192,7 @@ result<void> leveldb_store::open_db() {
     checkpoint_ = detail::decode_checkpoint(value);
     if (!checkpoint_) {
       db_.reset();
-      return state_error{state_errc::corruption, "bad checkpoint encoding in " + path_.string()};
+      return error{errc::corruption, "bad checkpoint encoding in " + path_.string()};
     }
   } else if (!s.IsNotFound()) {
     db_.reset();
@@ -201,21 +201,21 @@ result<void> leveldb_store::open_db() {
   return ok();
 }
 
-result<opened_leveldb_store> leveldb_store::open(const std::filesystem::path& path, std::string name,
-                                                 leveldb_store_options options) {
+expected<opened_leveldb_store> leveldb_store::open(const std::filesystem::path& path, std::string name,
+                                                   leveldb_store_options options) {
   leveldb::Env* env = options.env ? options.env : leveldb::Env::Default();
   const bool existed = env->FileExists((path / "CURRENT").string());
   if (!options.env) {
     std::error_code ec;
     std::filesystem::create_directories(path, ec);
     if (ec)
-      return state_error{state_errc::io_error, "create store directory " + path.string() + ": " + ec.message()};
+      return error{errc::io_error, "create store directory " + path.string() + ": " + ec.message()};
   }
   std::unique_ptr<leveldb_store> store{new leveldb_store(path, std::move(name), std::move(options))};
   opened_leveldb_store out;
   out.outcome = existed ? open_outcome::opened_existing : open_outcome::created_empty;
   if (auto r = store->open_db(); !r) {
-    if (r.error().code == state_errc::locked)
+    if (r.error().code == errc::locked)
       return std::move(r).error();
     out.outcome = open_outcome::wiped_corrupt;
     out.reason = r.error().message;
@@ -246,7 +246,7 @@ const std::string& leveldb_store::data_key(std::string_view key) {
   return key_buffer_;
 }
 
-result<bool> leveldb_store::get_into(std::string_view key, std::string& value) {
+expected<bool> leveldb_store::get_into(std::string_view key, std::string& value) {
   auto s = db_->Get(leveldb::ReadOptions{}, data_key(key), &value);
   if (s.ok())
     return true;
@@ -255,7 +255,7 @@ result<bool> leveldb_store::get_into(std::string_view key, std::string& value) {
   return from_status(s, "get from", path_);
 }
 
-result<void> leveldb_store::put(std::string_view key, std::string_view value, std::int64_t) {
+expected<void> leveldb_store::put(std::string_view key, std::string_view value, std::int64_t) {
   write_batch_->Clear(); // keeps its buffer: no allocation per put once warmed up
   write_batch_->Put(data_key(key), leveldb::Slice{value.data(), value.size()});
   auto s = db_->Write(write_options(), write_batch_.get());
@@ -264,7 +264,7 @@ result<void> leveldb_store::put(std::string_view key, std::string_view value, st
   return ok();
 }
 
-result<void> leveldb_store::remove(std::string_view key, std::int64_t) {
+expected<void> leveldb_store::remove(std::string_view key, std::int64_t) {
   write_batch_->Clear();
   write_batch_->Delete(data_key(key));
   auto s = db_->Write(write_options(), write_batch_.get());
@@ -273,7 +273,7 @@ result<void> leveldb_store::remove(std::string_view key, std::int64_t) {
   return ok();
 }
 
-result<void> leveldb_store::write(const store_batch& batch) {
+expected<void> leveldb_store::write(const store_batch& batch) {
   write_batch_->Clear();
   batch.for_each([this](std::string_view key, std::optional<std::string_view> value) {
     if (value)
@@ -303,7 +303,7 @@ std::unique_ptr<kv_iterator> leveldb_store::scan(const scan_bounds& bounds) {
   return std::make_unique<leveldb_iterator>(std::unique_ptr<leveldb::Iterator>(db_->NewIterator(ro)), bounds, path_);
 }
 
-result<std::uint64_t> leveldb_store::approximate_num_entries() {
+expected<std::uint64_t> leveldb_store::approximate_num_entries() {
   leveldb::ReadOptions ro;
   ro.fill_cache = false;
   std::unique_ptr<leveldb::Iterator> it{db_->NewIterator(ro)};
@@ -316,6 +316,6 @@ result<std::uint64_t> leveldb_store::approximate_num_entries() {
   return n;
 }
 
-result<void> leveldb_store::flush() { return ok(); }
+expected<void> leveldb_store::flush() { return ok(); }
 
 } // namespace sluice

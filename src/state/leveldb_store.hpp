@@ -82,24 +82,24 @@ public:
   /// Opens (creating if missing) the database in directory path. If it is corrupt or fails to
   /// open for any reason but a held lock, the directory is wiped and reopened empty, and the
   /// outcome says so. Errors: locked (open elsewhere), io_error (reopen after wipe failed).
-  static result<opened_leveldb_store> open(const std::filesystem::path& path, std::string name,
-                                           leveldb_store_options options = {});
+  static expected<opened_leveldb_store> open(const std::filesystem::path& path, std::string name,
+                                             leveldb_store_options options = {});
 
   ~leveldb_store() override;
   leveldb_store(const leveldb_store&) = delete;
   leveldb_store& operator=(const leveldb_store&) = delete;
 
   const std::string& name() const override { return name_; }
-  result<bool> get_into(std::string_view key, std::string& value) override;
-  result<void> put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) override;
-  result<void> remove(std::string_view key, std::int64_t timestamp_ms) override;
-  result<void> write(const store_batch& batch) override;
+  expected<bool> get_into(std::string_view key, std::string& value) override;
+  expected<void> put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) override;
+  expected<void> remove(std::string_view key, std::int64_t timestamp_ms) override;
+  expected<void> write(const store_batch& batch) override;
   /// Iterators read a consistent snapshot taken at creation.
   std::unique_ptr<kv_iterator> scan(const scan_bounds& bounds) override;
   /// Counts by scanning keys: O(n), for metrics and tests.
-  result<std::uint64_t> approximate_num_entries() override;
+  expected<std::uint64_t> approximate_num_entries() override;
   /// LevelDB writes go straight to its log and memtable, so there is nothing to push down.
-  result<void> flush() override;
+  expected<void> flush() override;
   std::optional<changelog_offset> checkpoint() const override { return checkpoint_; }
 
   /// The directory holding the database.
@@ -107,7 +107,7 @@ public:
 
 private:
   leveldb_store(std::filesystem::path path, std::string name, leveldb_store_options options);
-  result<void> open_db();
+  expected<void> open_db();
   const std::string& data_key(std::string_view key);
 
   std::filesystem::path path_;

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "state/leveldb_store.hpp"
-#include <sluice/state/state_error.hpp>
+#include <sluice/error.hpp>
 
 namespace sluice {
 
@@ -65,7 +65,7 @@ class state_directory {
 public:
   /// Creates (if needed) <state_dir>/<application_id>/. Errors: invalid_argument (empty or
   /// path-like application id), io_error.
-  static result<state_directory> open(const std::filesystem::path& state_dir, std::string_view application_id);
+  static expected<state_directory> open(const std::filesystem::path& state_dir, std::string_view application_id);
 
   /// <state.dir>/<application.id>.
   const std::filesystem::path& application_directory() const noexcept { return app_dir_; }
@@ -78,22 +78,22 @@ public:
 
   /// Creates the task directory and locks it exclusively without blocking. Errors: locked
   /// (another instance, or another lock in this process, holds it), invalid_argument, io_error.
-  result<task_lock> lock_task(std::string_view task_id) const;
+  expected<task_lock> lock_task(std::string_view task_id) const;
 
   /// Deletes one store's directory of the locked task (no-op if absent).
-  result<void> wipe(const task_lock& lock, std::string_view store_name) const;
+  expected<void> wipe(const task_lock& lock, std::string_view store_name) const;
 
   /// Opens the LevelDB store store_name of the locked task; a missing store is created and a
   /// corrupt one wiped, both reported by opened_leveldb_store::needs_full_restore().
-  result<opened_leveldb_store> open_leveldb_store(const task_lock& lock, std::string_view store_name,
-                                                  leveldb_store_options options = {}) const;
+  expected<opened_leveldb_store> open_leveldb_store(const task_lock& lock, std::string_view store_name,
+                                                    leveldb_store_options options = {}) const;
 
   /// Claims the lowest free instance slot (files "instance.id" and ".instance-<slot>.lock" here).
   /// Errors: io_error.
-  result<instance_claim> claim_instance() const;
+  expected<instance_claim> claim_instance() const;
 
   /// Task ids with a directory here (for cleaning up tasks no longer assigned).
-  result<std::vector<std::string>> task_ids() const;
+  expected<std::vector<std::string>> task_ids() const;
 
 private:
   explicit state_directory(std::filesystem::path app_dir) : app_dir_(std::move(app_dir)) {}

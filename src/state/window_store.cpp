@@ -62,7 +62,7 @@ public:
   std::string_view key() const override { return {}; }
   std::int64_t window_start() const override { return 0; }
   std::string_view value() const override { return {}; }
-  std::optional<state_error> status() const override { return std::nullopt; }
+  std::optional<error> status() const override { return std::nullopt; }
 };
 
 // Windows of one key: a scan of its contiguous data entries.
@@ -77,7 +77,7 @@ public:
     return read_time(k.substr(k.size() - 8));
   }
   std::string_view value() const override { return it_->value(); }
-  std::optional<state_error> status() const override { return it_->status(); }
+  std::optional<error> status() const override { return it_->status(); }
 
 private:
   std::string key_;
@@ -99,7 +99,7 @@ public:
   std::string_view key() const override { return it_->key().substr(9); }
   std::int64_t window_start() const override { return read_time(it_->key().substr(1, 8)); }
   std::string_view value() const override { return value_; }
-  std::optional<state_error> status() const override {
+  std::optional<error> status() const override {
     if (error_)
       return error_;
     return it_->status();
@@ -129,7 +129,7 @@ private:
   std::unique_ptr<kv_iterator> it_;
   std::string data_key_;
   std::string value_;
-  std::optional<state_error> error_;
+  std::optional<error> error_;
   bool valid_ = false;
 };
 
@@ -160,7 +160,7 @@ public:
   std::string_view value() const override {
     return current_ == source::cache ? std::string_view{cache_->value} : stored_->value();
   }
-  std::optional<state_error> status() const override { return stored_->status(); }
+  std::optional<error> status() const override { return stored_->status(); }
 
 private:
   enum class source { none, cache, stored };
@@ -218,13 +218,12 @@ window_store::window_store(std::unique_ptr<key_value_store> storage, window_stor
     cache_ = std::make_unique<window_cache>(options_.cache);
 }
 
-result<std::unique_ptr<window_store>> window_store::open(std::unique_ptr<key_value_store> storage,
-                                                         window_store_options options) {
+expected<std::unique_ptr<window_store>> window_store::open(std::unique_ptr<key_value_store> storage,
+                                                           window_store_options options) {
   if (!storage)
-    return state_error{state_errc::invalid_argument, "window_store::open: null storage"};
+    return error{errc::invalid_argument, "window_store::open: null storage"};
   if (options.retention_ms < 0 || options.purge_interval_ms < 0)
-    return state_error{state_errc::invalid_argument,
-                       "window store '" + storage->name() + "': negative retention or interval"};
+    return error{errc::invalid_argument, "window store '" + storage->name() + "': negative retention or interval"};
   std::unique_ptr<window_store> ws{new window_store(std::move(storage), options)};
   std::string value;
   auto found = ws->storage_->get_into(stream_time_key, value);
@@ -232,7 +231,7 @@ result<std::unique_ptr<window_store>> window_store::open(std::unique_ptr<key_val
     return std::move(found).error();
   if (*found) {
     if (value.size() != 8)
-      return state_error{state_errc::corruption, "window store '" + ws->name() + "': bad stream time encoding"};
+      return error{errc::corruption, "window store '" + ws->name() + "': bad stream time encoding"};
     ws->stream_time_ = read_time(value);
   }
   return ws;
@@ -283,8 +282,8 @@ void window_store::log(std::string_view key, std::int64_t start, std::optional<s
   options_.changelog->append(key_buffer_, value, timestamp_ms);
 }
 
-result<void> window_store::write_through(std::string_view key, std::int64_t start,
-                                         std::optional<std::string_view> value, std::int64_t timestamp_ms) {
+expected<void> window_store::write_through(std::string_view key, std::int64_t start,
+                                           std::optional<std::string_view> value, std::int64_t timestamp_ms) {
   batch_.clear();
   if (value)
     add_put(batch_, key, start, *value);
@@ -296,7 +295,7 @@ result<void> window_store::write_through(std::string_view key, std::int64_t star
   return ok();
 }
 
-result<void> window_store::evict_if_needed() {
+expected<void> window_store::evict_if_needed() {
   while (cache_->must_evict()) {
     auto& victim = cache_->eviction_candidate();
     if (victim.dirty) {
@@ -311,8 +310,8 @@ result<void> window_store::evict_if_needed() {
   return ok();
 }
 
-result<void> window_store::put(std::string_view key, std::int64_t window_start, std::string_view value,
-                               std::int64_t timestamp_ms) {
+expected<void> window_store::put(std::string_view key, std::int64_t window_start, std::string_view value,
+                                 std::int64_t timestamp_ms) {
   observe(window_start);
   if (expired(window_start)) {
     ++dropped_expired_;
@@ -329,7 +328,7 @@ result<void> window_store::put(std::string_view key, std::int64_t window_start, 
   return maybe_purge();
 }
 
-result<void> window_store::remove(std::string_view key, std::int64_t window_start, std::int64_t timestamp_ms) {
+expected<void> window_store::remove(std::string_view key, std::int64_t window_start, std::int64_t timestamp_ms) {
   if (!cache_)
     return write_through(key, window_start, std::nullopt, timestamp_ms);
   cache_->write(key, window_start, std::nullopt, timestamp_ms);
@@ -337,7 +336,7 @@ result<void> window_store::remove(std::string_view key, std::int64_t window_star
   return evict_if_needed();
 }
 
-result<bool> window_store::fetch_into(std::string_view key, std::int64_t window_start, std::string& value) {
+expected<bool> window_store::fetch_into(std::string_view key, std::int64_t window_start, std::string& value) {
   if (expired(window_start))
     return false;
   if (cache_) {
@@ -385,7 +384,7 @@ std::unique_ptr<window_iterator> window_store::fetch_all(std::int64_t time_from,
   return merged(cache_->time_range(time_from, time_to), std::move(stored));
 }
 
-result<std::uint64_t> window_store::purge_expired() {
+expected<std::uint64_t> window_store::purge_expired() {
   auto cutoff = expiry_cutoff();
   if (!cutoff || *cutoff == min_time)
     return std::uint64_t{0};
@@ -416,7 +415,7 @@ result<std::uint64_t> window_store::purge_expired() {
   return n;
 }
 
-result<void> window_store::maybe_purge() {
+expected<void> window_store::maybe_purge() {
   auto cutoff = expiry_cutoff();
   if (!cutoff)
     return ok();
@@ -435,7 +434,7 @@ result<void> window_store::maybe_purge() {
   return ok();
 }
 
-result<void> window_store::flush() {
+expected<void> window_store::flush() {
   batch_.clear();
   if (cache_) {
     if (auto cutoff = expiry_cutoff())
@@ -468,9 +467,9 @@ result<void> window_store::flush() {
   return storage_->flush();
 }
 
-result<void> window_store::commit_checkpoint(changelog_offset offset) { return storage_->commit_checkpoint(offset); }
+expected<void> window_store::commit_checkpoint(changelog_offset offset) { return storage_->commit_checkpoint(offset); }
 
-result<void> window_store::restore(std::span<const changelog_record> records, changelog_offset last_offset) {
+expected<void> window_store::restore(std::span<const changelog_record> records, changelog_offset last_offset) {
   if (cache_ && cache_->size() > 0) {
     if (auto r = flush(); !r)
       return r;
@@ -480,8 +479,7 @@ result<void> window_store::restore(std::span<const changelog_record> records, ch
   for (const auto& r : records) {
     auto decoded = decode_changelog_key(r.key);
     if (!decoded)
-      return state_error{state_errc::invalid_argument,
-                         "window store '" + name() + "': changelog key shorter than 8 bytes"};
+      return error{errc::invalid_argument, "window store '" + name() + "': changelog key shorter than 8 bytes"};
     auto [key, start] = *decoded;
     observe(start);
     if (!r.value)

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include <sluice/state/state_error.hpp>
+#include <sluice/error.hpp>
 #include <sluice/state/store_batch.hpp>
 
 namespace sluice {
@@ -37,7 +37,7 @@ public:
   /// Current value; requires valid(); the view lives until next() or destruction.
   virtual std::string_view value() const = 0;
   /// The error that ended iteration early, if any.
-  virtual std::optional<state_error> status() const = 0;
+  virtual std::optional<error> status() const = 0;
 };
 
 /// Key bounds of a scan: [from, to] or [from, to) in byte order; no `to` = up to the last key.
@@ -60,21 +60,21 @@ public:
   virtual const std::string& name() const = 0;
 
   /// Reads key into value (reusing its capacity); returns false, value unspecified, if absent.
-  virtual result<bool> get_into(std::string_view key, std::string& value) = 0;
+  virtual expected<bool> get_into(std::string_view key, std::string& value) = 0;
 
   /// Returns key's value, or nullopt if absent. Allocates; hot paths use get_into.
-  result<std::optional<std::string>> get(std::string_view key);
+  expected<std::optional<std::string>> get(std::string_view key);
 
   /// Sets key to value. timestamp_ms is the event time of the record causing the write; it is
   /// carried to the changelog by logging stores and ignored by plain ones.
-  virtual result<void> put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) = 0;
+  virtual expected<void> put(std::string_view key, std::string_view value, std::int64_t timestamp_ms) = 0;
 
   /// Deletes key (a tombstone in the changelog); deleting an absent key is not an error.
-  virtual result<void> remove(std::string_view key, std::int64_t timestamp_ms) = 0;
+  virtual expected<void> remove(std::string_view key, std::int64_t timestamp_ms) = 0;
 
   /// Applies batch atomically together with its checkpoint (if set). Bypasses caching and
   /// changelogging: this is how restore and checkpoint commits reach persistent storage.
-  virtual result<void> write(const store_batch& batch) = 0;
+  virtual expected<void> write(const store_batch& batch) = 0;
 
   /// Entries with from <= key <= to, in key order (empty if from > to).
   std::unique_ptr<kv_iterator> range(std::string_view from, std::string_view to);
@@ -90,11 +90,11 @@ public:
   virtual std::unique_ptr<kv_iterator> scan(const scan_bounds& bounds) = 0;
 
   /// Number of entries, possibly approximate; may cost a scan (LevelDB): for metrics and tests.
-  virtual result<std::uint64_t> approximate_num_entries() = 0;
+  virtual expected<std::uint64_t> approximate_num_entries() = 0;
 
   /// Pushes buffered writes down (cache to store to LevelDB memtable/log). Durability across
   /// machine crashes is the changelog's job, so this does not fsync.
-  virtual result<void> flush() = 0;
+  virtual expected<void> flush() = 0;
 
   /// The changelog offset last committed with the data, or nullopt if the store never had one.
   virtual std::optional<changelog_offset> checkpoint() const = 0;
@@ -102,11 +102,11 @@ public:
   /// Commits offset as the checkpoint (a batch holding only the checkpoint). Call after flush()
   /// once the changelog records written by that flush are acknowledged: the store's ordered
   /// log guarantees a recovered checkpoint never covers data that was lost.
-  result<void> commit_checkpoint(changelog_offset offset);
+  expected<void> commit_checkpoint(changelog_offset offset);
 
   /// Applies changelog records (in offset order) and last_offset as the new checkpoint in one
   /// atomic batch. Restore resumes after checkpoint(): crash mid-restore loses nothing.
-  result<void> restore(std::span<const changelog_record> records, changelog_offset last_offset);
+  expected<void> restore(std::span<const changelog_record> records, changelog_offset last_offset);
 };
 
 } // namespace sluice

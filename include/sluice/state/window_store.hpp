@@ -90,7 +90,7 @@ public:
   /// The window's value; requires valid(); the view lives until next().
   virtual std::string_view value() const = 0;
   /// The error that ended iteration early, if any.
-  virtual std::optional<state_error> status() const = 0;
+  virtual std::optional<error> status() const = 0;
 };
 
 /// Windowed store with retention over a key_value_store it owns.
@@ -98,8 +98,8 @@ class window_store {
 public:
   /// Wraps storage (must not be null, must not be a logging store: this layer logs itself)
   /// and reads its persisted stream time.
-  static result<std::unique_ptr<window_store>> open(std::unique_ptr<key_value_store> storage,
-                                                    window_store_options options);
+  static expected<std::unique_ptr<window_store>> open(std::unique_ptr<key_value_store> storage,
+                                                      window_store_options options);
 
   /// Drops the cache's dirty windows unwritten (flush() first to keep them).
   ~window_store();
@@ -109,13 +109,14 @@ public:
 
   /// Sets the value of (key, window_start); advances stream time; dropped if already expired.
   /// Cached: written and logged at the next flush or when evicted.
-  result<void> put(std::string_view key, std::int64_t window_start, std::string_view value, std::int64_t timestamp_ms);
+  expected<void> put(std::string_view key, std::int64_t window_start, std::string_view value,
+                     std::int64_t timestamp_ms);
 
   /// Deletes (key, window_start) and logs a tombstone (cached like put).
-  result<void> remove(std::string_view key, std::int64_t window_start, std::int64_t timestamp_ms);
+  expected<void> remove(std::string_view key, std::int64_t window_start, std::int64_t timestamp_ms);
 
   /// Reads the value of one window into value; false if absent or expired.
-  result<bool> fetch_into(std::string_view key, std::int64_t window_start, std::string& value);
+  expected<bool> fetch_into(std::string_view key, std::int64_t window_start, std::string& value);
 
   /// Windows of key with time_from <= start <= time_to, in start order, expired ones skipped.
   std::unique_ptr<window_iterator> fetch(std::string_view key, std::int64_t time_from, std::int64_t time_to);
@@ -135,7 +136,7 @@ public:
 
   /// Deletes all expired windows now (normally automatic); returns how many stored windows
   /// were deleted (expired cached windows are dropped too, not counted).
-  result<std::uint64_t> purge_expired();
+  expected<std::uint64_t> purge_expired();
 
   /// Number of puts dropped because their window had already expired.
   std::uint64_t dropped_expired() const noexcept { return dropped_expired_; }
@@ -143,18 +144,18 @@ public:
   /// Writes the cache's dirty windows and the stream time to the storage in one batch, logs each
   /// of those windows once, then flushes the storage. On a failed write nothing is logged and the
   /// windows stay dirty.
-  result<void> flush();
+  expected<void> flush();
 
   /// The changelog offset committed with the data, or nullopt.
   std::optional<changelog_offset> checkpoint() const { return storage_->checkpoint(); }
 
   /// Commits offset as checkpoint; see key_value_store::commit_checkpoint.
-  result<void> commit_checkpoint(changelog_offset offset);
+  expected<void> commit_checkpoint(changelog_offset offset);
 
   /// Applies changelog records (keys in changelog format) plus last_offset atomically, bypassing
   /// the cache (flushed and emptied first if it holds anything). Records of expired windows are
   /// skipped; invalid_argument if a key is shorter than 8 bytes.
-  result<void> restore(std::span<const changelog_record> records, changelog_offset last_offset);
+  expected<void> restore(std::span<const changelog_record> records, changelog_offset last_offset);
 
   /// Encodes (key, window_start) as a changelog record key into out (reusing its capacity).
   static void encode_changelog_key(std::string_view key, std::int64_t window_start, std::string& out);
@@ -172,13 +173,13 @@ private:
   window_store(std::unique_ptr<key_value_store> storage, window_store_options options);
   bool expired(std::int64_t window_start) const noexcept;
   void observe(std::int64_t window_start) noexcept;
-  result<void> maybe_purge();
+  expected<void> maybe_purge();
   void add_put(store_batch& batch, std::string_view key, std::int64_t start, std::string_view value);
   void add_remove(store_batch& batch, std::string_view key, std::int64_t start);
   void log(std::string_view key, std::int64_t start, std::optional<std::string_view> value, std::int64_t timestamp_ms);
-  result<void> write_through(std::string_view key, std::int64_t start, std::optional<std::string_view> value,
-                             std::int64_t timestamp_ms);
-  result<void> evict_if_needed();
+  expected<void> write_through(std::string_view key, std::int64_t start, std::optional<std::string_view> value,
+                               std::int64_t timestamp_ms);
+  expected<void> evict_if_needed();
 
   std::unique_ptr<key_value_store> storage_;
   window_store_options options_;

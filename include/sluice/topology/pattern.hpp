@@ -220,7 +220,7 @@ private:
       out.records.push_back({r.key, std::move(m), r.meta});
   }
 
-  void check(result<void> res, const char* what) {
+  void check(expected<void> res, const char* what) {
     if (!res)
       throw stream_error(name_ + ": " + what + ": " + res.error().message);
   }

@@ -27,12 +27,12 @@ class state_failure : public stream_error {
 
 /// The value of `r`, or throws `state_failure`.
 template <class T>
-T checked(result<T> r, const char* what) {
+T checked(expected<T> r, const char* what) {
   if (!r)
     throw state_failure(std::string{what} + ": " + r.error().message);
   return std::move(r).value();
 }
-inline void checked(result<void> r, const char* what) {
+inline void checked(expected<void> r, const char* what) {
   if (!r)
     throw state_failure(std::string{what} + ": " + r.error().message);
 }

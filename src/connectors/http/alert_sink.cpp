@@ -41,7 +41,7 @@ struct dispatch_queue {
   bool stop = false;
 };
 
-connector_result<message_template> parse_template(const std::string& text, const char* sink) {
+expected<message_template> parse_template(const std::string& text, const char* sink) {
   auto t = message_template::parse(text);
   if (!t)
     throw std::invalid_argument(std::string(sink) + ": bad message template: " + t.error().message);
@@ -233,7 +233,7 @@ http_alert_sink::http_alert_sink(detail::alert_sink_core::request_builder build,
 slack_webhook_sink::slack_webhook_sink(std::string webhook_url, std::string text_template, alert_sink_options options)
     : http_alert_sink(
         [url = webhook_url, t = detail::parse_template(text_template, "slack_webhook_sink").value()](
-          const boost::json::object& fields, const std::string& id) -> connector_result<http_request> {
+          const boost::json::object& fields, const std::string& id) -> expected<http_request> {
           auto text = t.render(fields);
           if (!text)
             return text.error();
@@ -246,7 +246,7 @@ slack_post_message_sink::slack_post_message_sink(std::string token, std::string 
     : http_alert_sink(
         [api = slack_api_options{token, url}, channel,
          t = detail::parse_template(text_template, "slack_post_message_sink").value()](
-          const boost::json::object& fields, const std::string& id) -> connector_result<http_request> {
+          const boost::json::object& fields, const std::string& id) -> expected<http_request> {
           auto text = t.render(fields);
           if (!text)
             return text.error();
@@ -260,7 +260,7 @@ slack_post_message_sink::slack_post_message_sink(std::string token, std::string 
 json_webhook_sink::json_webhook_sink(std::string url, std::vector<std::pair<std::string, std::string>> headers,
                                      alert_sink_options options)
     : http_alert_sink(
-        [url, headers](const boost::json::object& fields, const std::string& id) -> connector_result<http_request> {
+        [url, headers](const boost::json::object& fields, const std::string& id) -> expected<http_request> {
           return json_webhook_request(url, boost::json::value(fields), id, headers);
         },
         "webhook " + redact_url(url), std::move(options)) {}
@@ -272,7 +272,7 @@ console_alert_sink::console_alert_sink(std::string label, std::string text_templ
       std::make_shared<const message_template>(detail::parse_template(text_template, "console_alert_sink").value());
 }
 
-connector_result<std::string> console_alert_sink::format(const boost::json::object& fields) const {
+expected<std::string> console_alert_sink::format(const boost::json::object& fields) const {
   std::string text;
   if (template_) {
     auto r = template_->render(fields);

@@ -85,12 +85,11 @@ std::string kind_name(const boost::json::value& value) {
 
 } // namespace
 
-connector_result<std::string> message_template::format_field(const part& p, const boost::json::value& value) {
+expected<std::string> message_template::format_field(const part& p, const boost::json::value& value) {
   auto mismatch = [&](const std::string& what) {
-    return connector_error{connector_errc::template_error,
-                           "message template: field '" + p.text + "' is " + what + " (" + format_value(value) +
-                             "); '{" + p.text + ":" + p.spec + "}' needs " +
-                             (p.fmt == format::fixed ? "a number" : "epoch milliseconds")};
+    return error{errc::template_error, "message template: field '" + p.text + "' is " + what + " (" +
+                                         format_value(value) + "); '{" + p.text + ":" + p.spec + "}' needs " +
+                                         (p.fmt == format::fixed ? "a number" : "epoch milliseconds")};
   };
   switch (p.fmt) {
   case format::plain:
@@ -121,7 +120,7 @@ connector_result<std::string> message_template::format_field(const part& p, cons
   return format_value(value);
 }
 
-connector_result<message_template> message_template::parse(std::string_view text) {
+expected<message_template> message_template::parse(std::string_view text) {
   message_template out;
   std::string literal;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -135,14 +134,13 @@ connector_result<message_template> message_template::parse(std::string_view text
     } else if (c == '{') {
       auto close = text.find('}', i + 1);
       if (close == std::string_view::npos)
-        return connector_error{connector_errc::template_error,
-                               "message template: unclosed '{' at offset " + std::to_string(i)};
+        return error{errc::template_error, "message template: unclosed '{' at offset " + std::to_string(i)};
       auto field = text.substr(i + 1, close - i - 1);
       auto colon = field.find(':');
       auto name = field.substr(0, colon);
       if (name.empty() || field.find('{') != std::string_view::npos)
-        return connector_error{connector_errc::template_error,
-                               "message template: empty or nested field name at offset " + std::to_string(i)};
+        return error{errc::template_error,
+                     "message template: empty or nested field name at offset " + std::to_string(i)};
       part p{true, std::string(name)};
       if (colon != std::string_view::npos) {
         p.spec = std::string(field.substr(colon + 1));
@@ -156,9 +154,9 @@ connector_result<message_template> message_template::parse(std::string_view text
           p.fmt = format::fixed;
           p.decimals = std::stoi(p.spec.substr(1));
         } else {
-          return connector_error{connector_errc::template_error,
-                                 "message template: unknown format '" + p.spec + "' for field '" + p.text +
-                                   "' at offset " + std::to_string(i) + " (known: .Nf with N 0-17, iso, iso_ms)"};
+          return error{errc::template_error, "message template: unknown format '" + p.spec + "' for field '" + p.text +
+                                               "' at offset " + std::to_string(i) +
+                                               " (known: .Nf with N 0-17, iso, iso_ms)"};
         }
       }
       if (!literal.empty())
@@ -167,8 +165,8 @@ connector_result<message_template> message_template::parse(std::string_view text
       out.parts_.push_back(std::move(p));
       i = close;
     } else if (c == '}') {
-      return connector_error{connector_errc::template_error, "message template: stray '}' at offset " +
-                                                               std::to_string(i) + " (write '}}' for a literal brace)"};
+      return error{errc::template_error,
+                   "message template: stray '}' at offset " + std::to_string(i) + " (write '}}' for a literal brace)"};
     } else {
       literal.push_back(c);
     }
@@ -178,7 +176,7 @@ connector_result<message_template> message_template::parse(std::string_view text
   return out;
 }
 
-connector_result<std::string> message_template::render(const boost::json::object& record) const {
+expected<std::string> message_template::render(const boost::json::object& record) const {
   std::string out;
   for (const auto& p : parts_) {
     if (!p.is_field) {
@@ -190,8 +188,8 @@ connector_result<std::string> message_template::render(const boost::json::object
       std::string available;
       for (const auto& kv : record)
         available += (available.empty() ? "" : ", ") + std::string(kv.key());
-      return connector_error{connector_errc::template_error,
-                             "message template: unknown field '" + p.text + "' (record has: " + available + ")"};
+      return error{errc::template_error,
+                   "message template: unknown field '" + p.text + "' (record has: " + available + ")"};
     }
     auto text = format_field(p, it->value());
     if (!text)
@@ -209,7 +207,7 @@ std::vector<std::string> message_template::fields() const {
   return out;
 }
 
-connector_result<std::string> render(std::string_view text, const boost::json::object& record) {
+expected<std::string> render(std::string_view text, const boost::json::object& record) {
   auto tmpl = message_template::parse(text);
   if (!tmpl)
     return tmpl.error();

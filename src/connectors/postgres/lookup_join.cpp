@@ -96,8 +96,8 @@ struct lookup_worker::impl {
       }
       const auto retries_before = lookup.metrics().retries;
       const auto started = std::chrono::steady_clock::now();
-      auto result = std::make_shared<connector_result<lookup_rows>>(lookup.lookup(j.keys));
-      if (!result->has_value() && result->error().code == connector_errc::cancelled) {
+      auto result = std::make_shared<expected<lookup_rows>>(lookup.lookup(j.keys));
+      if (!result->has_value() && result->error().code == errc::cancelled) {
         // The task is closing: the batch stays deferred, so its offsets are never committed.
         state->log->info("lookup join {} task {}: stopped while waiting for PostgreSQL; {} record(s) not "
                          "joined, they will be processed again after restart",
@@ -138,7 +138,7 @@ void lookup_worker::count(std::uint64_t in, std::uint64_t joined, std::uint64_t 
   s.failed += failed;
 }
 
-void lookup_worker::log_failure(const std::string& task, const connector_error& error) {
+void lookup_worker::log_failure(const std::string& task, const error& error) {
   impl_->state->log->error("lookup join {} task {}: lookup failed without retry ({}): {}; the batch's records "
                            "go to the dead-letter topic",
                            impl_->node, task, to_string(error.code), error.message);

@@ -267,7 +267,7 @@ bool postgres_lookup::wait_backoff(std::chrono::milliseconds delay) {
   return !stop_cv_.wait_for(lock, delay, [this] { return stop_.load(); });
 }
 
-std::optional<connector_error> postgres_lookup::ensure_connected(std::string& failure) {
+std::optional<error> postgres_lookup::ensure_connected(std::string& failure) {
   if (conn_ && conn_->conn.is_open())
     return std::nullopt;
   disconnect();
@@ -286,8 +286,8 @@ std::optional<connector_error> postgres_lookup::ensure_connected(std::string& fa
     failure = one_line(failure);
     if (failure.find("authentication failed") != std::string::npos ||
         failure.find("no password supplied") != std::string::npos)
-      return connector_error{connector_errc::invalid_options,
-                             "PostgreSQL rejected the credentials (" + target_description() + "): " + failure};
+      return error{errc::invalid_options,
+                   "PostgreSQL rejected the credentials (" + target_description() + "): " + failure};
     return std::nullopt; // transient; caller retries
   }
 }
@@ -308,9 +308,9 @@ void postgres_lookup::cache_put(const std::string& key, std::optional<lookup_row
   }
 }
 
-connector_result<lookup_rows> postgres_lookup::lookup(const std::vector<std::string>& keys) {
+expected<lookup_rows> postgres_lookup::lookup(const std::vector<std::string>& keys) {
   if (invalid_)
-    return connector_error{connector_errc::invalid_options, "postgres lookup: " + *invalid_};
+    return error{errc::invalid_options, "postgres lookup: " + *invalid_};
   std::lock_guard<std::mutex> guard{call_mutex_};
   lookup_rows out;
   std::vector<std::string> missing;
@@ -343,9 +343,8 @@ connector_result<lookup_rows> postgres_lookup::lookup(const std::vector<std::str
   std::string last_failure;
   while (true) {
     if (stop_)
-      return connector_error{connector_errc::cancelled,
-                             "postgres lookup cancelled (stop requested)" +
-                               (last_failure.empty() ? "" : "; last error: " + last_failure)};
+      return error{errc::cancelled, "postgres lookup cancelled (stop requested)" +
+                                      (last_failure.empty() ? "" : "; last error: " + last_failure)};
     ++attempt;
     std::string failure;
     if (auto fatal = ensure_connected(failure))
@@ -382,16 +381,15 @@ connector_result<lookup_rows> postgres_lookup::lookup(const std::vector<std::str
         failure = std::string("connection lost: ") + e.what();
       } catch (const pqxx::sql_error& e) {
         if (!transient_sqlstate(e.sqlstate()) && conn_->conn.is_open())
-          return connector_error{connector_errc::query_failed, "postgres lookup query failed (SQLSTATE " +
-                                                                 e.sqlstate() + ") on " + target_description() + ": " +
-                                                                 scrub_secret(e.what(), password_)};
+          return error{errc::query_failed, "postgres lookup query failed (SQLSTATE " + e.sqlstate() + ") on " +
+                                             target_description() + ": " + scrub_secret(e.what(), password_)};
         failure = "SQLSTATE " + e.sqlstate() + ": " + e.what();
       } catch (const pqxx::in_doubt_error& e) {
         failure = std::string("connection lost mid-statement: ") + e.what();
       } catch (const std::exception& e) {
         if (conn_ && conn_->conn.is_open())
-          return connector_error{connector_errc::query_failed, "postgres lookup failed on " + target_description() +
-                                                                 ": " + scrub_secret(e.what(), password_)};
+          return error{errc::query_failed,
+                       "postgres lookup failed on " + target_description() + ": " + scrub_secret(e.what(), password_)};
         failure = std::string("connection lost: ") + e.what();
       }
       failure = scrub_secret(failure, password_);
@@ -402,9 +400,8 @@ connector_result<lookup_rows> postgres_lookup::lookup(const std::vector<std::str
     retries_++;
     if (options_.max_attempts > 0 && attempt >= options_.max_attempts) {
       log_->error("postgres lookup: giving up after {} attempts on {}: {}", attempt, target_description(), failure);
-      return connector_error{connector_errc::attempts_exhausted, "postgres lookup failed after " +
-                                                                   std::to_string(attempt) + " attempts on " +
-                                                                   target_description() + ": " + failure};
+      return error{errc::attempts_exhausted, "postgres lookup failed after " + std::to_string(attempt) +
+                                               " attempts on " + target_description() + ": " + failure};
     }
     log_->warn("postgres lookup: PostgreSQL unavailable ({}): {}; retrying the same lookup of {} "
                "key(s) in {} ms (attempt {})",

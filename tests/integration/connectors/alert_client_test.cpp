@@ -71,7 +71,7 @@ TEST(MessageTemplate, RendersTheTutorialSlackText) {
 TEST(MessageTemplate, UnknownFieldsAndBadSyntaxAreClearErrors) {
   auto missing = sluice::render("host:{hostname} at {rack}", tutorial_record);
   ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().code, sluice::connector_errc::template_error);
+  EXPECT_EQ(missing.error().code, sluice::errc::template_error);
   EXPECT_NE(missing.error().message.find("unknown field 'rack'"), std::string::npos) << missing.error().message;
   EXPECT_NE(missing.error().message.find("hostname"), std::string::npos); // lists what exists
   EXPECT_FALSE(sluice::message_template::parse("oops {hostname"));

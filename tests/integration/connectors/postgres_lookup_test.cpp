@@ -16,7 +16,7 @@
 #include <thread>
 
 using namespace std::chrono_literals;
-using sluice::connector_errc;
+using sluice::errc;
 using sluice::postgres_lookup;
 using sluice::postgres_lookup_options;
 using sluice::test::pg_cluster;
@@ -308,7 +308,7 @@ TEST_F(PostgresLookup, StopRequestCancelsABlockedLookup) {
   auto o = options();
   postgres_lookup lookup{o};
   cluster_->stop();
-  std::promise<sluice::connector_result<sluice::lookup_rows>> promise;
+  std::promise<sluice::expected<sluice::lookup_rows>> promise;
   auto future = promise.get_future();
   std::thread t([&] { promise.set_value(lookup.lookup({"doc"})); });
   EXPECT_EQ(future.wait_for(500ms), std::future_status::timeout) << "retries while DB is down";
@@ -317,7 +317,7 @@ TEST_F(PostgresLookup, StopRequestCancelsABlockedLookup) {
   t.join();
   auto result = future.get();
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().code, connector_errc::cancelled);
+  EXPECT_EQ(result.error().code, errc::cancelled);
   cluster_->start();
 }
 
@@ -329,7 +329,7 @@ TEST_F(PostgresLookup, PasswordNeverInLogsOrErrors) {
                    " user=sluice password='Wrong-Pw 93b1' dbname=sluice_test";
   auto r1 = postgres_lookup{wrong}.lookup({"doc"});
   ASSERT_FALSE(r1);
-  EXPECT_EQ(r1.error().code, connector_errc::invalid_options);
+  EXPECT_EQ(r1.error().code, errc::invalid_options);
   EXPECT_EQ(r1.error().message.find("Wrong-Pw"), std::string::npos) << r1.error().message;
   // Nothing listening: retried, then attempts_exhausted; URI form.
   auto down = options(log.logger);
@@ -338,7 +338,7 @@ TEST_F(PostgresLookup, PasswordNeverInLogsOrErrors) {
   down.max_attempts = 3;
   auto r2 = postgres_lookup{down}.lookup({"doc"});
   ASSERT_FALSE(r2);
-  EXPECT_EQ(r2.error().code, connector_errc::attempts_exhausted);
+  EXPECT_EQ(r2.error().code, errc::attempts_exhausted);
   EXPECT_EQ(r2.error().message.find("Pw-Sluice"), std::string::npos) << r2.error().message;
   const auto text = log.text();
   EXPECT_NE(text.find("retrying"), std::string::npos) << text;
@@ -356,7 +356,7 @@ TEST_F(PostgresLookup, RejectedStatementIsAnErrorNotARetry) {
   postgres_lookup lookup{o};
   auto result = lookup.lookup({"doc"});
   ASSERT_FALSE(result);
-  EXPECT_EQ(result.error().code, connector_errc::query_failed);
+  EXPECT_EQ(result.error().code, errc::query_failed);
   EXPECT_NE(result.error().message.find("42P01"), std::string::npos) << result.error().message;
   EXPECT_EQ(lookup.metrics().retries, 0u);
 
@@ -364,7 +364,7 @@ TEST_F(PostgresLookup, RejectedStatementIsAnErrorNotARetry) {
   bad.key_column = "";
   auto invalid = postgres_lookup{bad}.lookup({"doc"});
   ASSERT_FALSE(invalid);
-  EXPECT_EQ(invalid.error().code, connector_errc::invalid_options);
+  EXPECT_EQ(invalid.error().code, errc::invalid_options);
 }
 
 } // namespace

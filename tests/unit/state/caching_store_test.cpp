@@ -32,25 +32,25 @@ public:
   bool fail = false;
   in_memory_store inner{"flaky"};
   const std::string& name() const override { return inner.name(); }
-  result<bool> get_into(std::string_view k, std::string& v) override { return inner.get_into(k, v); }
-  result<void> put(std::string_view k, std::string_view v, std::int64_t t) override {
+  expected<bool> get_into(std::string_view k, std::string& v) override { return inner.get_into(k, v); }
+  expected<void> put(std::string_view k, std::string_view v, std::int64_t t) override {
     if (fail)
-      return state_error{state_errc::io_error, "injected"};
+      return error{errc::io_error, "injected"};
     return inner.put(k, v, t);
   }
-  result<void> remove(std::string_view k, std::int64_t t) override {
+  expected<void> remove(std::string_view k, std::int64_t t) override {
     if (fail)
-      return state_error{state_errc::io_error, "injected"};
+      return error{errc::io_error, "injected"};
     return inner.remove(k, t);
   }
-  result<void> write(const store_batch& b) override {
+  expected<void> write(const store_batch& b) override {
     if (fail)
-      return state_error{state_errc::io_error, "injected"};
+      return error{errc::io_error, "injected"};
     return inner.write(b);
   }
   std::unique_ptr<kv_iterator> scan(const scan_bounds& b) override { return inner.scan(b); }
-  result<std::uint64_t> approximate_num_entries() override { return inner.approximate_num_entries(); }
-  result<void> flush() override { return ok(); }
+  expected<std::uint64_t> approximate_num_entries() override { return inner.approximate_num_entries(); }
+  expected<void> flush() override { return ok(); }
   std::optional<changelog_offset> checkpoint() const override { return inner.checkpoint(); }
 };
 
@@ -176,7 +176,7 @@ TEST_F(caching_store_test, failed_flush_keeps_entries_dirty_and_logs_nothing) {
   flaky->fail = true;
   auto r = s.flush();
   ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code, state_errc::io_error);
+  EXPECT_EQ(r.error().code, errc::io_error);
   EXPECT_TRUE(changelog_.records.empty());
   EXPECT_EQ(s.dirty_entries(), 1u);
   flaky->fail = false;
@@ -187,7 +187,7 @@ TEST_F(caching_store_test, failed_flush_keeps_entries_dirty_and_logs_nothing) {
 TEST_F(caching_store_test, listener_may_read_but_not_write_the_store) {
   caching_store* self = nullptr;
   std::vector<std::string> seen;
-  std::vector<state_errc> errors;
+  std::vector<errc> errors;
   caching_store_options o;
   o.listener = [&](std::string_view k, std::optional<std::string_view>, std::int64_t) {
     auto v = self->get(k);
@@ -201,7 +201,7 @@ TEST_F(caching_store_test, listener_may_read_but_not_write_the_store) {
   ASSERT_OK(s.put("a", "1", 0));
   ASSERT_OK(s.flush());
   EXPECT_EQ(seen, (std::vector<std::string>{"1"}));
-  EXPECT_EQ(errors, (std::vector<state_errc>{state_errc::invalid_argument}));
+  EXPECT_EQ(errors, (std::vector<errc>{errc::invalid_argument}));
 }
 
 TEST_F(caching_store_test, restore_through_cache_drops_stale_cached_entries) {

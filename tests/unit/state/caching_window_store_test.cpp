@@ -60,19 +60,19 @@ public:
 class counting_store final : public key_value_store {
 public:
   const std::string& name() const override { return inner_.name(); }
-  result<bool> get_into(std::string_view key, std::string& value) override {
+  expected<bool> get_into(std::string_view key, std::string& value) override {
     ++gets;
     return inner_.get_into(key, value);
   }
-  result<void> put(std::string_view key, std::string_view value, std::int64_t ts) override {
+  expected<void> put(std::string_view key, std::string_view value, std::int64_t ts) override {
     ++writes;
     return inner_.put(key, value, ts);
   }
-  result<void> remove(std::string_view key, std::int64_t ts) override {
+  expected<void> remove(std::string_view key, std::int64_t ts) override {
     ++writes;
     return inner_.remove(key, ts);
   }
-  result<void> write(const store_batch& batch) override {
+  expected<void> write(const store_batch& batch) override {
     ++writes;
     batch.for_each([&](std::string_view key, auto) {
       if (!key.empty() && key[0] == 'w')
@@ -81,8 +81,8 @@ public:
     return inner_.write(batch);
   }
   std::unique_ptr<kv_iterator> scan(const scan_bounds& b) override { return inner_.scan(b); }
-  result<std::uint64_t> approximate_num_entries() override { return inner_.approximate_num_entries(); }
-  result<void> flush() override { return inner_.flush(); }
+  expected<std::uint64_t> approximate_num_entries() override { return inner_.approximate_num_entries(); }
+  expected<void> flush() override { return inner_.flush(); }
   std::optional<changelog_offset> checkpoint() const override { return inner_.checkpoint(); }
 
   int gets = 0, writes = 0, window_writes = 0;

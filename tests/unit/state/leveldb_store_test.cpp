@@ -18,7 +18,7 @@ using test::kv_pairs;
 
 class leveldb_store_test : public ::testing::Test {
 protected:
-  result<opened_leveldb_store> open(const std::string& path, leveldb::Env* env) {
+  expected<opened_leveldb_store> open(const std::string& path, leveldb::Env* env) {
     leveldb_store_options o;
     o.env = env;
     return leveldb_store::open(path, "counts", o);
@@ -166,7 +166,7 @@ TEST_F(leveldb_store_test, second_open_of_same_store_is_locked_and_wipes_nothing
   ASSERT_OK(first->store->put("k", "v", 0));
   auto second = open(path, nullptr);
   ASSERT_FALSE(second.has_value());
-  EXPECT_EQ(second.error().code, state_errc::locked);
+  EXPECT_EQ(second.error().code, errc::locked);
   auto v = first->store->get("k");
   ASSERT_OK(v);
   EXPECT_EQ(v->value_or(""), "v");

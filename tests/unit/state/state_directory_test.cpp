@@ -22,7 +22,7 @@ TEST(state_directory, layout_is_state_dir_application_task_store) {
   EXPECT_FALSE(state_directory::open(root.path(), "").has_value());
   auto bad = dir->lock_task("a/b");
   ASSERT_FALSE(bad.has_value());
-  EXPECT_EQ(bad.error().code, state_errc::invalid_argument);
+  EXPECT_EQ(bad.error().code, errc::invalid_argument);
 }
 
 TEST(state_directory, task_lock_prevents_a_second_owner_until_released) {
@@ -39,7 +39,7 @@ TEST(state_directory, task_lock_prevents_a_second_owner_until_released) {
     EXPECT_TRUE(std::filesystem::exists(root.path() / "app" / "0_1" / ".lock"));
     auto second = other_instance->lock_task("0_1");
     ASSERT_FALSE(second.has_value());
-    EXPECT_EQ(second.error().code, state_errc::locked);
+    EXPECT_EQ(second.error().code, errc::locked);
     auto other_task = other_instance->lock_task("0_2"); // other tasks are independent
     ASSERT_OK(other_task);
     // Moving the lock keeps it held.

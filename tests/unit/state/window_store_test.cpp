@@ -181,7 +181,7 @@ TEST_P(window_store_test, changelog_records_roundtrip_through_restore) {
   std::vector<changelog_record> bad{{"short", "x"}};
   auto r = fresh->restore(bad, 78);
   ASSERT_FALSE(r.has_value());
-  EXPECT_EQ(r.error().code, state_errc::invalid_argument);
+  EXPECT_EQ(r.error().code, errc::invalid_argument);
   EXPECT_EQ(fresh->checkpoint(), 77);
 }
 

@@ -102,7 +102,7 @@ struct alert_job;
 class alert_sink_core {
 public:
   /// Turns an alert's fields and id into the request to send, or an error (bad template field).
-  using request_builder = std::function<connector_result<http_request>(const boost::json::object&, const std::string&)>;
+  using request_builder = std::function<expected<http_request>(const boost::json::object&, const std::string&)>;
   /// Called once with every report of a job, in request order (on the client thread).
   using job_done = std::function<void(std::vector<delivery_report>)>;
 
@@ -114,7 +114,7 @@ public:
   alert_sink_core& operator=(const alert_sink_core&) = delete;
 
   /// The request for one alert.
-  connector_result<http_request> build(const boost::json::object& fields, const std::string& alert_id) const {
+  expected<http_request> build(const boost::json::object& fields, const std::string& alert_id) const {
     return build_(fields, alert_id);
   }
 
@@ -273,7 +273,7 @@ public:
   std::unique_ptr<processor> make_processor(const std::string& node) const;
 
   /// The line printed for `fields` (without newline), or the template error.
-  connector_result<std::string> format(const boost::json::object& fields) const;
+  expected<std::string> format(const boost::json::object& fields) const;
 
   /// Writes one line (with newline) atomically with respect to other console sinks.
   void write_line(const std::string& line) const;

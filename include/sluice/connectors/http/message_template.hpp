@@ -11,7 +11,7 @@
 // An unknown spec fails to parse; a field of the wrong kind for its spec (a string for `.2f`, a
 // time outside the years 0000-9999) fails to render, as a missing field does.
 
-#include <sluice/connectors/error.hpp>
+#include <sluice/error.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -28,11 +28,11 @@ class message_template {
 public:
   /// Parses `text`; fails with template_error on an unclosed '{', a stray '}', an empty {} or
   /// an unknown format spec.
-  static connector_result<message_template> parse(std::string_view text);
+  static expected<message_template> parse(std::string_view text);
 
   /// Substitutes the record's fields; fails with template_error naming the first field the
   /// record lacks (and listing the fields it has) or the first that its spec cannot format.
-  connector_result<std::string> render(const boost::json::object& record) const;
+  expected<std::string> render(const boost::json::object& record) const;
 
   /// The field names the template refers to, in order of appearance.
   std::vector<std::string> fields() const;
@@ -46,12 +46,12 @@ private:
     int decimals = 0;           // format::fixed: digits after the point
     std::string spec = {};      // the spec as written, for error messages
   };
-  static connector_result<std::string> format_field(const part& p, const boost::json::value& value);
+  static expected<std::string> format_field(const part& p, const boost::json::value& value);
   std::vector<part> parts_;
 };
 
 /// Parses `text` and renders it with `record` in one call.
-connector_result<std::string> render(std::string_view text, const boost::json::object& record);
+expected<std::string> render(std::string_view text, const boost::json::object& record);
 
 /// A JSON value as text the way templates print it (see the header comment).
 std::string format_value(const boost::json::value& value);

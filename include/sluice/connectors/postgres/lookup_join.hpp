@@ -58,7 +58,7 @@ struct lookup_source_state;
 class lookup_worker {
 public:
   /// Called on the worker thread with the answer; not called when the worker was stopped.
-  using done_handler = std::function<void(std::shared_ptr<connector_result<lookup_rows>>)>;
+  using done_handler = std::function<void(std::shared_ptr<expected<lookup_rows>>)>;
 
   /// Starts the thread; `node` and `task` only name the join in logs.
   lookup_worker(std::shared_ptr<lookup_source_state> state, std::string node);
@@ -74,7 +74,7 @@ public:
   void count(std::uint64_t in, std::uint64_t joined, std::uint64_t dropped, std::uint64_t failed);
 
   /// Logs why a batch's lookup failed without retry (query rejected, attempts exhausted).
-  void log_failure(const std::string& task, const connector_error& error);
+  void log_failure(const std::string& task, const error& error);
 
 private:
   struct impl;
@@ -134,7 +134,7 @@ public:
     }
     auto resume = ctx.defer();
     worker_.submit(std::move(distinct), b.records.size(), ctx.task_id(),
-                   [this, in, keys, resume](std::shared_ptr<connector_result<lookup_rows>> rows) {
+                   [this, in, keys, resume](std::shared_ptr<expected<lookup_rows>> rows) {
                      // Runs on the node's thread, and only while this processor exists.
                      resume([this, in, keys, rows](processor_context& c) { join(in, *keys, rows.get(), c); });
                    });
@@ -160,7 +160,7 @@ private:
   }
 
   // Joins the batch in record order; `rows` is null when no key needed a lookup.
-  void join(const batch_ptr& in, const std::vector<record_key>& keys, const connector_result<lookup_rows>* rows,
+  void join(const batch_ptr& in, const std::vector<record_key>& keys, const expected<lookup_rows>* rows,
             processor_context& ctx) {
     const auto& b = static_cast<const record_batch<K, V>&>(*in);
     std::uint64_t joined = 0, dropped = 0, failed = 0;

@@ -7,7 +7,7 @@
 // postgres_lookup serves one caller at a time (calls are serialised by an internal mutex);
 // request_stop() and metrics() may be called from any thread.
 
-#include <sluice/connectors/error.hpp>
+#include <sluice/error.hpp>
 
 #include <boost/json/object.hpp>
 
@@ -94,7 +94,7 @@ public:
   /// ONE query for all misses. Blocks while PostgreSQL is unreachable, reconnecting with backoff
   /// and re-running the same query: it never returns partial or stale-beyond-TTL results.
   /// Errors: cancelled (request_stop), query_failed (statement rejected), attempts_exhausted.
-  connector_result<lookup_rows> lookup(const std::vector<std::string>& keys);
+  expected<lookup_rows> lookup(const std::vector<std::string>& keys);
 
   /// Makes a blocked or future lookup() return `cancelled` promptly; thread-safe, irreversible.
   void request_stop() noexcept;
@@ -122,7 +122,7 @@ private:
   };
   using cache_list = std::list<cache_entry>;
 
-  std::optional<connector_error> ensure_connected(std::string& failure);
+  std::optional<error> ensure_connected(std::string& failure);
   void disconnect() noexcept;
   void cache_put(const std::string& key, std::optional<lookup_row> row, std::chrono::steady_clock::time_point now);
   bool wait_backoff(std::chrono::milliseconds delay);
