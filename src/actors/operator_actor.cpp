@@ -88,8 +88,13 @@ struct operator_state : processor_context {
   };
   std::vector<held_output> held;
   std::string held_bytes; // keys and values of `held`, one buffer reused (no allocation per record)
-  std::map<uint64_t, int64_t> uncommitted_checkpoints; // marker -> its store's changelog offset
-  std::vector<rd_kafka_topic_t*> topics;               // sink topics by handle
+  std::map<uint64_t, uint64_t> writes_at_marker; // marker -> the store's writes when it passed
+  struct pending_checkpoint {
+    int64_t offset;   // the store's last changelog offset in the marker's epoch
+    uint64_t covered; // the store's writes when the marker passed
+  };
+  std::map<uint64_t, pending_checkpoint> uncommitted_checkpoints; // marker -> its checkpoint, once committed
+  std::vector<rd_kafka_topic_t*> topics;                          // sink topics by handle
   rd_kafka_topic_t* dlq = nullptr;
   std::deque<refused_record> refused;
   std::map<uint64_t, size_t> markers_seen; // marker id -> parents it arrived from
@@ -140,7 +145,7 @@ struct operator_state : processor_context {
         register_store();
       changelog = setup.collector->topic(store->changelog_topic);
       store->changelog->sink = [this](std::string_view key, std::optional<std::string_view> value, int64_t) {
-        store->written_since_checkpoint = true;
+        ++store->writes;
         bump(metrics->changelog_records);
         record_collector::outgoing r;
         r.key = key;
@@ -403,7 +408,7 @@ struct operator_state : processor_context {
     if (committed && store) { // the store now reflects committed changelog offsets up to `marker`'s
       auto end = uncommitted_checkpoints.upper_bound(marker);
       if (end != uncommitted_checkpoints.begin())
-        store->checkpoint(std::prev(end)->second);
+        store->checkpoint(std::prev(end)->second.offset, std::prev(end)->second.covered);
       uncommitted_checkpoints.erase(uncommitted_checkpoints.begin(), end);
     }
     if (sealed_at != 0 && sealed_at <= marker)
@@ -419,8 +424,10 @@ struct operator_state : processor_context {
       return caf::unit;
     markers_seen.erase(id);
     proc->flush(*this);
-    if (store)
+    if (store) {
       store->flush(); // its changelog records join this epoch
+      writes_at_marker[id] = store->writes;
+    }
     for (size_t i = 0; i < inputs.size(); ++i) {
       auto [topic, partition] = inputs.name_of(i);
       self->send(setup.task, input_state_atom::value, id, topic, partition, inputs.save(i) + ' ' + origins[i].save());
@@ -437,11 +444,16 @@ struct operator_state : processor_context {
   void on_epoch_acked(uint64_t id, int64_t changelog_offset) {
     if (id == 0)
       return;
+    uint64_t covered = 0;
+    if (auto it = writes_at_marker.find(id); it != writes_at_marker.end()) {
+      covered = it->second;
+      writes_at_marker.erase(writes_at_marker.begin(), std::next(it));
+    }
     if (store && changelog_offset >= 0) {
       if (exactly_once)
-        uncommitted_checkpoints[id] = changelog_offset; // a checkpoint only ever names a committed offset
+        uncommitted_checkpoints[id] = {changelog_offset, covered}; // a checkpoint only ever names a committed offset
       else
-        store->checkpoint(changelog_offset);
+        store->checkpoint(changelog_offset, covered);
     }
     self->send(setup.task, marker_done_atom::value, setup.node, id, store ? changelog_offset : int64_t{-1});
   }

@@ -25,31 +25,25 @@ void node_store::flush() {
     throw std::runtime_error("cannot flush store of " + changelog_topic + ": " + r.error().message);
 }
 
-void node_store::checkpoint(int64_t offset) {
+void node_store::checkpoint(int64_t offset, uint64_t covered) {
   auto r = key_value ? key_value->commit_checkpoint(offset) : windows->commit_checkpoint(offset);
   if (!r)
     spdlog::warn("cannot checkpoint {} at {}: {} (restore will replay more)", changelog_topic, offset,
                  r.error().message);
   else
-    written_since_checkpoint = false;
+    writes_checkpointed = covered;
 }
-
-namespace {
-
-constexpr const char* running_marker = ".running";
-
-} // namespace
 
 task_stores::~task_stores() {
   if (!lock)
     return;
   bool clean = true;
   for (const auto& [id, ns] : by_node)
-    clean = clean && !ns.written_since_checkpoint;
+    clean = clean && ns.at_checkpoint();
   by_node.clear(); // closes the stores
   std::error_code ec;
   if (clean)
-    std::filesystem::remove(lock->directory() / running_marker, ec);
+    std::filesystem::remove(lock->directory() / task_stores::running_marker, ec);
 }
 
 namespace {
@@ -238,7 +232,7 @@ std::shared_ptr<task_stores> open_task_stores(const topology& topo, int subtopol
 
   // After a crash the stores may hold writes past the last commit; with the commit's changelog
   // positions they are rebuilt to exactly that point (docs/architecture.md, "State").
-  const auto marker = stores->lock->directory() / running_marker;
+  const auto marker = stores->lock->directory() / task_stores::running_marker;
   const bool crashed = std::filesystem::exists(marker);
   changelog_reader reader{config};
   for (int id : stateful) {
@@ -349,7 +343,7 @@ std::unique_ptr<standby_stores> standby_stores::open(const topology& topo, int s
   }
   auto d = std::make_unique<impl>(std::move(*lock), task, partition, config);
   // A store left by a run that stopped without closing it may hold uncommitted writes: start over.
-  const bool crashed = std::filesystem::exists(d->lock.directory() / running_marker);
+  const bool crashed = std::filesystem::exists(d->lock.directory() / task_stores::running_marker);
   for (int id : topo.subtopologies()[static_cast<size_t>(subtopology)].nodes) {
     const auto& n = topo.nodes()[static_cast<size_t>(id)];
     if (!n.store)
@@ -375,7 +369,7 @@ std::unique_ptr<standby_stores> standby_stores::open(const topology& topo, int s
     d->stores.push_back(std::move(f));
   }
   if (crashed)
-    std::filesystem::remove(d->lock.directory() / running_marker);
+    std::filesystem::remove(d->lock.directory() / task_stores::running_marker);
   return std::unique_ptr<standby_stores>{new standby_stores(std::move(d))};
 }
 

@@ -55,20 +55,30 @@ struct node_store {
   /// they undo, for later restores, what the changelog holds past the last commit.
   std::vector<std::pair<std::string, std::optional<std::string>>> compensation;
 
-  /// True while the store holds writes that no checkpoint covers yet.
-  bool written_since_checkpoint = false;
+  /// Writes that reached the store (each one also a changelog record), and how many of them the
+  /// last checkpoint covers. Under exactly-once a checkpoint comes when a transaction ends, and
+  /// the store may already hold writes of the next one: only a count tells them apart.
+  uint64_t writes = 0;
+  uint64_t writes_checkpointed = 0;
+
+  /// True while every write is covered by the last checkpoint.
+  bool at_checkpoint() const { return writes == writes_checkpointed; }
 
   /// Pushes buffered writes to LevelDB and the changelog; throws std::runtime_error on failure.
   void flush();
 
-  /// Records `offset` as the last changelog offset reflected in the store.
-  void checkpoint(int64_t offset);
+  /// Records `offset` as the last changelog offset reflected in the store, which covers its
+  /// first `covered` writes.
+  void checkpoint(int64_t offset, uint64_t covered);
 };
 
 /// All stores of a task, by node id, with the task directory lock that guards them. While a
 /// task runs, its directory holds a `.running` file, removed when it closes with every store at
 /// a checkpoint: a store found with that file after a crash may hold uncommitted writes.
 struct task_stores {
+  /// The file in the task directory that says the task runs (or crashed while running).
+  static constexpr const char* running_marker = ".running";
+
   std::optional<task_lock> lock;
   std::map<int, node_store> by_node;
   ~task_stores();

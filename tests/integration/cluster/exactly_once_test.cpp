@@ -142,6 +142,28 @@ TEST_F(exactly_once, an_aborted_transaction_rewinds_the_tasks_and_restores_their
   EXPECT_GE(streams.rewinds(), 1);
 }
 
+// Aborts while commits take a round trip (30 ms) and without a record cache (every count reaches
+// the store, and its changelog, as it is made): a store may then hold writes of the next
+// transaction when one ends, and rewinds must rebuild such stores (task_stores_test.cpp) rather
+// than take them for the committed state. Six aborts, each on a burst of input.
+TEST_F(exactly_once, aborts_during_slow_commits_without_a_record_cache_keep_counts_exact) {
+  produce_backlog(400);
+  auto c = config();
+  c.set("cache.max.bytes.buffering", "0");
+  kafka_streams streams{counting(in, out), c};
+  streams.start();
+  ASSERT_TRUE(sluice::test::wait_until([&] { return streams.commits() >= 2 || streams.failed(); }, 60s));
+  broker.set_rtt(1, 30ms);
+  for (int round = 0; round < 6; ++round) {
+    const auto rewinds = streams.rewinds();
+    broker.push_request_errors(add_partitions_to_txn, {RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED});
+    produce_backlog(400);
+    ASSERT_TRUE(sluice::test::wait_until([&] { return streams.rewinds() > rewinds || streams.failed(); }, 60s));
+  }
+  broker.set_rtt(1, 0ms);
+  expect_exact_counts(streams);
+}
+
 TEST_F(exactly_once, a_fenced_producer_is_replaced_and_counts_stay_exact) {
   produce_backlog(4000);
   // What a broker before 2.7 answers when a transaction outlived transaction.timeout.ms.
