@@ -239,6 +239,10 @@ struct group_member_state {
   /// producer if it cannot go on, and restarts every task from the last commit, its stores
   /// restored to it. `failed`: how the failed commit ended; nullopt if none was tried (still open).
   void rewind(const std::string& reason, std::optional<transaction_outcome> failed);
+  /// Exactly-once: a record of the open transaction failed, so it cannot commit: rewinds now
+  /// rather than at the end of the commit round, which would wait for records the failed
+  /// transaction holds back until transaction.timeout.ms.
+  void abort_failed_transaction();
   void shutdown(caf::error reason);
   /// Exactly-once: commits are transactions.
   bool transactional() const { return collector->transactional(); }
@@ -731,6 +735,13 @@ void group_member_state::release_outputs(bool committed) {
       self->send(task.actor, txn_done_atom::value, committed);
 }
 
+void group_member_state::abort_failed_transaction() {
+  if (!transactional() || rebalancing)
+    return;
+  if (auto reason = collector->transaction_failure())
+    rewind(*reason, std::nullopt);
+}
+
 void group_member_state::rewind(const std::string& reason, std::optional<transaction_outcome> failed) {
   // A record that can never be written (too large, say) would fail every transaction anew.
   constexpr int most_rewinds_in_a_row = 10;
@@ -1044,6 +1055,7 @@ caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* sel
     [=](poll_atom) {
       if (self->state.closing)
         return;
+      self->state.abort_failed_transaction();
       if (self->state.poll() == 0)
         self->state.wait(); // blocks this (detached) actor's thread only; messages wait at most 10 ms
       self->send(self, poll_atom::value);

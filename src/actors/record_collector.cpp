@@ -242,10 +242,21 @@ transaction_result record_collector::commit_transaction(const rd_kafka_topic_par
 
 void record_collector::transaction_failed(const std::string& what) {
   const auto generation = generation_.load(std::memory_order_relaxed);
-  if (failure_reported_.exchange(generation + 1) != generation + 1) // once per transaction generation
-    spdlog::warn("exactly-once: a record failed: {}; the transaction will abort and its tasks start again from "
-                 "the last commit",
-                 what);
+  std::lock_guard lock{failure_mutex_};
+  if (failure_reported_.load(std::memory_order_relaxed) == generation + 1)
+    return; // once per transaction generation
+  failure_reason_ = what;
+  failure_reported_.store(generation + 1, std::memory_order_release);
+  spdlog::warn("exactly-once: a record failed: {}; the transaction will abort and its tasks start again from "
+               "the last commit",
+               what);
+}
+
+std::optional<std::string> record_collector::transaction_failure() const {
+  if (failure_reported_.load(std::memory_order_acquire) != generation() + 1)
+    return std::nullopt;
+  std::lock_guard lock{failure_mutex_};
+  return "a record failed: " + failure_reason_;
 }
 
 transaction_result record_collector::abort_transaction() {

@@ -113,6 +113,9 @@ public:
   /// Bumped by every abort: records of epochs of an earlier generation are never taken again.
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
+  /// Exactly-once: why the open transaction cannot commit (a record of it failed), or nullopt.
+  std::optional<std::string> transaction_failure() const;
+
   /// Transactional: commits the open transaction with `offsets` of `consumer`'s group (purging
   /// consumed repartition records below them once committed) and opens the next. Blocks for the
   /// round trips; send() takes nothing meanwhile. Not committed: a new generation begins.
@@ -177,6 +180,8 @@ private:
   std::shared_mutex gate_;                         // held exclusively while a transaction ends
   std::atomic<uint64_t> generation_{0};
   std::atomic<uint64_t> failure_reported_{0}; // generation + 1 of the last reported failure
+  mutable std::mutex failure_mutex_;
+  std::string failure_reason_; // of the last reported failure
 };
 
 /// Applies librdkafka settings to `conf`; throws std::runtime_error naming the bad key.

@@ -15,9 +15,10 @@ using namespace sluice;
 namespace {
 
 struct task_stores_test : ::testing::Test {
-  std::filesystem::path root = std::filesystem::temp_directory_path() /
-                               ("sluice-task-stores-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-                                "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::filesystem::path root =
+    std::filesystem::temp_directory_path() /
+    ("sluice-task-stores-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+     ::testing::UnitTest::GetInstance()->current_test_info()->name());
 
   void TearDown() override { std::filesystem::remove_all(root); }
 
