@@ -76,7 +76,7 @@ struct wakeup {
 
 /// Returns a batch's credit to the group member when the last batch derived from it is gone.
 struct credit_token {
-  caf::actor member;
+  group_member_actor member;
   std::shared_ptr<const wakeup> wake;
   uint64_t slot;
   int64_t records;
@@ -161,7 +161,7 @@ struct partition_slot {
 struct group_member_state {
   static inline const char* name = "group_member";
 
-  caf::event_based_actor* self = nullptr;
+  group_member_actor::stateful_pointer<group_member_state> self = nullptr;
   topology topo;
   const streams_config* config = nullptr;
   record_collector* collector = nullptr; // exactly-once: transactional
@@ -179,7 +179,7 @@ struct group_member_state {
   std::map<std::pair<std::string, int32_t>, uint64_t> slot_of;
   uint64_t next_slot = 1;
   struct running_task {
-    caf::actor actor;
+    task_actor actor;
     bool in_transaction = false; // exactly-once, and its sub-topology writes records
   };
   std::map<std::string, running_task> tasks; // by task name
@@ -497,7 +497,7 @@ void group_member_state::dispatch(partition_slot& s, uint64_t id) {
   auto b = std::move(s.pending);
   const auto count = static_cast<int64_t>(b->records.size());
   const auto bytes = b->bytes + count * record_overhead;
-  auto token = std::make_shared<credit_token>(caf::actor_cast<caf::actor>(self), wake, id, count, bytes);
+  auto token = std::make_shared<credit_token>(caf::actor_cast<group_member_actor>(self), wake, id, count, bytes);
   b->storage = std::move(s.pending_messages);
   b->credit = std::move(token);
   s.in_flight_bytes += bytes;
@@ -756,7 +756,7 @@ void group_member_state::rewind(const std::string& reason, std::optional<transac
                "their stores restored to it",
                reason, failed == transaction_outcome::fatal ? " (with a new producer)" : "", restarting.size());
   for (const auto& name : restarting) {
-    self->demonitor(tasks.at(name).actor);
+    self->demonitor(tasks.at(name).actor.address());
     self->send_exit(tasks.at(name).actor, caf::exit_reason::user_shutdown);
     tasks.erase(name);
   }
@@ -986,7 +986,7 @@ void group_member_state::revoke(rd_kafka_topic_partition_list_t* parts, bool los
     for (const auto& [id, s] : slots)
       still_used = still_used || s.task == name;
     if (!still_used) {
-      self->demonitor(tasks.at(name).actor);
+      self->demonitor(tasks.at(name).actor.address());
       self->send_exit(tasks.at(name).actor, caf::exit_reason::user_shutdown);
       tasks.erase(name);
     }
@@ -1024,11 +1024,12 @@ void group_member_state::shutdown(caf::error reason) {
 
 } // namespace
 
-caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* self, topology topo,
-                                    const streams_config* config, record_collector* collector,
-                                    record_collector* outside_collector, instance_metrics* metrics,
-                                    const std::map<std::string, int32_t>* partitions,
-                                    std::shared_ptr<const store_resources> shared) {
+group_member_actor::behavior_type group_member_behavior(group_member_actor::stateful_pointer<group_member_state> self,
+                                                        topology topo, const streams_config* config,
+                                                        record_collector* collector,
+                                                        record_collector* outside_collector, instance_metrics* metrics,
+                                                        const std::map<std::string, int32_t>* partitions,
+                                                        std::shared_ptr<const store_resources> shared) {
   auto& st = self->state;
   st.self = self;
   st.topo = std::move(topo);
@@ -1043,7 +1044,7 @@ caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* sel
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     self->quit(to_caf_error({errc::processing_failed, e.what()}));
-    return {};
+    return group_member_actor::behavior_type::make_empty_behavior();
   }
   self->set_down_handler([self](caf::down_msg& m) {
     if (m.reason && m.reason != caf::exit_reason::user_shutdown)
@@ -1071,10 +1072,10 @@ caf::behavior group_member_behavior(caf::stateful_actor<group_member_state>* sel
   };
 }
 
-caf::actor spawn_group_member(caf::actor_system& sys, topology topo, const streams_config* config,
-                              record_collector* collector, record_collector* outside_collector,
-                              instance_metrics* metrics, const std::map<std::string, int32_t>* partitions,
-                              std::shared_ptr<const store_resources> shared) {
+group_member_actor spawn_group_member(caf::actor_system& sys, topology topo, const streams_config* config,
+                                      record_collector* collector, record_collector* outside_collector,
+                                      instance_metrics* metrics, const std::map<std::string, int32_t>* partitions,
+                                      std::shared_ptr<const store_resources> shared) {
   return sys.spawn<caf::detached>(group_member_behavior, std::move(topo), config, collector, outside_collector, metrics,
                                   partitions, std::move(shared));
 }

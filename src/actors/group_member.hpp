@@ -2,6 +2,7 @@
 // librdkafka), hands consumed batches to tasks while their partitions have credit, commits.
 #pragma once
 
+#include "actors/messages.hpp"
 #include "actors/metrics.hpp"
 #include "actors/record_collector.hpp"
 #include <sluice/streams_config.hpp>
@@ -26,9 +27,9 @@ struct store_resources;
 /// sub-topology writes no records, which commit outside the transaction; null: they use `collector`.
 /// `metrics`: the instance's, kept up to date by the member, its tasks and their operators.
 /// `shared`: what the stores of all its tasks share.
-caf::actor spawn_group_member(caf::actor_system& sys, topology topo, const streams_config* config,
-                              record_collector* collector, record_collector* outside_collector,
-                              instance_metrics* metrics, const std::map<std::string, int32_t>* partitions,
-                              std::shared_ptr<const store_resources> shared);
+group_member_actor spawn_group_member(caf::actor_system& sys, topology topo, const streams_config* config,
+                                      record_collector* collector, record_collector* outside_collector,
+                                      instance_metrics* metrics, const std::map<std::string, int32_t>* partitions,
+                                      std::shared_ptr<const store_resources> shared);
 
 } // namespace sluice

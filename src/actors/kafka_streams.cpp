@@ -125,7 +125,7 @@ struct kafka_streams::impl {
   std::optional<instance_claim> instance; // exactly-once: this instance's slot in the state directory
   std::unique_ptr<record_collector> collector;
   std::unique_ptr<record_collector> outside_collector; // exactly-once: for tasks outside the transaction
-  caf::actor member;
+  group_member_actor member;
   caf::actor watcher;                // sees the member go down; without a handle it would end at once, unreachable
   std::unique_ptr<http_server> http; // application.server: /metrics, /health, the live page
   std::string http_address;
@@ -203,7 +203,7 @@ void kafka_streams::start() {
   // The member goes in as an argument, not a capture: CAF 0.17 dereferences a null argument tuple
   // for actors spawned without arguments (undefined behaviour that UBSan stops at).
   d.watcher = d.system->spawn(
-    [this](caf::event_based_actor* self, const caf::actor& member) -> caf::behavior {
+    [this](caf::event_based_actor* self, const group_member_actor& member) -> caf::behavior {
       self->monitor(member);
       self->set_down_handler([this, self](caf::down_msg& m) {
         std::lock_guard lock{impl_->mutex};

@@ -1,4 +1,4 @@
-// The actor interfaces of the runtime: every message an actor handles, one comment each.
+// The actor interfaces of the runtime: every message an actor handles, typed, one comment each.
 // CAF 0.17 spelling stays inside src/actors.
 #pragma once
 
@@ -8,6 +8,8 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include <cstdint>
 #include <string>
@@ -27,43 +29,6 @@ struct source_offset {
 };
 using source_offsets = std::vector<source_offset>;
 
-// operator actor (one per node per task)
-//   (batch_atom, batch_ptr)            process a batch, forward results to the children
-//   (watermark_atom, int parent, int64_t watermark, bool idle)   the clock of a parent moved
-//   (marker_atom, uint64_t id)         a commit marker from a parent; passes on after the last parent's
-//   (epoch_acked_atom, uint64_t id, int64_t offset)   all records produced before marker `id` are
-//                                      acknowledged; `offset`: the last changelog offset among them, or -1
-//   (eof_atom, string topic, int32_t partition)   sources: the partition is caught up (end of partition),
-//                                      or still is (confirmations: see confirmation_interval_ms)
-//   (tick_atom)                        sources: look for idle inputs (every idle.timeout.ms / 4)
-//   (announce_atom)                    repartition sinks: announce the watermark held back by throttling
-//   (delivery_failed_atom, string)     the broker refused a record: the task fails
-//   (retry_atom)                       try again to enqueue records the full producer queue refused
-//   (resume_atom, continuation)        deferred work is done: run its continuation, take input again
-//   (query_atom, store_query) -> string   an interactive query of this node's store: JSON entries
-//   (txn_done_atom, bool committed, uint64_t marker)   exactly-once: the transaction holding what
-//                                      came before marker `marker` ended: send what was held since it
-//                                      (and checkpoint the store if it committed)
-// task actor (one per task)
-//   (batch_atom, batch_ptr)            a consumed raw_batch of one source partition
-//   (eof_atom, string topic, int32_t partition)   the partition is caught up: told to its source
-//   (still_caught_up_atom, string topic, int32_t partition)   the partition is still at its end and its
-//                                      broker answers: told to its source if nothing came since; dropped
-//                                      while restoring
-//   (commit_atom) -> source_offsets    send a marker; answer with the offsets once all nodes passed it
-//   (input_state_atom, uint64_t id, string topic, int32_t partition, string state)   a source passed
-//                                      marker `id` with this input state (commit metadata)
-//   (marker_done_atom, int node, uint64_t id, int64_t changelog_offset)   an operator passed marker
-//                                      `id` with all deliveries acked (its store's changelog position, or -1)
-//   (revoke_atom, string topic, int32_t partition)   stop reading a partition (after a commit)
-//   (resume_atom, shared_ptr<task_stores>)   the stores are restored: start the operators
-//   (txn_done_atom, bool committed)    exactly-once: the transaction ended; told to every operator
-//                                      with the last marker the task answered
-// group member (one per instance, detached)
-//   (poll_atom)                        consume a round of records and hand them to tasks
-//   (credit_atom, uint64_t slot, int64_t records, int64_t bytes)   a partition's batch is done
-//   (commit_atom)                      commit every task's offsets (timer)
-//   (shutdown_atom)                    commit, leave the group, stop
 using batch_atom = caf::atom_constant<caf::atom("batch")>;
 using marker_atom = caf::atom_constant<caf::atom("marker")>;
 using epoch_acked_atom = caf::atom_constant<caf::atom("ep_acked")>;
@@ -84,6 +49,72 @@ using announce_atom = caf::atom_constant<caf::atom("announce")>;
 using input_state_atom = caf::atom_constant<caf::atom("in_state")>;
 using txn_done_atom = caf::atom_constant<caf::atom("txn_done")>;
 using query_atom = caf::atom_constant<caf::atom("query")>;
+
+/// The operator actor: runs one topology node's processor for one task.
+using operator_actor = caf::typed_actor<
+  /// Processes a batch and forwards the results to the children.
+  caf::reacts_to<batch_atom, batch_ptr>,
+  /// The clock of parent `int` moved to `int64_t` (`bool`: the parent is idle).
+  caf::reacts_to<watermark_atom, int, int64_t, bool>,
+  /// A commit marker from a parent; passes on after the last parent's.
+  caf::reacts_to<marker_atom, uint64_t>,
+  /// Every record produced before marker `uint64_t` is acknowledged; `int64_t`: the last changelog
+  /// offset among them, or -1.
+  caf::reacts_to<epoch_acked_atom, uint64_t, int64_t>,
+  /// Sources: the partition is caught up (end of partition), or still is (see
+  /// confirmation_interval_ms).
+  caf::reacts_to<eof_atom, std::string, int32_t>,
+  /// Sources: looks for idle inputs (every idle.timeout.ms / 4).
+  caf::reacts_to<tick_atom>,
+  /// Repartition sinks: announces the watermark held back by throttling.
+  caf::reacts_to<announce_atom>,
+  /// The broker refused a record: the task fails.
+  caf::reacts_to<delivery_failed_atom, std::string>,
+  /// Tries again to enqueue the records the full producer queue refused.
+  caf::reacts_to<retry_atom>,
+  /// Deferred work is done: runs its continuation and takes input again.
+  caf::reacts_to<resume_atom, continuation>,
+  /// An interactive query of this node's store: JSON entries.
+  caf::replies_to<query_atom, store_query>::with<std::string>,
+  /// Exactly-once: the transaction holding what came before marker `uint64_t` ended (`bool`:
+  /// committed); sends what was held since it, and checkpoints the store if it committed.
+  caf::reacts_to<txn_done_atom, bool, uint64_t>>;
+
+/// The task actor: one (sub-topology, partition); feeds its sources and runs commit markers
+/// through its operators.
+using task_actor = caf::typed_actor<
+  /// A consumed raw_batch of one source partition.
+  caf::reacts_to<batch_atom, batch_ptr>,
+  /// The partition is caught up: told to its source.
+  caf::reacts_to<eof_atom, std::string, int32_t>,
+  /// The partition is still at its end and its broker answers: told to its source if nothing came
+  /// since; dropped while restoring.
+  caf::reacts_to<still_caught_up_atom, std::string, int32_t>,
+  /// Sends a marker through the operators; answers with the offsets once all of them passed it.
+  caf::replies_to<commit_atom>::with<source_offsets>,
+  /// A source passed marker `uint64_t` with this input state (commit metadata) of a partition.
+  caf::reacts_to<input_state_atom, uint64_t, std::string, int32_t, std::string>,
+  /// Operator `int` passed marker `uint64_t` with all deliveries acked (its store's changelog
+  /// position, or -1).
+  caf::reacts_to<marker_done_atom, int, uint64_t, int64_t>,
+  /// Stops reading a partition (after a commit).
+  caf::reacts_to<revoke_atom, std::string, int32_t>,
+  /// The stores are restored: starts the operators.
+  caf::reacts_to<resume_atom, std::shared_ptr<task_stores>>,
+  /// Exactly-once: the transaction ended (`bool`: committed); told to every operator with the last
+  /// marker the task answered.
+  caf::reacts_to<txn_done_atom, bool>>;
+
+/// The group member: the instance's consumer (one per instance, detached).
+using group_member_actor = caf::typed_actor<
+  /// Consumes a round of records and hands them to tasks.
+  caf::reacts_to<poll_atom>,
+  /// A partition's batch (slot `uint64_t`) is done: its records and bytes are credited back.
+  caf::reacts_to<credit_atom, uint64_t, int64_t, int64_t>,
+  /// Commits every task's offsets (timer).
+  caf::reacts_to<commit_atom>,
+  /// Commits, leaves the group, stops.
+  caf::reacts_to<shutdown_atom>>;
 
 } // namespace sluice
 

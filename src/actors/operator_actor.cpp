@@ -61,7 +61,7 @@ struct refused_record {
 };
 
 struct operator_state;
-using operator_actor_t = caf::stateful_actor<operator_state>*;
+using operator_actor_t = operator_actor::stateful_pointer<operator_state>;
 
 struct operator_state : processor_context {
   static inline const char* name = "operator";
@@ -179,7 +179,7 @@ struct operator_state : processor_context {
     replica->view = node->store->view;
     replica->query = [weak = caf::actor_cast<caf::weak_actor_ptr>(self),
                       sys = &self->system()](const store_query& q) -> std::optional<std::string> {
-      auto owner = caf::actor_cast<caf::actor>(weak);
+      auto owner = caf::actor_cast<operator_actor>(weak);
       if (!owner)
         return std::nullopt;
       caf::scoped_actor asker{*sys};
@@ -346,7 +346,7 @@ struct operator_state : processor_context {
 
   resume_callback defer() override {
     ++deferred;
-    return [me = caf::actor_cast<caf::actor>(self)](continuation c) {
+    return [me = caf::actor_cast<operator_actor>(self)](continuation c) {
       caf::anon_send(me, resume_atom::value, std::move(c));
     };
   }
@@ -509,7 +509,9 @@ private:
     held_bytes.clear();
   }
 
-  delivery_epoch* new_epoch() { return new delivery_epoch{caf::actor_cast<caf::actor>(self), changelog, generation}; }
+  delivery_epoch* new_epoch() {
+    return new delivery_epoch{caf::actor_cast<operator_actor>(self), changelog, generation};
+  }
 
   // The source position of a record written to a repartition topic; records made from one
   // source record are numbered in order.
@@ -636,7 +638,7 @@ private:
   }
 };
 
-caf::behavior operator_behavior(operator_actor_t self, operator_setup setup) {
+operator_actor::behavior_type operator_behavior(operator_actor_t self, operator_setup setup) {
   self->set_exception_handler([](caf::scheduled_actor*, std::exception_ptr& e) -> caf::error {
     try {
       std::rethrow_exception(e);
@@ -701,9 +703,8 @@ std::vector<event_clock> restored_clocks(const topology& topo, int sub, int32_t 
   return out;
 }
 
-caf::actor spawn_operator(caf::event_based_actor* task, operator_setup setup) {
-  setup.task = caf::actor_cast<caf::actor>(task);
-  return task->spawn<caf::linked>(operator_behavior, std::move(setup));
+operator_actor spawn_operator(caf::local_actor* parent, operator_setup setup) {
+  return parent->spawn<caf::linked>(operator_behavior, std::move(setup));
 }
 
 } // namespace sluice

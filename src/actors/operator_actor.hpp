@@ -1,6 +1,7 @@
 // The operator actor: runs one topology node's processor for one task.
 #pragma once
 
+#include "actors/messages.hpp"
 #include "actors/metrics.hpp"
 #include "actors/record_collector.hpp"
 #include <sluice/streams_config.hpp>
@@ -20,8 +21,8 @@ struct operator_setup {
   int node = 0;                                               ///< which node this actor runs
   std::string task_id;                                        ///< e.g. "0_3"
   int32_t partition = 0;                                      ///< the task's partition (changelogs are written there)
-  std::vector<std::vector<caf::actor>> ports;                 ///< children per output port
-  caf::actor task;                                            ///< told when a marker has passed (set by spawn_operator)
+  std::vector<std::vector<operator_actor>> ports;             ///< children per output port
+  task_actor task;                                            ///< told when a marker has passed
   record_collector* collector = nullptr;                      ///< the instance's producer
   const streams_config* config = nullptr;                     ///< outlives the actor
   std::shared_ptr<task_stores> stores;                        ///< the task's restored stores (this node's by node id)
@@ -37,7 +38,7 @@ struct operator_setup {
 std::vector<event_clock> restored_clocks(const topology& topo, int sub, int32_t partition,
                                          const std::map<std::pair<std::string, int32_t>, std::string>& inputs);
 
-/// Spawns the operator actor for `setup.node`, linked to (and reporting to) the task actor `task`.
-caf::actor spawn_operator(caf::event_based_actor* task, operator_setup setup);
+/// Spawns the operator actor for `setup.node`, linked to `parent` (its task, `setup.task`).
+operator_actor spawn_operator(caf::local_actor* parent, operator_setup setup);
 
 } // namespace sluice

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "actors/cluster.hpp"
+#include "actors/messages.hpp"
 #include <sluice/streams_config.hpp>
 #include "actors/transaction.hpp"
 #include <sluice/topology/processor.hpp>
@@ -34,7 +35,7 @@ class delivery_epoch {
 public:
   /// `tracked`: a topic whose highest acknowledged offset the epoch reports (a changelog), or null;
   /// `generation`: the collector's generation() when the epoch's task started.
-  delivery_epoch(caf::actor owner, rd_kafka_topic_t* tracked, uint64_t generation)
+  delivery_epoch(operator_actor owner, rd_kafka_topic_t* tracked, uint64_t generation)
       : owner_(std::move(owner)), tracked_(tracked), generation_(generation) {}
 
   /// The collector generation the epoch's records belong to.
@@ -55,7 +56,7 @@ public:
 private:
   void release();
   std::atomic<int64_t> pending_{1}; // in-flight records, +1 until closed
-  caf::actor owner_;
+  operator_actor owner_;
   const rd_kafka_topic_t* tracked_;
   uint64_t generation_;
   std::atomic<int64_t> tracked_offset_{-1};

@@ -39,8 +39,8 @@ struct task_state {
   instance_metrics* instance = nullptr;
   std::shared_ptr<task_metrics> metrics; // restore progress, running
   bool restoring = true;
-  std::map<std::string, caf::actor> sources; // topic -> source operator
-  std::vector<caf::actor> operators;
+  std::map<std::string, operator_actor> sources; // topic -> source operator
+  std::vector<operator_actor> operators;
   size_t operator_count = 0;
   std::map<std::pair<std::string, int32_t>, int64_t> next; // position per source partition
   // With several source partitions, batches wait here and go to the sources in the order of
@@ -57,7 +57,7 @@ struct task_state {
   struct pending_marker {
     size_t remaining;
     source_offsets offsets;
-    caf::response_promise promise;
+    caf::typed_response_promise<source_offsets> promise;
     std::map<std::pair<std::string, int32_t>, std::string> inputs; // input states at the marker
     std::map<std::string, int64_t> changelogs;                     // changelog positions it acked
   };
@@ -66,14 +66,16 @@ struct task_state {
   ~task_state() { *stop = true; } // an unfinished restore gives up
 
   /// Hands a batch to its source.
-  void release(caf::event_based_actor* self, const batch_ptr& b) {
+  using self_pointer = task_actor::stateful_pointer<task_state>;
+
+  void release(self_pointer self, const batch_ptr& b) {
     const auto& raw = static_cast<const raw_batch&>(*b);
     next[{*raw.topic, raw.partition}] = raw.next_offset;
     self->send(sources.at(*raw.topic), batch_atom::value, b);
   }
 
   /// Releases queued batches in head-timestamp order while no input with unknown data remains.
-  void drain(caf::event_based_actor* self) {
+  void drain(self_pointer self) {
     for (;;) {
       input_queue* best = nullptr;
       int64_t best_ts = 0;
@@ -110,14 +112,25 @@ struct task_state {
   }
 
   // Children first, so each operator knows its children's actors when it starts.
-  void spawn_operators(caf::event_based_actor* self, std::shared_ptr<task_stores> stores) {
+  void spawn_operators(self_pointer self, std::shared_ptr<task_stores> stores) {
     const auto& nodes = topo.nodes();
     const auto& order = topo.subtopologies()[static_cast<size_t>(sub)].nodes;
-    std::map<int, caf::actor> actors;
+    std::map<int, operator_actor> actors;
     const auto clocks = restored_clocks(topo, sub, partition, committed.inputs);
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
-      operator_setup setup{topo,   *it,    id,         partition,        {},     {},      collector,
-                           config, stores, partitions, committed.inputs, clocks, instance};
+      operator_setup setup{topo,
+                           *it,
+                           id,
+                           partition,
+                           {},
+                           caf::actor_cast<task_actor>(self),
+                           collector,
+                           config,
+                           stores,
+                           partitions,
+                           committed.inputs,
+                           clocks,
+                           instance};
       for (const auto& port : nodes[static_cast<size_t>(*it)].outputs) {
         setup.ports.emplace_back();
         for (int child : port)
@@ -137,12 +150,13 @@ struct task_state {
   }
 };
 
-using task_actor_t = caf::stateful_actor<task_state>*;
+using task_actor_t = task_state::self_pointer;
 
-caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t partition, record_collector* collector,
-                            const streams_config* config, std::shared_ptr<const store_resources> shared,
-                            const std::map<std::string, int32_t>* partitions, const committed_metadata& committed,
-                            const std::vector<std::pair<std::string, int32_t>>& inputs, instance_metrics* metrics) {
+task_actor::behavior_type
+task_behavior(task_actor_t self, topology topo, int sub, int32_t partition, record_collector* collector,
+              const streams_config* config, std::shared_ptr<const store_resources> shared,
+              const std::map<std::string, int32_t>* partitions, const committed_metadata& committed,
+              const std::vector<std::pair<std::string, int32_t>>& inputs, instance_metrics* metrics) {
   auto& st = self->state;
   for (const auto& tp : inputs)
     st.queues[tp];
@@ -160,12 +174,12 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
     st.changelogs = *st.committed.changelogs;
   // Stores are opened and restored on a thread of their own; batches wait in the mailbox
   // (their credit keeps the partition held), commits report nothing processed yet.
-  auto me = caf::actor_cast<caf::actor>(self);
+  auto me = caf::actor_cast<task_actor>(self);
   // `me` goes in as an argument: CAF 0.17 dereferences a null argument tuple for actors spawned
   // without arguments (undefined behaviour that UBSan stops at).
   self->spawn<caf::detached>(
     [t = st.topo, sub, partition, config, shared, stop = st.stop, positions = st.committed.changelogs,
-     progress = st.metrics](caf::event_based_actor* r, const caf::actor& me) {
+     progress = st.metrics](caf::event_based_actor* r, const task_actor& me) {
       try {
         auto stores = open_task_stores(t, sub, partition, *config, *shared, positions, *stop, *progress);
         if (stores)
@@ -228,7 +242,7 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
       auto& m = st.markers[id];
       m.remaining = st.operator_count;
       m.offsets = st.positions();
-      m.promise = self->make_response_promise();
+      m.promise = self->make_response_promise<source_offsets>();
       for (const auto& [topic, source] : st.sources)
         self->send(source, marker_atom::value, id);
       return m.promise;
@@ -273,7 +287,7 @@ caf::behavior task_behavior(task_actor_t self, topology topo, int sub, int32_t p
 
 } // namespace
 
-caf::actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
+task_actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
                       record_collector* collector, const streams_config* config,
                       std::shared_ptr<const store_resources> shared, const std::map<std::string, int32_t>* partitions,
                       const committed_metadata& committed, const std::vector<std::pair<std::string, int32_t>>& inputs,

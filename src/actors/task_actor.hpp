@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/commit_metadata.hpp"
+#include "actors/messages.hpp"
 #include "actors/metrics.hpp"
 #include "actors/record_collector.hpp"
 #include <sluice/streams_config.hpp>
@@ -26,7 +27,7 @@ struct store_resources;
 /// partitions (with several, batches are taken in head-timestamp order); `shared`: what the
 /// stores of the instance share (record-cache budget, block cache); `metrics`: the instance's (the task and its
 /// operators register there).
-caf::actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
+task_actor spawn_task(caf::actor_system& sys, topology topo, int subtopology, int32_t partition,
                       record_collector* collector, const streams_config* config,
                       std::shared_ptr<const store_resources> shared, const std::map<std::string, int32_t>* partitions,
                       const committed_metadata& committed, const std::vector<std::pair<std::string, int32_t>>& inputs,
