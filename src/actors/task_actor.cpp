@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <optional>
@@ -152,6 +153,33 @@ struct task_state {
 
 using task_actor_t = task_state::self_pointer;
 
+/// Opens and restores the task's stores on a thread of their own; batches wait in the mailbox
+/// (their credit keeps the partition held), commits report nothing processed yet. The task hears
+/// (resume_atom, stores) when they are ready, or exits with the error.
+void restore_stores(task_actor_t self, const std::shared_ptr<const store_resources>& shared) {
+  auto& st = self->state;
+  const auto sub = st.sub;
+  const auto partition = st.partition;
+  const auto* config = st.config;
+  auto me = caf::actor_cast<task_actor>(self);
+  // `me` goes in as an argument: CAF 0.17 dereferences a null argument tuple for actors spawned
+  // without arguments (undefined behaviour that UBSan stops at).
+  self->spawn<caf::detached>(
+    [t = st.topo, sub, partition, config, shared, stop = st.stop, positions = st.committed.changelogs,
+     progress = st.metrics](caf::event_based_actor* r, const task_actor& me) {
+      try {
+        auto stores = open_task_stores(t, sub, partition, *config, *shared, positions, *stop, *progress);
+        if (stores)
+          r->send(me, resume_atom::value, std::move(stores));
+      } catch (const std::exception& e) {
+        spdlog::error("task {}: {}", task_name(sub, partition), e.what());
+        r->send_exit(me, to_caf_error({errc::processing_failed, e.what()}));
+      }
+      r->quit();
+    },
+    me);
+}
+
 task_actor::behavior_type
 task_behavior(task_actor_t self, topology topo, int sub, int32_t partition, record_collector* collector,
               const streams_config* config, std::shared_ptr<const store_resources> shared,
@@ -172,25 +200,12 @@ task_behavior(task_actor_t self, topology topo, int sub, int32_t partition, reco
   st.committed = decode_metadata(committed);
   if (st.committed.changelogs)
     st.changelogs = *st.committed.changelogs;
-  // Stores are opened and restored on a thread of their own; batches wait in the mailbox
-  // (their credit keeps the partition held), commits report nothing processed yet.
-  auto me = caf::actor_cast<task_actor>(self);
-  // `me` goes in as an argument: CAF 0.17 dereferences a null argument tuple for actors spawned
-  // without arguments (undefined behaviour that UBSan stops at).
-  self->spawn<caf::detached>(
-    [t = st.topo, sub, partition, config, shared, stop = st.stop, positions = st.committed.changelogs,
-     progress = st.metrics](caf::event_based_actor* r, const task_actor& me) {
-      try {
-        auto stores = open_task_stores(t, sub, partition, *config, *shared, positions, *stop, *progress);
-        if (stores)
-          r->send(me, resume_atom::value, std::move(stores));
-      } catch (const std::exception& e) {
-        spdlog::error("task {}: {}", task_name(sub, partition), e.what());
-        r->send_exit(me, to_caf_error({errc::processing_failed, e.what()}));
-      }
-      r->quit();
-    },
-    me);
+  const auto& nodes = st.topo.nodes();
+  const auto& own = st.topo.subtopologies()[static_cast<size_t>(sub)].nodes;
+  if (std::none_of(own.begin(), own.end(), [&](int id) { return nodes[static_cast<size_t>(id)].store.has_value(); }))
+    st.spawn_operators(self, std::make_shared<task_stores>()); // nothing to restore
+  else
+    restore_stores(self, shared);
   return {
     [=](resume_atom, std::shared_ptr<task_stores>& stores) { self->state.spawn_operators(self, std::move(stores)); },
     [=](batch_atom, const batch_ptr& b) -> caf::result<void> {
