@@ -1,5 +1,6 @@
 #include "bench_support.hpp"
 
+#include "actors/kafka_client.hpp"
 #include "embedded_broker.hpp"
 
 #include <fcntl.h>
@@ -95,19 +96,7 @@ void produce(rd_kafka_t* rk, const std::string& topic, std::int32_t partition, s
 }
 
 rd_kafka_t* make_client(rd_kafka_type_t type, const std::map<std::string, std::string>& settings) {
-  char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  for (const auto& [k, v] : settings)
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      throw std::runtime_error(k + "=" + v + ": " + errstr);
-    }
-  rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(errstr);
-  }
-  return rk;
+  return make_kafka_client(type, {settings}, "bench client").release();
 }
 
 std::pair<std::int64_t, std::int64_t> watermark_sums(rd_kafka_t* rk, const std::string& topic, int partitions) {

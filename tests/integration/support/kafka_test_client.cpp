@@ -1,5 +1,8 @@
 #include "kafka_test_client.hpp"
 
+#include "actors/kafka_client.hpp"
+
+#include <functional>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -10,27 +13,11 @@ namespace {
 
 using std::chrono::steady_clock;
 
-// Builds a librdkafka configuration; throws std::runtime_error on a bad setting.
-rd_kafka_conf_t* make_conf(const std::map<std::string, std::string>& settings) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char errstr[512];
-  for (const auto& [name, value] : settings) {
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      throw std::runtime_error("kafka_test_client: " + name + "=" + value + ": " + errstr);
-    }
-  }
-  return conf;
-}
-
-rd_kafka_t* make_client(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
-  char errstr[512];
-  rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(std::string("kafka_test_client: ") + errstr);
-  }
-  return rk;
+// A client of `type` with `settings`, `prepare` run on its configuration; throws
+// std::runtime_error naming the bad setting or librdkafka's reason.
+rd_kafka_t* make_client(rd_kafka_type_t type, const std::map<std::string, std::string>& settings,
+                        const std::function<void(rd_kafka_conf_t*)>& prepare = {}) {
+  return sluice::make_kafka_client(type, {settings}, "kafka_test_client", prepare).release();
 }
 
 // Partition count of `topic` as seen by `rk`, retrying until `timeout`; throws on failure.
@@ -90,10 +77,10 @@ kafka_test_producer::kafka_test_producer(const std::string& bootstrap_servers,
     {"bootstrap.servers", bootstrap_servers}, {"enable.idempotence", "true"}, {"linger.ms", "5"}};
   for (const auto& [name, value] : config)
     settings[name] = value;
-  rd_kafka_conf_t* conf = make_conf(settings);
-  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-  rd_kafka_conf_set_opaque(conf, &summary_);
-  rk_ = make_client(RD_KAFKA_PRODUCER, conf);
+  rk_ = make_client(RD_KAFKA_PRODUCER, settings, [this](rd_kafka_conf_t* conf) {
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, &summary_);
+  });
 }
 
 kafka_test_producer::~kafka_test_producer() { rd_kafka_destroy(rk_); }
@@ -176,7 +163,7 @@ std::vector<consumed_record> kafka_test_client::consume(const std::string& topic
     {"isolation.level", options.isolation_level}};
   for (const auto& [name, value] : config_)
     settings[name] = value;
-  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, make_conf(settings));
+  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, settings);
   rd_kafka_poll_set_consumer(rk);
 
   std::vector<consumed_record> records;
@@ -249,7 +236,7 @@ int kafka_test_client::partition_count(const std::string& topic, std::chrono::mi
   std::map<std::string, std::string> settings = {{"bootstrap.servers", bootstrap_servers_}};
   for (const auto& [name, value] : config_)
     settings[name] = value;
-  rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, make_conf(settings));
+  rd_kafka_t* rk = make_client(RD_KAFKA_PRODUCER, settings);
   try {
     const int count = topic_partitions(rk, topic, timeout);
     rd_kafka_destroy(rk);
@@ -265,7 +252,7 @@ std::int64_t kafka_test_client::committed_offset(const std::string& group, const
   std::map<std::string, std::string> settings = {{"bootstrap.servers", bootstrap_servers_}, {"group.id", group}};
   for (const auto& [name, value] : config_)
     settings[name] = value;
-  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, make_conf(settings));
+  rd_kafka_t* rk = make_client(RD_KAFKA_CONSUMER, settings);
   auto* list = rd_kafka_topic_partition_list_new(1);
   rd_kafka_topic_partition_list_add(list, topic.c_str(), partition);
   const auto err = rd_kafka_committed(rk, list, 10000);

@@ -2,6 +2,8 @@
 
 #include "test_helpers.hpp"
 
+#include "actors/kafka_client.hpp"
+
 #include <sluice/topology/event_time.hpp>
 
 #include <algorithm>
@@ -13,19 +15,11 @@ namespace sluice::test {
 offset_probe::offset_probe(const std::string& bootstrap_servers) : bootstrap_servers_(bootstrap_servers) { connect(); }
 
 void offset_probe::connect() {
-  char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap_servers_.c_str(), errstr, sizeof(errstr)) !=
-      RD_KAFKA_CONF_OK) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(errstr);
-  }
-  rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr)); // quiet while a broker is down
-  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-  if (rk_ == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(errstr);
-  }
+  rk_ =
+    make_kafka_client(RD_KAFKA_CONSUMER,
+                      {{{"bootstrap.servers", bootstrap_servers_}, {"log_level", "3"}}}, // quiet while a broker is down
+                      "offset probe")
+      .release();
 }
 
 offset_probe::~offset_probe() { rd_kafka_destroy(rk_); }
@@ -132,18 +126,16 @@ bool offset_probe::consumed_to_end(const std::string& group, const std::vector<s
 
   // A consumer with the group's id only to read its offsets and what follows them: it never joins
   // the group (assign, not subscribe) and never commits.
-  char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  for (const auto& [key, value] : {std::pair{"bootstrap.servers", bootstrap_servers_.c_str()},
-                                   {"group.id", group.c_str()},
-                                   {"enable.auto.commit", "false"},
-                                   {"enable.partition.eof", "true"},
-                                   {"log_level", "3"}})
-    rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr));
-  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> reader{
-    rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr)), rd_kafka_destroy};
-  if (!reader) {
-    rd_kafka_conf_destroy(conf);
+  kafka_handle reader;
+  try {
+    reader = make_kafka_client(RD_KAFKA_CONSUMER,
+                               {{{"bootstrap.servers", bootstrap_servers_},
+                                 {"group.id", group},
+                                 {"enable.auto.commit", "false"},
+                                 {"enable.partition.eof", "true"},
+                                 {"log_level", "3"}}},
+                               "offset probe");
+  } catch (const std::runtime_error&) {
     return false;
   }
   if (rd_kafka_committed(reader.get(), parts.get(), 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)

@@ -3,8 +3,8 @@
 // (source -> filter -> foreach) takes consumed batches, answers commits with the positions after
 // every batch it took (commit markers pass the operators behind the records before them), gives
 // a batch's flow-control credit back only when the last batch derived from it is gone, takes
-// batches of two inputs in head-timestamp order, and drops a revoked partition from its commits. Delivery epochs acknowledge their marker after the last
-// delivery report, with the highest offset of the tracked topic.
+// batches of two inputs in head-timestamp order, and drops a revoked partition from its commits. Delivery epochs
+// acknowledge their marker after the last delivery report, with the highest offset of the tracked topic.
 #include "actors/messages.hpp"
 #include "actors/record_collector.hpp"
 #include "actors/task_actor.hpp"
@@ -50,7 +50,7 @@ struct task_protocol : ::testing::Test {
     streams_config s;
     s.application_id = "task-protocol";
     s.bootstrap_servers = "127.0.0.1:9"; // never reached: the sub-topology writes nothing
-    s.set("kafka.log_level", "0");         // nor is the producer's failing connection news
+    s.set("kafka.log_level", "0");       // nor is the producer's failing connection news
     spdlog::set_level(spdlog::level::err);
     return s;
   }();
@@ -65,7 +65,7 @@ struct task_protocol : ::testing::Test {
     topology_builder b;
     b.stream<serdes::string, serdes::string>(std::vector<std::string>{in, late})
       .filter([](const std::string&, const std::string& v) { return v != "skip"; })
-      .foreach([this](const std::string&, const std::string& v) { seen.push_back(v); });
+      .foreach ([this](const std::string&, const std::string& v) { seen.push_back(v); });
     return b.build();
   }
 
