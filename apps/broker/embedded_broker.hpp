@@ -2,7 +2,7 @@
 // An in-process Kafka cluster: librdkafka's mock cluster (rdkafka_mock.h) behind a small RAII class.
 // Limits (librdkafka 2.0.2): in memory only; per partition only the newest ~5 MiB / 100 000 batches
 // are kept; no compaction, no time-based retention; topics auto-create with 4 partitions; the
-// Admin API is not supported; transactions are not real. See DESIGN.md §7.
+// Admin API is not supported; transactions are not real. See docs/operations.md, "The embedded broker".
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>

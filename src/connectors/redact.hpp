@@ -1,5 +1,5 @@
 #pragma once
-// Secret redaction for everything the connectors log or put into error values (DESIGN §5).
+// Secret redaction for everything the connectors log or put into error values.
 
 #include <string>
 #include <string_view>

@@ -403,7 +403,7 @@ TEST(cpu_anomaly, help_lists_every_configuration_key_with_its_default) {
   ASSERT_TRUE(status);
   EXPECT_TRUE(status->success()) << to_string(*status);
   const auto help = app.stdout_text();
-  // Kafka Streams' names and the defaults an unconfigured cpu-anomaly runs with (DESIGN.md §6).
+  // Kafka Streams' names and the defaults an unconfigured cpu-anomaly runs with.
   const std::vector<std::pair<std::string, std::string>> keys = {
     {"application.id", "cpu-anomaly"},
     {"bootstrap.servers", "localhost:9092"},

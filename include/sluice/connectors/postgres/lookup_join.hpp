@@ -5,7 +5,7 @@
 //   stream.lookup_join(postgres_lookup_source{options}, key_fn, joiner, join_kind::inner)
 //
 // Per batch the processor collects the batch's distinct keys and runs ONE batched lookup (cache
-// first) on a worker thread it owns, never on the thread that carries records (DESIGN §3). The
+// first) on a worker thread it owns, never on the thread that carries records (no blocking on scheduler threads). The
 // node's input is held back (processor_context::defer) while the lookup runs, so per-key order is
 // kept and the commit marker waits: records are joined only to the row PostgreSQL returned for
 // them, and none is lost while PostgreSQL is down (the lookup retries with backoff until it

@@ -3,7 +3,7 @@
 // one parameterised query per call, an LRU+TTL cache in front, and reconnect-with-backoff.
 //
 // Threading: lookup() BLOCKS (network I/O, backoff sleeps). Call it from a detached CAF actor or
-// a thread of its own, never from a scheduler thread that carries records (DESIGN §3). One
+// a thread of its own, never from a scheduler thread that carries records. One
 // postgres_lookup serves one caller at a time (calls are serialised by an internal mutex);
 // request_stop() and metrics() may be called from any thread.
 
