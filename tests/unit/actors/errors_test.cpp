@@ -23,9 +23,12 @@ TEST(errors, the_reason_an_actor_quit_with_is_rendered_with_its_code_and_message
   std::string rendered;
   {
     caf::scoped_actor self{system};
-    auto failing = self->spawn([](caf::event_based_actor* actor) -> caf::behavior {
-      return {[=](int) { actor->quit(to_caf_error({errc::kafka_failed, "the producer cannot go on"})); }};
-    });
+    // Spawned with an argument: CAF 0.17 dereferences a null argument tuple otherwise.
+    auto failing = self->spawn(
+      [](caf::event_based_actor* actor, const std::string& why) -> caf::behavior {
+        return {[=](int) { actor->quit(to_caf_error({errc::kafka_failed, why})); }};
+      },
+      std::string{"the producer cannot go on"});
     self->monitor(failing);
     self->send(failing, 1);
     self->receive([&](const caf::down_msg& down) { rendered = system.render(down.reason); });

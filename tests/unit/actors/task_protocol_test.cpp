@@ -107,12 +107,20 @@ struct task_protocol : ::testing::Test {
     return b;
   }
 
+  /// Spawns an actor that asks `task` for a commit and puts the answer into `answer`. (Actors
+  /// are spawned with an argument: CAF 0.17 dereferences a null argument tuple otherwise.)
+  void ask_commit(const task_actor& task, std::optional<source_offsets>& answer) {
+    system.spawn(
+      [&answer](caf::event_based_actor* self, const task_actor& to) {
+        self->request(to, caf::infinite, commit_atom::value).then([&answer](const source_offsets& o) { answer = o; });
+      },
+      task);
+  }
+
   /// Asks `task` for a commit and runs every message: the offsets it answered, if it did.
   std::optional<source_offsets> commit(const task_actor& task) {
     std::optional<source_offsets> answer;
-    auto asker = system.spawn([&](caf::event_based_actor* self) {
-      self->request(task, caf::infinite, commit_atom::value).then([&](const source_offsets& o) { answer = o; });
-    });
+    ask_commit(task, answer);
     sched.run();
     return answer;
   }
@@ -147,9 +155,7 @@ TEST_F(task_protocol, a_marker_waits_behind_the_records_sent_before_it) {
   sched.run();
   caf::anon_send(task, batch_atom::value, consumed(in, 0, {"a", "b"}));
   std::optional<source_offsets> answer;
-  system.spawn([&](caf::event_based_actor* self) {
-    self->request(task, caf::infinite, commit_atom::value).then([&](const source_offsets& o) { answer = o; });
-  });
+  ask_commit(task, answer);
   // One message at a time: the answer never comes before the foreach saw both records.
   while (sched.try_run_once()) {
     if (answer) {
@@ -211,12 +217,14 @@ TEST_F(task_protocol, a_revoked_input_leaves_the_commit_and_holds_the_other_back
 TEST_F(task_protocol, an_epoch_acknowledges_its_marker_after_the_last_delivery) {
   std::vector<std::pair<uint64_t, int64_t>> acks;
   std::vector<std::string> failures;
-  auto owner = caf::actor_cast<operator_actor>(system.spawn([&](caf::event_based_actor*) -> caf::behavior {
-    return {
-      [&](epoch_acked_atom, uint64_t marker, int64_t offset) { acks.emplace_back(marker, offset); },
-      [&](delivery_failed_atom, const std::string& why) { failures.push_back(why); },
-    };
-  }));
+  auto owner = caf::actor_cast<operator_actor>(system.spawn(
+    [&](caf::event_based_actor*, int) -> caf::behavior {
+      return {
+        [&](epoch_acked_atom, uint64_t marker, int64_t offset) { acks.emplace_back(marker, offset); },
+        [&](delivery_failed_atom, const std::string& why) { failures.push_back(why); },
+      };
+    },
+    0));
   auto* changelog = reinterpret_cast<rd_kafka_topic_t*>(&acks); // only compared, never used
   auto* other = reinterpret_cast<rd_kafka_topic_t*>(&failures);
   auto* epoch = new delivery_epoch{owner, changelog, 0};
