@@ -79,10 +79,7 @@ struct standby_tasks::impl {
        const std::map<std::string, int32_t>& partitions, const endpoint_directory& d, const instance_metrics& m)
       : topo(t), config(c), shared(std::move(r)), directory(d), metrics(m) {
     for (const auto& s : topo.subtopologies()) {
-      const bool has_store = std::any_of(s.nodes.begin(), s.nodes.end(), [&](int id) {
-        return topo.nodes()[static_cast<size_t>(id)].store.has_value();
-      });
-      if (!has_store)
+      if (!topo.has_stores(s.id))
         continue;
       int32_t tasks = 0;
       for (const auto& topic : s.source_topics)

@@ -8,7 +8,6 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <deque>
 #include <map>
 #include <optional>
@@ -66,9 +65,9 @@ struct task_state {
 
   ~task_state() { *stop = true; } // an unfinished restore gives up
 
-  /// Hands a batch to its source.
   using self_pointer = task_actor::stateful_pointer<task_state>;
 
+  /// Hands a batch to its source.
   void release(self_pointer self, const batch_ptr& b) {
     const auto& raw = static_cast<const raw_batch&>(*b);
     next[{*raw.topic, raw.partition}] = raw.next_offset;
@@ -200,12 +199,10 @@ task_behavior(task_actor_t self, topology topo, int sub, int32_t partition, reco
   st.committed = decode_metadata(committed);
   if (st.committed.changelogs)
     st.changelogs = *st.committed.changelogs;
-  const auto& nodes = st.topo.nodes();
-  const auto& own = st.topo.subtopologies()[static_cast<size_t>(sub)].nodes;
-  if (std::none_of(own.begin(), own.end(), [&](int id) { return nodes[static_cast<size_t>(id)].store.has_value(); }))
-    st.spawn_operators(self, std::make_shared<task_stores>()); // nothing to restore
-  else
+  if (st.topo.has_stores(sub))
     restore_stores(self, shared);
+  else
+    st.spawn_operators(self, std::make_shared<task_stores>()); // nothing to restore
   return {
     [=](resume_atom, std::shared_ptr<task_stores>& stores) { self->state.spawn_operators(self, std::move(stores)); },
     [=](batch_atom, const batch_ptr& b) -> caf::result<void> {

@@ -43,7 +43,7 @@ task_stores::~task_stores() {
   by_node.clear(); // closes the stores
   std::error_code ec;
   if (clean)
-    std::filesystem::remove(lock->directory() / task_stores::running_marker, ec);
+    std::filesystem::remove(lock->directory() / running_marker, ec);
 }
 
 namespace {

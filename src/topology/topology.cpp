@@ -27,6 +27,11 @@ int topology::subtopology_of(const std::string& topic) const {
   return n < 0 ? -1 : nodes()[static_cast<size_t>(n)].subtopology;
 }
 
+bool topology::has_stores(int id) const {
+  const auto& own = subtopologies()[static_cast<size_t>(id)].nodes;
+  return std::any_of(own.begin(), own.end(), [&](int n) { return nodes()[static_cast<size_t>(n)].store.has_value(); });
+}
+
 bool topology::writes_records(int id) const {
   for (int n : subtopologies()[static_cast<size_t>(id)].nodes) {
     const auto& node = nodes()[static_cast<size_t>(n)];

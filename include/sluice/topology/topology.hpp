@@ -75,6 +75,9 @@ public:
   /// letters aside. One that does not (an alert sink's) has nothing for a transaction to hold.
   bool writes_records(int id) const;
 
+  /// True if a node of sub-topology `id` has a state store.
+  bool has_stores(int id) const;
+
   /// Kafka Streams' `Topology#describe()` style: nodes, "(stores: [s])", then the internal topics.
   std::string describe() const;
 
