@@ -516,7 +516,7 @@ int orchestrate(const options& o) {
   }
   // Whether the per-minute `rss` less `minus` (0 or the caches) stays flat: its fitted growth from
   // minute `from` on is under 5 % of its average.
-  auto flat = [&](const char* what, double minute_figures::*rss, double minute_figures::*minus) {
+  auto flat = [&](const char* what, double minute_figures::*rss, double minute_figures::*minus, size_t from) {
     std::vector<double> xs, ys;
     for (size_t i = from; i < table.size(); ++i) {
       xs.push_back(table[i].minute);
@@ -531,13 +531,30 @@ int orchestrate(const options& o) {
                 100 * fitted_growth / mean, mean);
     return std::abs(fitted_growth) < 0.05 * mean;
   };
-  const bool rss_flat = flat("VmRSS per-minute mean", &minute_figures::rss_mean_mib, nullptr) &
-                        flat("VmRSS per-minute max", &minute_figures::rss_max_mib, nullptr);
+  const bool rss_flat = flat("VmRSS per-minute mean", &minute_figures::rss_mean_mib, nullptr, from) &
+                        flat("VmRSS per-minute max", &minute_figures::rss_max_mib, nullptr, from);
   const bool rest_flat =
-    flat("VmRSS per-minute mean less the state caches", &minute_figures::rss_mean_mib, &minute_figures::caches_mib) &
-    flat("VmRSS per-minute max less the state caches", &minute_figures::rss_max_mib, &minute_figures::caches_mib);
+    flat("VmRSS per-minute mean less the state caches", &minute_figures::rss_mean_mib, &minute_figures::caches_mib,
+         from) &
+    flat("VmRSS per-minute max less the state caches", &minute_figures::rss_max_mib, &minute_figures::caches_mib,
+         from);
+  // The caches fill up to their bound, slowly where most reads hit the record cache: once they are
+  // full (the first minute at 99 % of their capacity, and no earlier than `from`), every bounded
+  // part of the app has reached its bound, and the RSS itself must hold steady.
+  size_t full = from;
+  while (full < table.size() && table[full].caches_mib < 0.99 * caches_capacity_mib)
+    ++full;
+  const bool full_flat = full + 2 <= table.size() &&
+                         flat("VmRSS per-minute mean once the caches are full", &minute_figures::rss_mean_mib, nullptr,
+                              full) &
+                           flat("VmRSS per-minute max once the caches are full", &minute_figures::rss_max_mib, nullptr,
+                                full);
   if (rss_flat)
     std::printf("memory: flat");
+  else if (full_flat)
+    std::printf("memory: flat once the shared state caches are full (from minute %d, %.1f of %.1f MiB; growing "
+                "until then)",
+                table[full].minute, table[full].caches_mib, caches_capacity_mib);
   else if (rest_flat)
     std::printf("memory: flat but for the shared state caches filling up to their bound (%.1f of %.1f MiB at the "
                 "end)",
