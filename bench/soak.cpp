@@ -536,19 +536,17 @@ int orchestrate(const options& o) {
   const bool rest_flat =
     flat("VmRSS per-minute mean less the state caches", &minute_figures::rss_mean_mib, &minute_figures::caches_mib,
          from) &
-    flat("VmRSS per-minute max less the state caches", &minute_figures::rss_max_mib, &minute_figures::caches_mib,
-         from);
+    flat("VmRSS per-minute max less the state caches", &minute_figures::rss_max_mib, &minute_figures::caches_mib, from);
   // The caches fill up to their bound, slowly where most reads hit the record cache: once they are
   // full (the first minute at 99 % of their capacity, and no earlier than `from`), every bounded
   // part of the app has reached its bound, and the RSS itself must hold steady.
   size_t full = from;
   while (full < table.size() && table[full].caches_mib < 0.99 * caches_capacity_mib)
     ++full;
-  const bool full_flat = full + 2 <= table.size() &&
-                         flat("VmRSS per-minute mean once the caches are full", &minute_figures::rss_mean_mib, nullptr,
-                              full) &
-                           flat("VmRSS per-minute max once the caches are full", &minute_figures::rss_max_mib, nullptr,
-                                full);
+  const bool full_flat =
+    full + 2 <= table.size() &&
+    flat("VmRSS per-minute mean once the caches are full", &minute_figures::rss_mean_mib, nullptr, full) &
+      flat("VmRSS per-minute max once the caches are full", &minute_figures::rss_max_mib, nullptr, full);
   if (rss_flat)
     std::printf("memory: flat");
   else if (full_flat)
