@@ -1,6 +1,6 @@
 #pragma once
-// Feeds one whole record batch to a processor, as an operator actor does, for tests and benchmarks
-// that need batches of more than one record (the topology test driver pipes one record at a time).
+// Feeds one whole record batch to one processor on its own, as an operator actor does, for tests and
+// benchmarks of that processor alone (whole topologies run on the topology test driver).
 // Continuations handed to defer()'s callback run on the calling thread in run_deferred().
 
 #include <sluice/topology/processor.hpp>

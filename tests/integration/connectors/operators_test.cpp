@@ -1,7 +1,7 @@
 // Integration tests of the DSL operators in src/connectors: stream.lookup_join with a
 // postgres_lookup_source against a real PostgreSQL 15 (pg_cluster), and stream.alert with the
 // HTTP alert sinks against a real loopback HTTP server (http_receiver). Topologies run on the
-// topology_test_driver; batch-level behaviour uses batch_harness (one batch of many records).
+// topology_test_driver; one processor on its own uses batch_harness (one batch of many records).
 
 #include "batch_harness.hpp"
 #include <sluice/connectors/http/alert_sink.hpp>
