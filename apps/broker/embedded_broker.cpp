@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 
 namespace sluice {
@@ -20,14 +21,13 @@ embedded_broker::embedded_broker(int broker_count) : broker_count_(broker_count)
   if (broker_count < 1)
     throw std::invalid_argument("embedded_broker: broker_count must be >= 1");
   char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::unique_ptr<rd_kafka_conf_t, decltype(&rd_kafka_conf_destroy)> conf{rd_kafka_conf_new(), &rd_kafka_conf_destroy};
   // The host handle never connects anywhere; keep it from logging about a missing bootstrap list.
-  rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
-  host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  if (host_ == nullptr) {
-    rd_kafka_conf_destroy(conf);
+  rd_kafka_conf_set(conf.get(), "log_level", "3", errstr, sizeof(errstr));
+  host_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof(errstr));
+  if (host_ == nullptr)
     throw std::runtime_error(std::string("embedded_broker: cannot create host handle: ") + errstr);
-  }
+  conf.release(); // rd_kafka_new took it
   cluster_ = rd_kafka_mock_cluster_new(host_, broker_count);
   if (cluster_ == nullptr) {
     rd_kafka_destroy(host_);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -103,12 +104,10 @@ void on_error(rd_kafka_t* rk, int err, const char* reason, void*) {
 // Creates the idempotent producer; throws std::runtime_error with librdkafka's reason.
 rd_kafka_t* make_producer(const settings& s, delivery_stats& stats) {
   char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::unique_ptr<rd_kafka_conf_t, decltype(&rd_kafka_conf_destroy)> conf{rd_kafka_conf_new(), &rd_kafka_conf_destroy};
   auto set = [&](const std::string& name, const std::string& value) {
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
+    if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
       throw std::runtime_error(errstr);
-    }
   };
   set("bootstrap.servers", s.bootstrap_servers);
   set("enable.idempotence", "true");
@@ -117,20 +116,17 @@ rd_kafka_t* make_producer(const settings& s, delivery_stats& stats) {
   set("message.timeout.ms", std::to_string(s.delivery_timeout_ms));
   for (const auto& property : s.properties) {
     const auto eq = property.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      rd_kafka_conf_destroy(conf);
+    if (eq == std::string::npos || eq == 0)
       throw std::runtime_error("-X expects KEY=VALUE, got '" + property + "'");
-    }
     set(property.substr(0, eq), property.substr(eq + 1));
   }
-  rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-  rd_kafka_conf_set_error_cb(conf, on_error);
-  rd_kafka_conf_set_opaque(conf, &stats);
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
+  rd_kafka_conf_set_error_cb(conf.get(), on_error);
+  rd_kafka_conf_set_opaque(conf.get(), &stats);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof(errstr));
+  if (rk == nullptr)
     throw std::runtime_error(errstr);
-  }
+  conf.release(); // rd_kafka_new took it
   return rk;
 }
 

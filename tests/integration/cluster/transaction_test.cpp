@@ -2,7 +2,7 @@
 // requests: retriable failures are retried, abortable ones abort and the next transaction opens,
 // fatal ones (a fenced producer) end the producer. (The embedded broker answers TxnOffsetCommit
 // without storing the offsets, so what a transaction committed of them shows only on a cluster.)
-#include "actors/record_collector.hpp"
+#include "actors/kafka_client.hpp"
 #include "actors/transaction.hpp"
 #include "embedded_broker.hpp"
 #include "kafka_test_client.hpp"
@@ -27,27 +27,19 @@ constexpr std::int16_t end_txn = 26;
 
 /// A transactional producer on the embedded broker; destroyed with the fixture.
 struct producer {
-  rd_kafka_t* rk = nullptr;
-  std::unique_ptr<transaction_driver> driver;
+  kafka_handle rk;
+  std::unique_ptr<transaction_driver> driver; // declared after rk: destroyed before the client it drives
 
-  producer(const std::string& bootstrap, const std::string& transactional_id) {
-    auto* conf = rd_kafka_conf_new();
-    apply_kafka_settings(
-      conf,
-      {{"bootstrap.servers", bootstrap}, {"transactional.id", transactional_id}, {"transaction.timeout.ms", "10000"}});
-    char err[512];
-    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (!rk)
-      throw std::runtime_error(err);
-    driver = std::make_unique<transaction_driver>(rk, 5s);
-  }
-  ~producer() {
-    driver.reset();
-    rd_kafka_destroy(rk);
-  }
+  producer(const std::string& bootstrap, const std::string& transactional_id)
+      : rk(make_kafka_client(RD_KAFKA_PRODUCER,
+                             {{{"bootstrap.servers", bootstrap},
+                               {"transactional.id", transactional_id},
+                               {"transaction.timeout.ms", "10000"}}},
+                             "transactional producer")),
+        driver(std::make_unique<transaction_driver>(rk.get(), 5s)) {}
   /// Produces `value` to `topic` partition 0; the produce call's own result.
   rd_kafka_resp_err_t produce(const std::string& topic, const std::string& value) {
-    return rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+    return rd_kafka_producev(rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
   }
