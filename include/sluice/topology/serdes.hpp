@@ -6,6 +6,8 @@
 // sink holds its own instance, so a serde may keep reusable buffers.
 #pragma once
 
+#include <sluice/topology/json_text.hpp>
+
 #include <boost/json.hpp>
 
 #include <concepts>
@@ -58,6 +60,18 @@ struct json {
 /// 95, as alert templates do.
 struct typed_json : json {
   void serialize(const boost::json::value& v, std::string& out);
+};
+
+/// JSON text kept as text (sluice::json_text): checked well-formed, its fields read on demand;
+/// written out byte for byte as it was read. Empty input (a Kafka null) is JSON null.
+struct json_text {
+  using value_type = sluice::json_text;
+  sluice::json_text deserialize(std::string_view in) { return sluice::json_text{in}; }
+  /// As `deserialize(in)`, the text copied into `storage` (source operators pass their batch's json_arena).
+  sluice::json_text deserialize(std::string_view in, boost::json::storage_ptr storage) {
+    return sluice::json_text{in, std::move(storage)};
+  }
+  void serialize(const sluice::json_text& v, std::string& out) { out.assign(v.text()); }
 };
 
 /// Parses one complete JSON text into a value allocated from `storage`; integers stay int64 or

@@ -14,7 +14,7 @@
 
 namespace sluice {
 
-/// The serde used by `to(topic)` when none is named: string, json, int64.
+/// The serde used by `to(topic)` when none is named: string, json, int64, json_text.
 template <class T>
 struct default_serde;
 template <>
@@ -28,6 +28,10 @@ struct default_serde<boost::json::value> {
 template <>
 struct default_serde<int64_t> {
   using type = serdes::int64;
+};
+template <>
+struct default_serde<json_text> {
+  using type = serdes::json_text;
 };
 
 /// The value serde of an alerts topic: V's default serde, for JSON `typed_json`, so an alert

@@ -100,6 +100,21 @@ const std::vector<json_path>& every_path() {
   return ::testing::AssertionFailure() << misses;
 }
 
+// Checks that json_text::number (the On-Demand path, no document built) reads the double
+// `expected` (bit for bit) from each text placed in an object.
+::testing::AssertionResult json_text_reads(const std::vector<std::pair<std::string, double>>& cases) {
+  std::string misses;
+  size_t n = 0;
+  for (const auto& [text, expected] : cases) {
+    const double d = sluice::json_text{R"({"a":"x","v":)" + text + "}"}.number("v");
+    if (bits(d) != bits(expected) && ++n <= 3)
+      misses += "\n  " + text + " read as " + json::serialize(json::value(d));
+  }
+  if (n == 0)
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "json_text::number: " << n << " of " << cases.size() << " wrong" << misses;
+}
+
 std::string to_text(double d, std::chars_format format, int precision) {
   char buf[64];
   return {buf, std::to_chars(buf, buf + sizeof buf, d, format, precision).ptr};
@@ -184,11 +199,13 @@ TEST(numbers, hard_cases_read_exactly_on_every_path) {
      0.0000000000000000000000000000000000000000000000000000000000000000000000000000000001234567890123456789},
   };
   EXPECT_TRUE(every_path_reads(cases));
+  EXPECT_TRUE(json_text_reads(cases));
   std::vector<std::pair<std::string, double>> negated;
   for (const auto& [text, d] : cases)
     if (text[0] != '-')
       negated.emplace_back("-" + text, -d);
   EXPECT_TRUE(every_path_reads(negated));
+  EXPECT_TRUE(json_text_reads(negated));
 }
 
 TEST(numbers, integers_stay_exact_integers) {
@@ -216,6 +233,7 @@ TEST(numbers, random_bit_patterns_read_exactly_on_every_path) {
         cases.emplace_back(std::move(text), d);
   }
   EXPECT_TRUE(every_path_reads(cases));
+  EXPECT_TRUE(json_text_reads(cases));
 }
 
 TEST(numbers, random_decimals_of_15_to_20_digits_read_exactly_on_every_path) {
@@ -227,6 +245,7 @@ TEST(numbers, random_decimals_of_15_to_20_digits_read_exactly_on_every_path) {
     cases.emplace_back(std::move(text), d);
   }
   EXPECT_TRUE(every_path_reads(cases));
+  EXPECT_TRUE(json_text_reads(cases));
 }
 
 TEST(numbers, readings_like_cpu_usage_read_exactly) {
