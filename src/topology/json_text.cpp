@@ -71,14 +71,14 @@ template <class F>
 decltype(auto) with_object(std::string_view text, F&& f) {
   thread_local od::parser parser;
   od::document doc;
-  if (auto e = parser.iterate(simdjson::padded_string_view(text.data(), text.size(), text.size() + SIMDJSON_PADDING))
-                 .get(doc))
+  if (auto e =
+        parser.iterate(simdjson::padded_string_view(text.data(), text.size(), text.size() + SIMDJSON_PADDING)).get(doc))
     malformed(e);
   od::object object;
   if (auto e = doc.get_object().get(object))
-    throw std::invalid_argument(e == simdjson::INCORRECT_TYPE ? "not a JSON object: " + std::string{text.substr(0, 40)}
-                                                                : std::string{"malformed JSON: "} +
-                                                                    simdjson::error_message(e));
+    throw std::invalid_argument(e == simdjson::INCORRECT_TYPE
+                                  ? "not a JSON object: " + std::string{text.substr(0, 40)}
+                                  : std::string{"malformed JSON: "} + simdjson::error_message(e));
   return f(object);
 }
 
@@ -93,9 +93,7 @@ std::optional<od::value> field_of(od::object& object, std::string_view name) {
   return v;
 }
 
-[[noreturn]] void absent(std::string_view name) {
-  throw std::out_of_range("no field '" + std::string{name} + "'");
-}
+[[noreturn]] void absent(std::string_view name) { throw std::out_of_range("no field '" + std::string{name} + "'"); }
 
 /// Appends `s` as a JSON string.
 void append_quoted(std::string_view s, char*& out) {
@@ -234,15 +232,13 @@ std::string json_text::string(std::string_view name) const {
       absent(name);
     std::string_view s;
     if (auto e = v->get_string().get(s))
-      throw std::invalid_argument(e == simdjson::INCORRECT_TYPE ? "field '" + std::string{name} + "' is not a string"
-                                                                : std::string{"malformed JSON: "} +
-                                                                    simdjson::error_message(e));
+      throw std::invalid_argument(e == simdjson::INCORRECT_TYPE
+                                    ? "field '" + std::string{name} + "' is not a string"
+                                    : std::string{"malformed JSON: "} + simdjson::error_message(e));
     return std::string{s};
   });
 }
 
-boost::json::value json_text::to_value() const {
-  return serdes::parse_json(text_, storage_);
-}
+boost::json::value json_text::to_value() const { return serdes::parse_json(text_, storage_); }
 
 } // namespace sluice

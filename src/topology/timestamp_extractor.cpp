@@ -1,6 +1,10 @@
 #include <sluice/topology/timestamp_extractor.hpp>
 
+#include <sluice/topology/serdes.hpp>
+
+#include <charconv>
 #include <cmath>
+#include <type_traits>
 
 namespace sluice {
 
@@ -58,6 +62,23 @@ const boost::json::value* field_of(const boost::json::value& v, const std::strin
   return o ? o->if_contains(field) : nullptr;
 }
 
+/// The JSON value of `text`, the text of one field: numbers read without allocating (integers
+/// as int64 or uint64, others correctly rounded), anything else as serdes::parse_json reads it.
+boost::json::value scalar_of(std::string_view text) {
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  int64_t i;
+  if (auto [p, ec] = std::from_chars(begin, end, i); ec == std::errc{} && p == end)
+    return i;
+  uint64_t u;
+  if (auto [p, ec] = std::from_chars(begin, end, u); ec == std::errc{} && p == end)
+    return u;
+  double d;
+  if (auto [p, ec] = std::from_chars(begin, end, d); ec == std::errc{} && p == end)
+    return d;
+  return serdes::parse_json(text);
+}
+
 } // namespace
 
 std::optional<int64_t> parse_datetime_ms(std::string_view s) {
@@ -111,60 +132,105 @@ std::optional<int64_t> parse_datetime_ms(std::string_view s) {
   return secs * 1000 + ms;
 }
 
+namespace {
+
+// How each extractor reads its field (nullptr when absent or the value is no object).
+
+std::optional<int64_t> epoch_ms(const boost::json::value* f) {
+  if (!f)
+    return std::nullopt;
+  if (f->is_int64())
+    return f->get_int64();
+  if (f->is_uint64())
+    return f->get_uint64() <= INT64_MAX ? std::optional{static_cast<int64_t>(f->get_uint64())} : std::nullopt;
+  if (f->is_double())
+    return to_int64(std::floor(f->get_double()));
+  return std::nullopt;
+}
+
+std::optional<int64_t> epoch_ns(const boost::json::value* f) {
+  if (!f)
+    return std::nullopt;
+  auto floor_div = [](int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); };
+  if (f->is_int64())
+    return floor_div(f->get_int64(), 1'000'000);
+  if (f->is_uint64())
+    return static_cast<int64_t>(f->get_uint64() / 1'000'000);
+  if (f->is_double()) {
+    // In long double, which holds every int64: a double quotient is coarser than 1 ms beyond
+    // 2^53 ms, and its rounding crosses whole milliseconds there.
+    return to_int64(std::floor(static_cast<long double>(f->get_double()) / 1e6L));
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> epoch_seconds(const boost::json::value* f) {
+  if (!f || !f->is_number())
+    return std::nullopt;
+  return to_int64(std::round(f->to_number<double>() * 1000.0));
+}
+
+std::optional<int64_t> datetime(const boost::json::value* f) {
+  if (!f || !f->is_string())
+    return std::nullopt;
+  const auto& s = f->get_string();
+  return parse_datetime_ms(std::string_view{s.data(), s.size()});
+}
+
+/// The extractor that reads field `field` of a V with `read`: a json::value's member, or a
+/// json_text's field on its own (a number without allocating).
+template <class V>
+timestamp_extractor<V> field_extractor(std::string field, std::optional<int64_t> (*read)(const boost::json::value*)) {
+  return [field = std::move(field), read](const V& v, const record_meta&) -> std::optional<int64_t> {
+    if constexpr (std::is_same_v<V, json_text>) {
+      std::optional<std::string_view> text;
+      try {
+        text = v.find(field);
+      } catch (const std::invalid_argument&) { // no object
+        return std::nullopt;
+      }
+      if (!text)
+        return std::nullopt;
+      const auto value = scalar_of(*text);
+      return read(&value);
+    } else {
+      return read(field_of(v, field));
+    }
+  };
+}
+
+} // namespace
+
 namespace timestamps {
 
-timestamp_extractor<boost::json::value> json_field_ms(std::string field) {
-  return [field = std::move(field)](const boost::json::value& v, const record_meta&) -> std::optional<int64_t> {
-    const auto* f = field_of(v, field);
-    if (!f)
-      return std::nullopt;
-    if (f->is_int64())
-      return f->get_int64();
-    if (f->is_uint64())
-      return f->get_uint64() <= INT64_MAX ? std::optional{static_cast<int64_t>(f->get_uint64())} : std::nullopt;
-    if (f->is_double())
-      return to_int64(std::floor(f->get_double()));
-    return std::nullopt;
-  };
+template <class V>
+timestamp_extractor<V> json_field_ms(std::string field) {
+  return field_extractor<V>(std::move(field), epoch_ms);
 }
 
-timestamp_extractor<boost::json::value> json_field_ns(std::string field) {
-  return [field = std::move(field)](const boost::json::value& v, const record_meta&) -> std::optional<int64_t> {
-    const auto* f = field_of(v, field);
-    if (!f)
-      return std::nullopt;
-    auto floor_div = [](int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); };
-    if (f->is_int64())
-      return floor_div(f->get_int64(), 1'000'000);
-    if (f->is_uint64())
-      return static_cast<int64_t>(f->get_uint64() / 1'000'000);
-    if (f->is_double()) {
-      // In long double, which holds every int64: a double quotient is coarser than 1 ms beyond
-      // 2^53 ms, and its rounding crosses whole milliseconds there.
-      return to_int64(std::floor(static_cast<long double>(f->get_double()) / 1e6L));
-    }
-    return std::nullopt;
-  };
+template <class V>
+timestamp_extractor<V> json_field_ns(std::string field) {
+  return field_extractor<V>(std::move(field), epoch_ns);
 }
 
-timestamp_extractor<boost::json::value> json_field_seconds(std::string field) {
-  return [field = std::move(field)](const boost::json::value& v, const record_meta&) -> std::optional<int64_t> {
-    const auto* f = field_of(v, field);
-    if (!f || !f->is_number())
-      return std::nullopt;
-    return to_int64(std::round(f->to_number<double>() * 1000.0));
-  };
+template <class V>
+timestamp_extractor<V> json_field_seconds(std::string field) {
+  return field_extractor<V>(std::move(field), epoch_seconds);
 }
 
-timestamp_extractor<boost::json::value> json_field_datetime(std::string field) {
-  return [field = std::move(field)](const boost::json::value& v, const record_meta&) -> std::optional<int64_t> {
-    const auto* f = field_of(v, field);
-    if (!f || !f->is_string())
-      return std::nullopt;
-    const auto& s = f->get_string();
-    return parse_datetime_ms(std::string_view{s.data(), s.size()});
-  };
+template <class V>
+timestamp_extractor<V> json_field_datetime(std::string field) {
+  return field_extractor<V>(std::move(field), datetime);
 }
+
+template timestamp_extractor<boost::json::value> json_field_ms(std::string);
+template timestamp_extractor<boost::json::value> json_field_ns(std::string);
+template timestamp_extractor<boost::json::value> json_field_seconds(std::string);
+template timestamp_extractor<boost::json::value> json_field_datetime(std::string);
+template timestamp_extractor<json_text> json_field_ms(std::string);
+template timestamp_extractor<json_text> json_field_ns(std::string);
+template timestamp_extractor<json_text> json_field_seconds(std::string);
+template timestamp_extractor<json_text> json_field_datetime(std::string);
 
 } // namespace timestamps
 } // namespace sluice

@@ -1,6 +1,7 @@
 // Timestamp extractors: where a source's event time (`record_meta::timestamp`) comes from.
 #pragma once
 
+#include <sluice/topology/json_text.hpp>
 #include <sluice/topology/record.hpp>
 
 #include <boost/json.hpp>
@@ -32,17 +33,21 @@ timestamp_extractor<V> record_time() {
 }
 
 /// A JSON number field holding epoch milliseconds (floored); nullopt when absent, not a number or
-/// outside int64 (so for the extractors below).
-timestamp_extractor<boost::json::value> json_field_ms(std::string field);
+/// outside int64 (so for the extractors below). V: boost::json::value or json_text.
+template <class V = boost::json::value>
+timestamp_extractor<V> json_field_ms(std::string field);
 
 /// A JSON number field holding epoch nanoseconds (floored to ms).
-timestamp_extractor<boost::json::value> json_field_ns(std::string field);
+template <class V = boost::json::value>
+timestamp_extractor<V> json_field_ns(std::string field);
 
 /// A JSON number field holding epoch seconds, possibly fractional (rounded to the nearest ms).
-timestamp_extractor<boost::json::value> json_field_seconds(std::string field);
+template <class V = boost::json::value>
+timestamp_extractor<V> json_field_seconds(std::string field);
 
 /// A JSON string field holding a UTC date-time, as `parse_datetime_ms` reads it.
-timestamp_extractor<boost::json::value> json_field_datetime(std::string field);
+template <class V = boost::json::value>
+timestamp_extractor<V> json_field_datetime(std::string field);
 
 /// Any function of the value returning epoch ms (or nullopt when it has none).
 template <class V, class F>

@@ -59,7 +59,7 @@ TEST(json_text, absent_fields_and_wrong_types_throw_naming_the_field) {
     EXPECT_STREQ(e.what(), "field 'hostname' is not a number");
   }
   EXPECT_THROW((void)t.string("usage"), std::invalid_argument);
-  EXPECT_THROW((void)json_text{"[1,2]"}.raw("a"), std::invalid_argument);  // not an object
+  EXPECT_THROW((void)json_text{"[1,2]"}.raw("a"), std::invalid_argument); // not an object
   EXPECT_THROW((void)json_text{"17"}.number("a"), std::invalid_argument); // not an object
 }
 
@@ -75,9 +75,9 @@ TEST(json_text, malformed_text_is_rejected_when_read) {
 
 TEST(json_text, text_goes_through_byte_for_byte) {
   sluice::serdes::json_text serde;
-  for (const std::string& in : {reading, std::string{R"({ "a" : 1.50 , "b":[ 1 , 2 ] })"}, std::string{"  [1e5] "},
-                               std::string{R"("\u00e9")"}, std::string{"-0.0"}, std::string{"123456789012345678901234567890"},
-                               std::string{R"({"big":1e400})"}}) {
+  for (const std::string& in :
+       {reading, std::string{R"({ "a" : 1.50 , "b":[ 1 , 2 ] })"}, std::string{"  [1e5] "}, std::string{R"("\u00e9")"},
+        std::string{"-0.0"}, std::string{"123456789012345678901234567890"}, std::string{R"({"big":1e400})"}}) {
     std::string out;
     serde.serialize(serde.deserialize(in), out);
     EXPECT_EQ(out, in);
@@ -110,7 +110,7 @@ TEST(json_text, objects_are_written_from_fields_text) {
                             {"where", {{"dc", "eu \"west\""}, {"rack", 7}}},
                             {"quote\"d\n", 91.25}};
   EXPECT_EQ(row.to_value(), want);
-  EXPECT_EQ(json_text{row.text()}, row); // well-formed: reads back
+  EXPECT_EQ(json_text{row.text()}, row);             // well-formed: reads back
   EXPECT_EQ(row.number("quote\\\"d\\u000a"), 91.25); // keys are matched as written
   EXPECT_EQ(json_text::object({}).text(), "{}");
 }

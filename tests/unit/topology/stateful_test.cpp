@@ -86,6 +86,40 @@ TEST(timestamps, numbers_outside_int64_are_no_event_time) {
   EXPECT_EQ(read(timestamps::json_field_seconds("t"), "-1700000000.5"), -1700000000500);
 }
 
+TEST(timestamps, json_text_fields_give_what_the_same_json_value_fields_give) {
+  const record_meta meta{};
+  const std::vector<std::string> fields{"1700000000123",
+                                        "1700000000123.9",
+                                        "1700000000123456789",
+                                        "1700000000.123",
+                                        "1e300",
+                                        "-1e19",
+                                        "18446744073709551615",
+                                        "9223372036854775807",
+                                        "-1.5",
+                                        "-0.5",
+                                        "3e33",
+                                        "1e400",
+                                        "\"2023-11-14 22:13:20.123456\"",
+                                        "\"2023-11-14T23:13:20.5+01:00\"",
+                                        "\"not a date\"",
+                                        "true",
+                                        "null",
+                                        "[1]"};
+  auto same = [&](auto on_value, auto on_text) {
+    for (const auto& f : fields) {
+      const auto object = R"({"x":1,"t":)" + f + "}";
+      EXPECT_EQ(on_text(json_text{object}, meta), on_value(serdes::parse_json(object), meta)) << f;
+    }
+    EXPECT_EQ(on_text(json_text{R"({"x":1})"}, meta), std::nullopt); // absent
+    EXPECT_EQ(on_text(json_text{"[1,2]"}, meta), std::nullopt);      // no object
+  };
+  same(timestamps::json_field_ms("t"), timestamps::json_field_ms<json_text>("t"));
+  same(timestamps::json_field_ns("t"), timestamps::json_field_ns<json_text>("t"));
+  same(timestamps::json_field_seconds("t"), timestamps::json_field_seconds<json_text>("t"));
+  same(timestamps::json_field_datetime("t"), timestamps::json_field_datetime<json_text>("t"));
+}
+
 TEST(timestamps, record_timestamp_by_default_and_custom_function) {
   topology_test_driver d{extractor_topology({})};
   d.pipe("in", "k", "{}", 42);
