@@ -166,7 +166,7 @@ void bm_json_text_filter_serialize(benchmark::State& state) {
       arena = sluice::make_json_arena(4096 * 100); // a batch
     const auto v = serde.deserialize(in[i++ & 4095], arena);
     if (v.number("usage") > 80) {
-      const auto [at, host, cpu, usage] = v.raw({"occurred_at", "hostname", "cpu", "usage"});
+      const auto [at, host, cpu, usage] = v.raw_fields({"occurred_at", "hostname", "cpu", "usage"});
       serde.serialize(
         sluice::json_text::object({{"time_ltz", at}, {"hostname", host}, {"cpu", cpu}, {"usage", usage}}, v.storage()),
         out);

@@ -144,6 +144,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(identical(serdes::parse_json(in, &arena), v), "parse_json into an arena reads the same", in);
   }
 
+  // Kept as text: read or rejected with std::invalid_argument; what is read is the input byte for
+  // byte, and in an object without escapes (keys are matched as written) every field reads as the
+  // parsed document's (of a key written twice, the last).
+  try {
+    const json_text text{in};
+    if (!in.empty())
+      check(text.text() == in, "json_text keeps the input's bytes", in);
+    if (v.is_object() && in.find('\\') == std::string_view::npos)
+      for (const auto& [key, value] : v.get_object()) {
+        const auto raw = text.find(key);
+        check(raw.has_value(), "json_text finds every field", std::string{key});
+        if (raw)
+          check(identical(serdes::parse_json(*raw), value), "json_text fields read as parsed", std::string{*raw});
+      }
+  } catch (const std::invalid_argument&) {
+  }
+
   check_fixed_point<serdes::windowed_json<serdes::json>>(in, "windowed_json<json>");
   check_fixed_point<serdes::windowed_json<serdes::string>>(in, "windowed_json<string>");
   check_fixed_point<serdes::ranking_json<serdes::string, serdes::json>>(in, "ranking_json<string, json>");

@@ -75,6 +75,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto seconds = timestamps::json_field_seconds("t")(record, meta);
   const auto datetime = timestamps::json_field_datetime("t")(record, meta);
 
+  // The same record kept as text gives the same instants (where it is JSON).
+  std::string text;
+  serdes::write_json(record, text);
+  try {
+    const json_text kept{text};
+    check(timestamps::json_field_ms<json_text>("t")(kept, meta) == ms, "json_text: epoch ms as on json::value", text);
+    check(timestamps::json_field_ns<json_text>("t")(kept, meta) == ns, "json_text: epoch ns as on json::value", text);
+    check(timestamps::json_field_seconds<json_text>("t")(kept, meta) == seconds, "json_text: seconds as on json::value",
+          text);
+    check(timestamps::json_field_datetime<json_text>("t")(kept, meta) == datetime,
+          "json_text: a date-time as on json::value", text);
+  } catch (const std::invalid_argument&) { // e.g. a string that is no UTF-8: serdes::json refuses it too
+    bool refused = false;
+    try {
+      serdes::json{}.deserialize(text);
+    } catch (const std::invalid_argument&) {
+      refused = true;
+    }
+    check(refused, "json_text refuses only what serdes::json refuses", text);
+  }
+
   if (field.is_string()) {
     check(!ms && !ns && !seconds, "a string is no number of ms, ns or seconds", in);
     check(datetime == parse_datetime_ms(std::string_view{field.get_string()}), "a date-time field reads as the text",

@@ -18,7 +18,7 @@ void build_filter(const stream<json_text, json_text>& readings, const cpu_anomal
     .filter([](const json_text& reading) { return reading.number("usage") > cpu_usage_threshold; }, "usage-over-80")
     .map_values(
       [](const json_text& reading) {
-        const auto [at, hostname, cpu, usage] = reading.raw({"occurred_at", "hostname", "cpu", "usage"});
+        const auto [at, hostname, cpu, usage] = reading.raw_fields({"occurred_at", "hostname", "cpu", "usage"});
         return json_text::object({{"time_ltz", at}, {"hostname", hostname}, {"cpu", cpu}, {"usage", usage}},
                                  reading.storage());
       },

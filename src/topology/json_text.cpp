@@ -82,18 +82,6 @@ decltype(auto) with_object(std::string_view text, F&& f) {
   return f(object);
 }
 
-/// The value of field `name` of `object`, if there is one.
-std::optional<od::value> field_of(od::object& object, std::string_view name) {
-  od::value v;
-  auto e = object.find_field_unordered(name).get(v);
-  if (e == simdjson::NO_SUCH_FIELD)
-    return std::nullopt;
-  if (e)
-    malformed(e);
-  return v;
-}
-
-[[noreturn]] void absent(std::string_view name) { throw std::out_of_range("no field '" + std::string{name} + "'"); }
 
 /// Appends `s` as a JSON string.
 void append_quoted(std::string_view s, char*& out) {
@@ -164,14 +152,32 @@ json_text json_text::object(std::initializer_list<std::pair<std::string_view, st
   return json_text{checked{}, {begin, static_cast<std::size_t>(out - begin)}, std::move(storage)};
 }
 
-std::optional<std::string_view> json_text::find(std::string_view name) const {
-  return with_object(text_, [&](od::object& object) -> std::optional<std::string_view> {
-    auto v = field_of(object, name);
-    if (!v)
-      return std::nullopt;
-    return raw_of(*v);
+void json_text::scan(std::span<const std::string_view> names, std::span<std::string_view> out) const {
+  std::fill(out.begin(), out.end(), std::string_view{});
+  with_object(text_, [&](od::object& object) {
+    for (auto result : object) { // every field: of a key written twice, the last counts, as in serdes::json
+      od::field field;
+      if (auto e = std::move(result).get(field))
+        malformed(e);
+      const auto key = field.key();
+      for (std::size_t i = 0; i < names.size(); ++i)
+        if (key.unsafe_is_equal(names[i])) {
+          out[i] = raw_of(field.value());
+          break;
+        }
+    }
   });
 }
+
+std::optional<std::string_view> json_text::find(std::string_view name) const {
+  std::string_view text;
+  scan({&name, 1}, {&text, 1});
+  if (text.data() == nullptr)
+    return std::nullopt;
+  return text;
+}
+
+void json_text::absent(std::string_view name) { throw std::out_of_range("no field '" + std::string{name} + "'"); }
 
 std::string_view json_text::raw(std::string_view name) const {
   auto text = find(name);
@@ -180,63 +186,26 @@ std::string_view json_text::raw(std::string_view name) const {
   return *text;
 }
 
-void json_text::raw_fields(std::span<const std::string_view> names, std::span<std::string_view> out) const {
-  std::size_t found = 0;
-  std::fill(out.begin(), out.end(), std::string_view{});
-  with_object(text_, [&](od::object& object) {
-    for (auto result : object) {
-      od::field field;
-      if (auto e = std::move(result).get(field))
-        malformed(e);
-      const auto key = field.key();
-      for (std::size_t i = 0; i < names.size(); ++i)
-        if (out[i].data() == nullptr && key.unsafe_is_equal(names[i])) {
-          out[i] = raw_of(field.value());
-          ++found;
-          break;
-        }
-      if (found == names.size())
-        return;
-    }
-  });
-  for (std::size_t i = 0; i < names.size(); ++i)
-    if (out[i].data() == nullptr)
-      absent(names[i]);
-}
-
 double json_text::number(std::string_view name) const {
-  return with_object(text_, [&](od::object& object) {
-    auto v = field_of(object, name);
-    if (!v)
-      absent(name);
-    od::json_type type;
-    if (auto e = v->type().get(type))
-      malformed(e);
-    if (type != od::json_type::number)
-      throw std::invalid_argument("field '" + std::string{name} + "' is not a number");
-    // Read with std::from_chars, correctly rounded (simdjson 3.0's own reading is not, for some
-    // long decimals); a number beyond a double's range is read as serdes::json reads it.
-    const auto token = raw_of(*v);
-    double d;
-    const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), d);
-    if (ec == std::errc{} && end == token.data() + token.size())
-      return d;
-    return serdes::parse_json(token).to_number<double>();
-  });
+  const auto text = raw(name);
+  if (text.front() != '-' && (text.front() < '0' || text.front() > '9'))
+    throw std::invalid_argument("field '" + std::string{name} + "' is not a number");
+  // Read with std::from_chars, correctly rounded (simdjson 3.0's own reading is not, for some
+  // long decimals); a number beyond a double's range is read as serdes::json reads it.
+  double d;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+  if (ec == std::errc{} && end == text.data() + text.size())
+    return d;
+  return serdes::parse_json(text).to_number<double>();
 }
 
 std::string json_text::string(std::string_view name) const {
-  return with_object(text_, [&](od::object& object) {
-    auto v = field_of(object, name);
-    if (!v)
-      absent(name);
-    std::string_view s;
-    if (auto e = v->get_string().get(s))
-      throw std::invalid_argument(e == simdjson::INCORRECT_TYPE
-                                    ? "field '" + std::string{name} + "' is not a string"
-                                    : std::string{"malformed JSON: "} + simdjson::error_message(e));
-    return std::string{s};
-  });
+  const auto text = raw(name);
+  if (text.front() != '"')
+    throw std::invalid_argument("field '" + std::string{name} + "' is not a string");
+  const auto value = serdes::parse_json(text); // unescaped
+  const auto& s = value.get_string();
+  return std::string{s.data(), s.size()};
 }
 
 boost::json::value json_text::to_value() const { return serdes::parse_json(text_, storage_); }

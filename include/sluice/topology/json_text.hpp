@@ -20,7 +20,8 @@ namespace sluice {
 /// (simdjson's On-Demand parser), and new objects are written from fields' text, so a value that
 /// passes through unchanged comes out byte for byte and a filter or a projection costs a fraction
 /// of a `boost::json::value` (bench/README.md, sluice-bench-serdes). Field names are matched
-/// against keys as written (a key spelled with escapes is not unescaped). `to_value()` parses it
+/// against keys as written (a key spelled with escapes is not unescaped); of a key written twice,
+/// the last counts, as in serdes::json. `to_value()` parses it
 /// where a whole document is needed. Copies share the text; immutable.
 class json_text {
 public:
@@ -49,9 +50,12 @@ public:
 
   /// The JSON text of each field of `names`, read in one pass; throws as `raw` for the first absent.
   template <std::size_t N>
-  std::array<std::string_view, N> raw(const std::string_view (&names)[N]) const {
+  std::array<std::string_view, N> raw_fields(const std::string_view (&names)[N]) const {
     std::array<std::string_view, N> out;
-    raw_fields(names, out);
+    scan(names, out);
+    for (std::size_t i = 0; i < N; ++i)
+      if (out[i].data() == nullptr)
+        absent(names[i]);
     return out;
   }
 
@@ -74,7 +78,9 @@ public:
 private:
   struct checked {};
   json_text(checked, std::string_view text, boost::json::storage_ptr storage);
-  void raw_fields(std::span<const std::string_view> names, std::span<std::string_view> out) const;
+  /// Sets out[i] to the text of field names[i] (data() null where absent), in one pass.
+  void scan(std::span<const std::string_view> names, std::span<std::string_view> out) const;
+  [[noreturn]] static void absent(std::string_view name);
 
   boost::json::storage_ptr storage_;
   std::string_view text_; // followed by readable padding, as simdjson needs

@@ -208,7 +208,7 @@ TEST(json_arena, the_json_text_filter_path_allocates_per_batch_not_per_record) {
   // the row written from the fields' text into the same arena.
   auto over_80 = [](const json_text& v) { return v.number("usage") > 80; };
   auto to_row = [](const json_text& r) {
-    const auto [at, host, cpu, usage] = r.raw({"occurred_at", "hostname", "cpu", "usage"});
+    const auto [at, host, cpu, usage] = r.raw_fields({"occurred_at", "hostname", "cpu", "usage"});
     return json_text::object({{"time_ltz", at}, {"hostname", host}, {"cpu", cpu}, {"usage", usage}}, r.storage());
   };
   detail::source_processor<serdes::json_text, serdes::json_text> source;

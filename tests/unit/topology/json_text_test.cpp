@@ -36,7 +36,7 @@ TEST(json_text, fields_are_read_as_written) {
   EXPECT_EQ(t.string("say"), "tab\there");
   EXPECT_EQ(t.find("missing"), std::nullopt);
   EXPECT_EQ(t.find("cpu"), R"("cpu-1")");
-  const auto [usage, host, at] = t.raw({"usage", "hostname", "occurred_at"});
+  const auto [usage, host, at] = t.raw_fields({"usage", "hostname", "occurred_at"});
   EXPECT_EQ(usage, "91.25");
   EXPECT_EQ(host, R"("doc")");
   EXPECT_EQ(at, "1700000000123");
@@ -51,7 +51,7 @@ TEST(json_text, absent_fields_and_wrong_types_throw_naming_the_field) {
     EXPECT_STREQ(e.what(), "no field 'usage_max'");
   }
   EXPECT_THROW((void)t.number("nope"), std::out_of_range);
-  EXPECT_THROW((void)t.raw({"usage", "nope"}), std::out_of_range);
+  EXPECT_THROW((void)t.raw_fields({"usage", "nope"}), std::out_of_range);
   try {
     (void)t.number("hostname");
     FAIL() << "expected std::invalid_argument";
@@ -113,6 +113,19 @@ TEST(json_text, objects_are_written_from_fields_text) {
   EXPECT_EQ(json_text{row.text()}, row);             // well-formed: reads back
   EXPECT_EQ(row.number("quote\\\"d\\u000a"), 91.25); // keys are matched as written
   EXPECT_EQ(json_text::object({}).text(), "{}");
+}
+
+TEST(json_text, of_a_key_written_twice_the_last_counts_as_in_serdes_json) {
+  const std::string twice = R"({"action":"WITHDRAWAL","n":1,"action":15000.0,"n":"two"})";
+  const json_text t{twice};
+  const auto v = sluice::serdes::json{}.deserialize(twice);
+  EXPECT_EQ(t.raw("action"), "15000.0");
+  EXPECT_EQ(t.number("action"), v.at("action").to_number<double>());
+  EXPECT_EQ(t.string("n"), "two");
+  EXPECT_EQ(v.at("n").as_string(), "two");
+  const auto [action, n] = t.raw_fields({"action", "n"});
+  EXPECT_EQ(action, "15000.0");
+  EXPECT_EQ(n, R"("two")");
 }
 
 TEST(json_text, to_value_reads_as_serdes_json_reads) {
