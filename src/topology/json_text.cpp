@@ -82,7 +82,6 @@ decltype(auto) with_object(std::string_view text, F&& f) {
   return f(object);
 }
 
-
 /// Appends `s` as a JSON string.
 void append_quoted(std::string_view s, char*& out) {
   *out++ = '"';
