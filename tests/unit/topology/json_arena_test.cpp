@@ -78,6 +78,18 @@ struct readings {
 
 using json_source = detail::source_processor<serdes::json, serdes::json>;
 
+// Runs `in` through `chain` (source first, sink last) as the operators of a task do: each batch
+// handed on with no other reference to it, so an operator may move records out of it.
+void run_chain(forward_context& ctx, batch_ptr in, std::initializer_list<processor*> chain) {
+  for (auto* p : chain) {
+    p->process(in, ctx);
+    if (ctx.forwarded.empty())
+      return;
+    in = std::move(ctx.forwarded.back());
+    ctx.forwarded.clear();
+  }
+}
+
 TEST(json_arena, a_parsed_batch_allocates_a_few_blocks_not_one_per_record) {
   const readings input{1000};
   auto raw = input.batch();
@@ -178,20 +190,7 @@ TEST(json_arena, the_filter_path_allocates_per_batch_not_per_record) {
   detail::sink_processor<json::value, json::value, serdes::json, serdes::json> sink{"filtered", "filtered-sink"};
   forward_context ctx;
   sink.init(ctx);
-  auto run = [&](const std::shared_ptr<raw_batch>& raw) {
-    source.process(raw, ctx);
-    auto parsed = std::move(ctx.forwarded.back());
-    ctx.forwarded.clear();
-    filter.process(parsed, ctx);
-    parsed.reset(); // the filter forwards the same batch: now exclusive to the next operator
-    auto kept = std::move(ctx.forwarded.back());
-    ctx.forwarded.clear();
-    map.process(kept, ctx);
-    kept.reset();
-    auto rows = std::move(ctx.forwarded.back());
-    ctx.forwarded.clear();
-    sink.process(rows, ctx);
-  };
+  auto run = [&](const std::shared_ptr<raw_batch>& raw) { run_chain(ctx, raw, {&source, &filter, &map, &sink}); };
   const readings input{2000};
   run(input.batch()); // warms the sink's buffers
   const auto raw = input.batch();
@@ -217,20 +216,7 @@ TEST(json_arena, the_json_text_filter_path_allocates_per_batch_not_per_record) {
   detail::sink_processor<json_text, json_text, serdes::json_text, serdes::json_text> sink{"filtered", "filtered-sink"};
   forward_context ctx;
   sink.init(ctx);
-  auto run = [&](const std::shared_ptr<raw_batch>& raw) {
-    source.process(raw, ctx);
-    auto parsed = std::move(ctx.forwarded.back());
-    ctx.forwarded.clear();
-    filter.process(parsed, ctx);
-    parsed.reset();
-    auto kept = std::move(ctx.forwarded.back());
-    ctx.forwarded.clear();
-    map.process(kept, ctx);
-    kept.reset();
-    auto rows = std::move(ctx.forwarded.back());
-    ctx.forwarded.clear();
-    sink.process(rows, ctx);
-  };
+  auto run = [&](const std::shared_ptr<raw_batch>& raw) { run_chain(ctx, raw, {&source, &filter, &map, &sink}); };
   const readings input{2000};
   run(input.batch()); // warms the sink's buffers and the thread's parsers
   const auto raw = input.batch();
