@@ -23,8 +23,16 @@ void* operator new(std::size_t n) {
     return p;
   throw std::bad_alloc{};
 }
+// The nothrow form too (libsimdjson allocates with it): whatever reaches the delete above must
+// come from malloc, or AddressSanitizer reports a mismatch.
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  if (sluice::test::detail::counting.load(std::memory_order_relaxed))
+    sluice::test::detail::allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n == 0 ? 1 : n);
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace sluice::test {
 
