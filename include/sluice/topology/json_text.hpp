@@ -21,8 +21,8 @@ namespace sluice {
 /// passes through unchanged comes out byte for byte and a filter or a projection costs a fraction
 /// of a `boost::json::value` (bench/README.md, sluice-bench-serdes). Field names are matched
 /// against keys as written (a key spelled with escapes is not unescaped); of a key written twice,
-/// the last counts, as in serdes::json. `to_value()` parses it
-/// where a whole document is needed. Copies share the text; immutable.
+/// the last counts, as in serdes::json. `to_value()` parses it where a whole document is needed.
+/// Copies share the text; immutable.
 class json_text {
 public:
   /// `null`.
