@@ -5,6 +5,9 @@
 // all back), then runs each phase --repeat times in a child process (this binary re-executed with
 // --phase), so that every phase has its own RSS high-water mark:
 //   bare     a librdkafka consumer assigned all partitions reads every record, touching each payload;
+//   pipe     the same consumer plus a producer: the filter's work with librdkafka alone (usage read
+//            with from_chars, the reading written unchanged, the producer settings sluice uses), the
+//            floor under any runtime that reads, filters and writes these records;
 //   streams  sluice::kafka_streams runs the cpu-anomaly topology with a fresh application.id until
 //            records_processed() reaches N; the parent then checks the output topic's record count
 //            against the count computed while generating the input.
@@ -52,10 +55,10 @@ struct options {
   std::string compression = "zstd";
   int batch_records = 10'000; // records per produced batch (a run of consecutive records per partition)
   std::uint64_t seed = 1;
-  std::string phase;     // "" in the parent; "bare" or "streams" in a child
+  std::string phase;     // "" in the parent; "bare", "pipe" or "streams" in a child
   std::string bootstrap; // child: the parent's broker
   std::string input = "cpu_load_stats_bench";
-  std::string output; // child (streams): topic to write to
+  std::string output; // child (pipe, streams): topic to write to
   std::string application_id;
   int threads = 0;                   // streams: num.stream.threads (0 = one per core)
   std::vector<std::string> settings; // --set key=value for the streams phase
@@ -108,6 +111,53 @@ int phase_bare(const options& o) {
   if (!bare_consume(o.bootstrap, o.input, o.partitions, o.records, seconds(o.timeout_s), r))
     return 1;
   print_result(r);
+  return 0;
+}
+
+// Phase "pipe": phase "bare" plus writing each reading with usage > 80 to the output, unchanged.
+int phase_pipe(const options& o) {
+  const mark start;
+  rd_kafka_t* consumer = make_client(
+    RD_KAFKA_CONSUMER, {{"bootstrap.servers", o.bootstrap}, {"group.id", "bench-pipe"}, {"enable.auto.commit", "false"}});
+  // What sluice's record collector sets.
+  rd_kafka_t* producer = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", o.bootstrap},
+                                                         {"enable.idempotence", "true"},
+                                                         {"compression.type", "lz4"},
+                                                         {"linger.ms", "5"},
+                                                         {"queue.buffering.max.messages", "1000000"}});
+  assign_from_beginning(consumer, o.input, o.partitions);
+  constexpr std::string_view field = "\"usage\": ";
+  std::int64_t count = 0;
+  std::optional<mark> first;
+  const auto deadline = start.at + seconds(o.timeout_s);
+  while (count < o.records && clock_type::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, 100);
+    if (m == nullptr)
+      continue;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (count++ == 0)
+        first.emplace();
+      const std::string_view value{static_cast<const char*>(m->payload), m->len};
+      double usage = 0;
+      if (const auto at = value.find(field); at != std::string_view::npos)
+        std::from_chars(value.data() + at + field.size(), value.data() + value.size(), usage);
+      if (usage > usage_threshold)
+        produce(producer, o.output, m->partition, {static_cast<const char*>(m->key), m->key_len}, value, 1);
+      rd_kafka_poll(producer, 0);
+    }
+    rd_kafka_message_destroy(m);
+  }
+  const mark last;
+  check(rd_kafka_flush(producer, 60000), "flush");
+  rd_kafka_destroy(producer);
+  rd_kafka_consumer_close(consumer);
+  rd_kafka_destroy(consumer);
+  if (count < o.records) {
+    std::fprintf(stderr, "pipe: only %lld of %lld records within %llds\n", static_cast<long long>(count),
+                 static_cast<long long>(o.records), static_cast<long long>(o.timeout_s));
+    return 1;
+  }
+  print_result(measured(count, start, first.value_or(start), last));
   return 0;
 }
 
@@ -191,56 +241,56 @@ int orchestrate(const options& o) {
     figures[phase + " rss"].push_back(r.at("rss_kib") / 1024);
   };
   for (int run = 1; run <= o.repeat; ++run) {
-    auto args = common;
-    args.insert(args.end(), {"--phase", "bare"});
-    const auto bare = run_child(args);
-    std::printf("run %d bare:    %s (%9.0f incl. start)  VmHWM %6.1f MiB\n", run, rate_text(bare).c_str(),
-                bare.at("records") / bare.at("wall_seconds"), bare.at("rss_kib") / 1024);
-    std::fflush(stdout);
-    keep("bare", bare);
-
-    // The streams phase, and with --compare the same phase with those settings on top.
-    for (const auto* phase : {"streams", "compare"}) {
-      const bool comparing = std::string_view{phase} == "compare";
+    // bare and pipe, then the streams phase, and with --compare the same phase with those settings on top.
+    for (const std::string phase : {"bare", "pipe", "streams", "compare"}) {
+      const bool comparing = phase == "compare";
       if (comparing && o.compare.empty())
         break;
+      auto args = common;
+      args.insert(args.end(), {"--phase", comparing ? "streams" : phase});
       const auto out = o.input + "-" + phase + "-" + std::to_string(run);
-      broker.create_topic(out, o.partitions);
-      args = common;
-      args.insert(args.end(), {"--phase", "streams", "--output", out, "--application-id",
-                               "bench-" + std::to_string(getpid()) + "-" + phase + "-" + std::to_string(run),
-                               "--threads", std::to_string(o.threads)});
+      if (phase != "bare") {
+        broker.create_topic(out, o.partitions);
+        args.insert(args.end(), {"--output", out, "--application-id",
+                                 "bench-" + std::to_string(getpid()) + "-" + phase + "-" + std::to_string(run),
+                                 "--threads", std::to_string(o.threads)});
+      }
       if (comparing)
         for (const auto& s : o.compare)
           args.insert(args.end(), {"--set", s});
-      const auto streams = run_child(args);
-      const auto out_high = watermark_sums(probe, out, o.partitions).second; // offsets count every record
-      std::printf("run %d %-8s %s (%9.0f incl. start)  VmHWM %6.1f MiB  output %lld/%lld %s\n", run,
-                  (std::string{phase} + ":").c_str(), rate_text(streams).c_str(),
-                  streams.at("records") / streams.at("wall_seconds"), streams.at("rss_kib") / 1024,
-                  static_cast<long long>(out_high), static_cast<long long>(expected_output),
-                  out_high >= expected_output ? "ok" : "MISMATCH");
-      std::fflush(stdout);
-      // At least: under exactly-once the embedded broker's offsets also count transaction markers.
-      if (out_high < expected_output) {
-        rd_kafka_destroy(probe);
-        std::fprintf(stderr, "output count mismatch: %lld written, %lld expected\n", static_cast<long long>(out_high),
-                     static_cast<long long>(expected_output));
-        return 1;
+      const auto r = run_child(args);
+      std::printf("run %d %-8s %s (%9.0f incl. start)  VmHWM %6.1f MiB", run, (phase + ":").c_str(),
+                  rate_text(r).c_str(), r.at("records") / r.at("wall_seconds"), r.at("rss_kib") / 1024);
+      if (phase != "bare") {
+        // At least: under exactly-once the embedded broker's offsets also count transaction markers.
+        const auto out_high = watermark_sums(probe, out, o.partitions).second; // offsets count every record
+        std::printf("  output %lld/%lld %s", static_cast<long long>(out_high), static_cast<long long>(expected_output),
+                    out_high >= expected_output ? "ok" : "MISMATCH");
+        if (out_high < expected_output) {
+          rd_kafka_destroy(probe);
+          std::fprintf(stderr, "\noutput count mismatch: %lld written, %lld expected\n",
+                       static_cast<long long>(out_high), static_cast<long long>(expected_output));
+          return 1;
+        }
       }
-      keep(phase, streams);
+      std::printf("\n");
+      std::fflush(stdout);
+      keep(phase, r);
     }
   }
   rd_kafka_destroy(probe);
   auto m = [&](const std::string& name) { return median(figures.at(name)); };
   std::printf("\nmedian of %d (round-trip time %d ms):\n", o.repeat, o.rtt_ms);
-  for (const auto& [phase, label] :
-       {std::pair{"bare", "(a) bare consumer:       "}, std::pair{"streams", "(b) cpu-anomaly (sluice):"}})
+  for (const auto& [phase, label] : {std::pair{"bare", "(a) bare consumer:       "},
+                                      std::pair{"pipe", "(p) bare pipe:           "},
+                                      std::pair{"streams", "(b) cpu-anomaly (sluice):"}})
     std::printf("  %s %9.0f records/s (%9.0f incl. start)  CPU %4.0f %%  %9.0f records/CPU-s  VmHWM %6.1f MiB\n", label,
                 m(std::string{phase} + " rate"), m(std::string{phase} + " wall"), 100 * m(std::string{phase} + " cpu"),
                 m(std::string{phase} + " per_cpu"), m(std::string{phase} + " rss"));
   std::printf("  ratio (b)/(a): %.2f records/s, %.2f records/CPU-s\n", m("streams rate") / m("bare rate"),
               m("streams per_cpu") / m("bare per_cpu"));
+  std::printf("  ratio (b)/(p): %.2f records/s, %.2f records/CPU-s\n", m("streams rate") / m("pipe rate"),
+              m("streams per_cpu") / m("pipe per_cpu"));
   if (!o.compare.empty()) {
     std::string with;
     for (const auto& c : o.compare)
@@ -293,7 +343,7 @@ int main(int argc, char** argv) {
     ->capture_default_str()
     ->check(CLI::Range(0, 10000));
   auto* internal = cli.add_option_group("internal", "used when the bench re-executes itself for one phase");
-  internal->add_option("--phase", o.phase)->check(CLI::IsMember({"bare", "streams"}));
+  internal->add_option("--phase", o.phase)->check(CLI::IsMember({"bare", "pipe", "streams"}));
   internal->add_option("--bootstrap-servers", o.bootstrap);
   internal->add_option("--input", o.input);
   internal->add_option("--output", o.output);
@@ -304,6 +354,8 @@ int main(int argc, char** argv) {
   try {
     if (o.phase == "bare")
       return phase_bare(o);
+    if (o.phase == "pipe")
+      return phase_pipe(o);
     if (o.phase == "streams")
       return phase_streams(o);
     return orchestrate(o);
