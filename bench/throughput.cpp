@@ -117,8 +117,9 @@ int phase_bare(const options& o) {
 // Phase "pipe": phase "bare" plus writing each reading with usage > 80 to the output, unchanged.
 int phase_pipe(const options& o) {
   const mark start;
-  rd_kafka_t* consumer = make_client(
-    RD_KAFKA_CONSUMER, {{"bootstrap.servers", o.bootstrap}, {"group.id", "bench-pipe"}, {"enable.auto.commit", "false"}});
+  rd_kafka_t* consumer =
+    make_client(RD_KAFKA_CONSUMER,
+                {{"bootstrap.servers", o.bootstrap}, {"group.id", "bench-pipe"}, {"enable.auto.commit", "false"}});
   // What sluice's record collector sets.
   rd_kafka_t* producer = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", o.bootstrap},
                                                          {"enable.idempotence", "true"},
@@ -281,9 +282,9 @@ int orchestrate(const options& o) {
   rd_kafka_destroy(probe);
   auto m = [&](const std::string& name) { return median(figures.at(name)); };
   std::printf("\nmedian of %d (round-trip time %d ms):\n", o.repeat, o.rtt_ms);
-  for (const auto& [phase, label] : {std::pair{"bare", "(a) bare consumer:       "},
-                                      std::pair{"pipe", "(p) bare pipe:           "},
-                                      std::pair{"streams", "(b) cpu-anomaly (sluice):"}})
+  for (const auto& [phase, label] :
+       {std::pair{"bare", "(a) bare consumer:       "}, std::pair{"pipe", "(p) bare pipe:           "},
+        std::pair{"streams", "(b) cpu-anomaly (sluice):"}})
     std::printf("  %s %9.0f records/s (%9.0f incl. start)  CPU %4.0f %%  %9.0f records/CPU-s  VmHWM %6.1f MiB\n", label,
                 m(std::string{phase} + " rate"), m(std::string{phase} + " wall"), 100 * m(std::string{phase} + " cpu"),
                 m(std::string{phase} + " per_cpu"), m(std::string{phase} + " rss"));
