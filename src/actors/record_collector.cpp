@@ -13,7 +13,7 @@ namespace sluice {
 
 void delivery_epoch::close(uint64_t marker) {
   marker_ = marker;
-  release();
+  release(unclosed - sent_);
 }
 
 void delivery_epoch::delivered(const char* error, const rd_kafka_topic_t* topic, int64_t offset) {
@@ -24,11 +24,11 @@ void delivery_epoch::delivered(const char* error, const rd_kafka_topic_t* topic,
     while (offset > seen && !tracked_offset_.compare_exchange_weak(seen, offset, std::memory_order_relaxed)) {
     }
   }
-  release();
+  release(1);
 }
 
-void delivery_epoch::release() {
-  if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+void delivery_epoch::release(int64_t by) {
+  if (pending_.fetch_sub(by, std::memory_order_acq_rel) == by) {
     caf::anon_send(owner_, epoch_acked_atom::value, marker_, tracked_offset_.load(std::memory_order_relaxed));
     delete this;
   }
@@ -267,7 +267,7 @@ transaction_result record_collector::abort_transaction() {
 
 rd_kafka_resp_err_t record_collector::produce(rd_kafka_topic_t* topic, const outgoing& r, delivery_epoch* epoch) {
   if (epoch)
-    epoch->add(); // before producing: the delivery report may come back at once
+    epoch->add();
   auto err = rd_kafka_producev(
     producer_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(r.partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
     RD_KAFKA_V_KEY(r.key_is_null ? nullptr : r.key.data(), r.key_is_null ? 0 : r.key.size()),
@@ -276,12 +276,12 @@ rd_kafka_resp_err_t record_collector::produce(rd_kafka_topic_t* topic, const out
     RD_KAFKA_V_TIMESTAMP(r.timestamp), RD_KAFKA_V_HEADERS(r.headers), RD_KAFKA_V_OPAQUE(epoch), RD_KAFKA_V_END);
   if (!err || err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
     if (err && epoch)
-      epoch->delivered(nullptr); // not enqueued: take it back, the caller tries again
+      epoch->withdraw(); // not enqueued: the caller tries again
     return err;
   }
   const bool changelog = epoch && epoch->tracks(topic);
   if (epoch)
-    epoch->delivered(nullptr);
+    epoch->withdraw();
   if (transactions_ && (err == RD_KAFKA_RESP_ERR__STATE || err == RD_KAFKA_RESP_ERR__FATAL ||
                         err == RD_KAFKA_RESP_ERR__FENCED)) { // the transaction is broken: its commit fails
     transaction_failed(std::string{"cannot produce to "} + rd_kafka_topic_name(topic) + ": " + rd_kafka_err2str(err));

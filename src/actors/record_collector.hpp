@@ -41,8 +41,11 @@ public:
   /// The collector generation the epoch's records belong to.
   uint64_t generation() const { return generation_; }
 
-  /// Counts one more record in flight.
-  void add() { pending_.fetch_add(1, std::memory_order_relaxed); }
+  /// Counts one more record in flight (the producing actor only, before close).
+  void add() { ++sent_; }
+
+  /// Takes back the last add(): the record was not enqueued (the producing actor only, before close).
+  void withdraw() { --sent_; }
 
   /// Marks the epoch as ended by `marker`; may delete `this` (call no member afterwards).
   void close(uint64_t marker);
@@ -54,8 +57,13 @@ public:
   bool tracks(const rd_kafka_topic_t* topic) const { return topic && topic == tracked_; }
 
 private:
-  void release();
-  std::atomic<int64_t> pending_{1}; // in-flight records, +1 until closed
+  void release(int64_t by);
+  // Until closed, `pending_` is `unclosed` less the reports so far, so that it cannot reach 0, and
+  // the producing side counts without touching the cache line the reporting thread writes; close()
+  // subtracts `unclosed` - `sent_`, leaving the records still in flight.
+  static constexpr int64_t unclosed = int64_t{1} << 62;
+  std::atomic<int64_t> pending_{unclosed};
+  int64_t sent_ = 0;
   operator_actor owner_;
   const rd_kafka_topic_t* tracked_;
   uint64_t generation_;

@@ -240,6 +240,19 @@ TEST_F(task_protocol, an_epoch_acknowledges_its_marker_after_the_last_delivery) 
   sched.run();
   EXPECT_EQ(acks, (std::vector<std::pair<uint64_t, int64_t>>{{7, 41}}));
 
+  auto* early = new delivery_epoch{owner, changelog, 0}; // every report before the marker
+  early->add();
+  early->add();
+  early->add();
+  early->withdraw(); // not enqueued
+  early->delivered(nullptr, changelog, 50);
+  early->delivered(nullptr, changelog, 51);
+  sched.run();
+  EXPECT_EQ(acks.size(), 1u) << "acknowledged before its marker passed";
+  early->close(9);
+  sched.run();
+  EXPECT_EQ(acks, (std::vector<std::pair<uint64_t, int64_t>>{{7, 41}, {9, 51}}));
+
   auto* failing = new delivery_epoch{owner, changelog, 0};
   failing->add();
   failing->close(8);
