@@ -452,9 +452,10 @@ void group_member_state::take(ssize_t n, std::vector<uint64_t>& touched) {
       size_t size = 0;
       if (!rd_kafka_message_headers(m, &headers) &&
           !rd_kafka_header_get_last(headers, watermark_header.data(), &value, &size)) {
-        if (auto a = decode_announcement({static_cast<const char*>(value), size}))
+        if (auto a = decode_announcement({static_cast<const char*>(value), size})) {
+          a->sent_at_ms = rd_kafka_message_timestamp(m, nullptr);
           batch.announcements.push_back(*a);
-        else
+        } else
           spdlog::warn("{}-{}@{}: ignoring an unreadable watermark announcement", last->topic, m->partition, m->offset);
         rd_kafka_message_destroy(m);
         continue;
@@ -515,7 +516,8 @@ void group_member_state::confirm_caught_up(std::string_view statistics) {
   const auto* brokers = ec || !doc.is_object() ? nullptr : doc.as_object().if_contains("brokers");
   if (!brokers || !brokers->is_object())
     return;
-  std::set<std::pair<std::string_view, int64_t>> answering; // partitions whose broker answers
+  // Partitions whose broker answers, with their high watermark as last fetched (-1: unknown).
+  std::map<std::pair<std::string_view, int64_t>, int64_t> answering;
   for (const auto& [name, b] : brokers->as_object()) {
     const auto* broker = b.if_object();
     const auto* state = broker ? broker->if_contains("state") : nullptr;
@@ -527,8 +529,10 @@ void group_member_state::confirm_caught_up(std::string_view statistics) {
     for (const auto& [tp_name, tp] : toppars->as_object()) {
       const auto* topic = tp.is_object() ? tp.as_object().if_contains("topic") : nullptr;
       const auto* partition = tp.is_object() ? tp.as_object().if_contains("partition") : nullptr;
+      const auto* high = tp.is_object() ? tp.as_object().if_contains("hi_offset") : nullptr;
       if (topic && topic->is_string() && partition && partition->is_int64())
-        answering.emplace(std::string_view{topic->as_string()}, partition->as_int64());
+        answering.emplace(std::pair{std::string_view{topic->as_string()}, partition->as_int64()},
+                          high && high->is_int64() ? high->as_int64() : -1);
     }
   }
   // Counted as their tasks count them: unconfirmed for longer than a lapse.
@@ -539,7 +543,9 @@ void group_member_state::confirm_caught_up(std::string_view statistics) {
   for (auto& [id, s] : slots) {
     if (!s.at_end)
       continue;
-    if (answering.count({s.topic, s.partition})) {
+    if (auto it = answering.find({s.topic, s.partition}); it != answering.end()) {
+      if (it->second > s.metrics->position) // records came that this process has not read yet
+        continue;
       s.confirmed = now;
       self->send(tasks.at(s.task).actor, still_caught_up_atom::value, s.topic, s.partition);
     } else if (now - s.confirmed > lapse) {

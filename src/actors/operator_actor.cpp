@@ -369,6 +369,8 @@ struct operator_state : processor_context {
                          std::to_string(raw.partition) + ", which it does not read");
     current_input = *input;
     inputs.received(*input);
+    if (clock.idle && !inputs.clock().idle)
+      move_clock(inputs.clock()); // active again before these records: downstream stops counting it idle
     if (auto fresh = admitted(raw, origins[*input]))
       proc->process(fresh, *this);
     else if (!raw.records.empty())
@@ -395,8 +397,12 @@ struct operator_state : processor_context {
   }
 
   void on_tick() {
-    if (inputs.detect_idle(steady_ms(), setup.config->idle_timeout_ms))
+    if (node->kind == node_kind::source && inputs.detect_idle(steady_ms(), setup.config->idle_timeout_ms))
       move_clock(inputs.clock());
+    // A repartition sink renews its idleness's lease (see idle_lease_ms).
+    if (announce_topic && clock.idle &&
+        steady_ms() - last_announce_ms >= confirmation_interval_ms(setup.config->idle_timeout_ms))
+      announce(true);
   }
 
   void on_announce() {
@@ -575,6 +581,8 @@ private:
     if (!force && announced == clock)
       return;
     const auto now = steady_ms();
+    // Turning active goes out at once: readers must stop counting this task as idle before its records come.
+    force |= announced && announced->idle && !clock.idle;
     if (!force && announced && now - last_announce_ms < announce_interval_ms) {
       if (!announce_pending) {
         announce_pending = true;
@@ -585,7 +593,8 @@ private:
     }
     announced = clock;
     last_announce_ms = now;
-    const auto text = encode_announcement({setup.partition, writers, clock});
+    const auto lease = clock.idle ? idle_lease_ms(setup.config->idle_timeout_ms) : 0;
+    const auto text = encode_announcement({setup.partition, writers, clock, lease});
     for (int32_t p = 0; p < announce_partitions; ++p) {
       record_collector::outgoing r;
       r.key_is_null = true;
@@ -651,7 +660,7 @@ operator_actor::behavior_type operator_behavior(operator_actor_t self, operator_
   self->state.init(self, std::move(setup));
   const auto idle_timeout = self->state.setup.config->idle_timeout_ms;
   const auto tick_every = std::chrono::milliseconds(std::clamp<int64_t>(idle_timeout / 4, 50, 1000));
-  const bool ticks = self->state.node->kind == node_kind::source && idle_timeout >= 0;
+  const bool ticks = (self->state.node->kind == node_kind::source || self->state.announce_topic) && idle_timeout >= 0;
   if (ticks)
     self->delayed_send(self, tick_every, tick_atom::value);
   return {

@@ -45,6 +45,8 @@ std::string encode_announcement(const watermark_announcement& a) {
   std::string out = std::to_string(a.upstream) + '/' + std::to_string(a.upstreams) + '/';
   append_watermark(out, a.clock.watermark);
   out += a.clock.idle ? "/1" : "/0";
+  if (a.lease_ms > 0)
+    out += '/' + std::to_string(a.lease_ms);
   return out;
 }
 
@@ -52,14 +54,16 @@ std::optional<watermark_announcement> decode_announcement(std::string_view text)
   auto upstream = parse_int(take(text, '/'));
   auto upstreams = parse_int(take(text, '/'));
   auto wm = parse_watermark(take(text, '/'));
-  auto idle = text;
-  if (!upstream || !upstreams || !wm || (idle != "0" && idle != "1"))
+  const auto slash = text.find('/');
+  auto idle = text.substr(0, slash);
+  std::optional<int64_t> lease = slash == std::string_view::npos ? 0 : parse_int(text.substr(slash + 1));
+  if (!upstream || !upstreams || !wm || (idle != "0" && idle != "1") || !lease || *lease < 0)
     return std::nullopt;
   // A bound on the writers keeps a corrupt header from sizing a huge table.
   if (*upstreams <= 0 || *upstreams > 100000 || *upstream < 0 || *upstream >= *upstreams)
     return std::nullopt;
   return watermark_announcement{static_cast<int32_t>(*upstream), static_cast<int32_t>(*upstreams),
-                                event_clock{*wm, idle == "1"}};
+                                event_clock{*wm, idle == "1"}, *lease};
 }
 
 size_t input_clocks::add(std::string topic, int32_t partition, bool announced) {
@@ -98,8 +102,11 @@ void input_clocks::announce(size_t i, const watermark_announcement& a) {
   if (in.upstreams.size() != static_cast<size_t>(a.upstreams))
     in.upstreams.resize(static_cast<size_t>(a.upstreams));
   auto& u = in.upstreams[static_cast<size_t>(a.upstream)];
-  u.watermark = std::max(u.watermark, a.clock.watermark);
-  u.idle = a.clock.idle;
+  u.clock.watermark = std::max(u.clock.watermark, a.clock.watermark);
+  u.clock.idle = a.clock.idle;
+  u.lease_ms = a.lease_ms;
+  u.heard_at = std::max(u.heard_at, a.sent_at_ms);
+  in.latest_heard = std::max(in.latest_heard, a.sent_at_ms);
 }
 
 void input_clocks::caught_up(size_t i, int64_t now_ms) {
@@ -136,7 +143,11 @@ event_clock input_clocks::clock_of(size_t i) const {
     return in.own;
   if (in.upstreams.empty())
     return {}; // nobody heard yet: hold back
-  return combine(in.upstreams);
+  std::vector<event_clock> judged;
+  judged.reserve(in.upstreams.size());
+  for (const auto& u : in.upstreams)
+    judged.push_back(u.judged(in.latest_heard));
+  return combine(judged);
 }
 
 event_clock input_clocks::clock() const {
@@ -147,7 +158,8 @@ event_clock input_clocks::clock() const {
   return combine(all);
 }
 
-// Plain input: "w<watermark>". Repartition input: "u<upstreams>:<wm>,<0|1>;<wm>,<0|1>;...".
+// Plain input: "w<watermark>". Repartition input: "u<upstreams>[,<latest_heard>]:<upstream>;..."
+// where an upstream is "<wm>,0", "<wm>,1" or, idle with a lease, "<wm>,1,<latest_heard - heard_at>,<lease_ms>".
 std::string input_clocks::save(size_t i) const {
   const auto& in = inputs_[i];
   std::string out;
@@ -156,12 +168,18 @@ std::string input_clocks::save(size_t i) const {
     append_watermark(out, in.own.watermark);
     return out;
   }
-  out = "u" + std::to_string(in.upstreams.size()) + ":";
+  out = "u" + std::to_string(in.upstreams.size());
+  if (in.latest_heard > 0)
+    out += ',' + std::to_string(in.latest_heard);
+  out += ':';
   for (size_t u = 0; u < in.upstreams.size(); ++u) {
     if (u > 0)
       out += ';';
-    append_watermark(out, in.upstreams[u].watermark);
-    out += in.upstreams[u].idle ? ",1" : ",0";
+    const auto& up = in.upstreams[u];
+    append_watermark(out, up.clock.watermark);
+    out += up.clock.idle ? ",1" : ",0";
+    if (up.clock.idle && up.lease_ms > 0) // its age, not its time: metadata is small
+      out += ',' + std::to_string(in.latest_heard - up.heard_at) + ',' + std::to_string(up.lease_ms);
   }
   return out;
 }
@@ -182,20 +200,32 @@ bool input_clocks::restore(size_t i, std::string_view text) {
   if (text.front() != 'u')
     return false;
   text.remove_prefix(1);
-  auto count = parse_int(take(text, ':'));
-  if (!count || *count < 0 || *count > 100000)
+  auto head = take(text, ':'); // "<upstreams>" or "<upstreams>,<latest_heard>"
+  const auto comma = head.find(',');
+  auto count = parse_int(head.substr(0, comma));
+  std::optional<int64_t> latest = comma == std::string_view::npos ? 0 : parse_int(head.substr(comma + 1));
+  if (!count || *count < 0 || *count > 100000 || !latest)
     return false;
-  std::vector<event_clock> ups;
+  std::vector<upstream> ups;
   for (int64_t u = 0; u < *count; ++u) {
     auto entry = take(text, ';');
     auto wm = parse_watermark(take(entry, ','));
-    if (!wm || (entry != "0" && entry != "1"))
+    const auto sep = entry.find(',');
+    auto idle = entry.substr(0, sep);
+    std::optional<int64_t> age = 0, lease = 0;
+    if (sep != std::string_view::npos) { // "<age>,<lease_ms>"
+      entry.remove_prefix(sep + 1);
+      age = parse_int(take(entry, ','));
+      lease = parse_int(entry);
+    }
+    if (!wm || (idle != "0" && idle != "1") || !age || *age < 0 || !lease || *lease < 0)
       return false;
-    ups.push_back({*wm, entry == "1"});
+    ups.push_back({{*wm, idle == "1"}, *latest - *age, *lease});
   }
   if (!text.empty())
     return false;
   in.upstreams = std::move(ups);
+  in.latest_heard = *latest;
   return true;
 }
 

@@ -39,15 +39,17 @@ inline event_clock successor(const event_clock& current, event_clock next) {
 /// task it is and how many write the topic. Travels as the header `watermark_header` of a record
 /// without key and value, consumed by the runtime, never seen by processors.
 struct watermark_announcement {
-  int32_t upstream = 0;  ///< the writing task's partition
-  int32_t upstreams = 0; ///< how many tasks write the topic
-  event_clock clock;     ///<
+  int32_t upstream = 0;   ///< the writing task's partition
+  int32_t upstreams = 0;  ///< how many tasks write the topic
+  event_clock clock;      ///<
+  int64_t lease_ms = 0;   ///< idle clocks: renewed within this, or the idleness lapses (0: never lapses)
+  int64_t sent_at_ms = 0; ///< the writer's wall-clock time of sending (its record's timestamp; not in the text)
 };
 
 /// The header naming a watermark announcement.
 inline constexpr std::string_view watermark_header = "sluice.watermark";
 
-/// "<upstream>/<upstreams>/<watermark or ->/<0|1 idle>".
+/// "<upstream>/<upstreams>/<watermark or ->/<0|1 idle>", then "/<lease_ms>" if it has a lease.
 std::string encode_announcement(const watermark_announcement& a);
 
 /// The announcement in `text`, or nullopt if it is not one.
@@ -64,12 +66,22 @@ constexpr int64_t confirmation_interval_ms(int64_t idle_timeout_ms) {
 /// Intervals after which an unconfirmed caught-up input counts as behind (see confirmation_interval_ms).
 inline constexpr int64_t confirmations_lapse_after = 3;
 
+/// The lease of an idle writer's announcement under an idle timeout of `idle_timeout_ms`: a writer
+/// renews it every confirmation interval while idle, and a reader that has heard other writers
+/// this much later than the last renewal takes the writer for gone (crashed, with records it has
+/// not read) and holds the watermark back at its clock again.
+constexpr int64_t idle_lease_ms(int64_t idle_timeout_ms) {
+  return confirmations_lapse_after * confirmation_interval_ms(idle_timeout_ms);
+}
+
 /// The inputs of one source node in one task — one partition of each topic it reads — and their
 /// clocks. A plain input's watermark is the largest event time seen in it; it is idle once it has
 /// been caught up (at the end of its partition, confirmed again at least every lapse time) and
 /// silent for the idle timeout; an idle input whose confirmations lapse rejoins. A repartition
 /// input's clock is the combination of every upstream task's announced clock; until each of them
-/// has been heard, it holds the watermark back.
+/// has been heard, it holds the watermark back, and an idle upstream counts as idle only while its
+/// lease holds: until announcements of other upstreams are stamped more than the lease after its
+/// last one (writers' clocks, so skew between instances shortens or lengthens the lease).
 class input_clocks {
 public:
   /// Adds an input and returns its index; `announced`: its clock comes from announcements.
@@ -116,12 +128,22 @@ public:
   }
 
 private:
+  struct upstream {
+    event_clock clock;
+    int64_t heard_at = 0; // sent_at_ms of its latest announcement
+    int64_t lease_ms = 0; // of its idleness; 0: no lease
+    /// Its clock as `latest_heard` judges it: an idle clock whose lease ran out is not idle.
+    event_clock judged(int64_t latest_heard) const {
+      return {clock.watermark, clock.idle && (lease_ms <= 0 || latest_heard - heard_at <= lease_ms)};
+    }
+  };
   struct input {
     std::string topic;
     int32_t partition = 0;
     bool announced = false;
-    event_clock own;                    // plain inputs
-    std::vector<event_clock> upstreams; // repartition inputs: by upstream task
+    event_clock own;                 // plain inputs
+    std::vector<upstream> upstreams; // repartition inputs: by upstream task
+    int64_t latest_heard = 0;        // repartition inputs: the latest sent_at_ms of any announcement
     bool is_caught_up = false;
     int64_t caught_up_since = 0; // since when, continuously confirmed
     int64_t confirmed_at = 0;    // the last confirmation

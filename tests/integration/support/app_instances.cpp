@@ -7,8 +7,8 @@
 
 namespace sluice::test {
 
-std::vector<std::pair<std::string, std::string>> app_environment() {
-  return {{"SLUICE_IDLE_TIMEOUT_MS", std::to_string(app_idle_timeout.count())}};
+std::vector<std::pair<std::string, std::string>> app_environment(std::chrono::milliseconds idle_timeout) {
+  return {{"SLUICE_IDLE_TIMEOUT_MS", std::to_string(idle_timeout.count())}};
 }
 
 std::set<topic_partition> assigned_partitions(const std::string& log) {
@@ -53,7 +53,8 @@ void app_instances::start(slot& s) {
                                    "--set",
                                    "kafka.consumer.heartbeat.interval.ms=500"};
   args.insert(args.end(), args_.begin(), args_.end());
-  s.process = std::make_unique<child_process>(built_binary(binary_), args, child_options{.env = app_environment()});
+  s.process =
+    std::make_unique<child_process>(built_binary(binary_), args, child_options{.env = app_environment(idle_timeout_)});
 }
 
 void app_instances::start() {

@@ -22,8 +22,9 @@ namespace sluice::test {
 inline constexpr std::chrono::milliseconds app_idle_timeout{1000};
 
 // Environment of every app instance the tests start: SLUICE_IDLE_TIMEOUT_MS (idle.timeout.ms) set
-// to app_idle_timeout; tests that start an app child themselves pass it too.
-std::vector<std::pair<std::string, std::string>> app_environment();
+// to `idle_timeout`; tests that start an app child themselves pass it too.
+std::vector<std::pair<std::string, std::string>>
+app_environment(std::chrono::milliseconds idle_timeout = app_idle_timeout);
 
 // A partition of a topic, e.g. {"cpu-in", 3}.
 using topic_partition = std::pair<std::string, int>;
@@ -39,6 +40,9 @@ public:
   // commits every 200 ms, a 6 s session timeout (quick rebalances after a kill) and
   // app_environment(). Nothing runs before start().
   app_instances(std::string binary, std::vector<std::string> args, std::string bootstrap_servers, int count);
+
+  // idle.timeout.ms of the instances started from now on (app_idle_timeout unless set).
+  void set_idle_timeout(std::chrono::milliseconds timeout) { idle_timeout_ = timeout; }
 
   // Starts every instance.
   void start();
@@ -78,6 +82,7 @@ private:
   void start(slot& s);
 
   std::string binary_;
+  std::chrono::milliseconds idle_timeout_ = app_idle_timeout;
   std::vector<std::string> args_;
   std::string bootstrap_servers_;
   std::string application_id_;

@@ -104,7 +104,8 @@ const std::vector<event_time_case>& event_time_cases() {
      .partitions = 4,
      .input = arrival::live,
      .instances = 3,
-     .kills = 1},
+     .kills = 1,
+     .idle_timeout = std::chrono::milliseconds{5000}},
     {.name = "backlog_with_one_partition_far_behind", .partitions = 4, .input = arrival::one_partition_behind},
   };
   return cases;
@@ -137,6 +138,7 @@ std::vector<placed_record> place(const event_time_case& c, const std::vector<gen
 std::string run_case(const event_time_case& c, embedded_broker& broker, const std::vector<generated_record>& records,
                      const std::map<std::string, std::string>& topics, const std::vector<std::string>& internal_topics,
                      app_instances& app) {
+  app.set_idle_timeout(c.idle_timeout);
   std::map<std::string, int> partitions_of;
   for (const auto& [generated, topic] : topics) {
     broker.create_topic(topic, c.partitions);
@@ -175,7 +177,7 @@ std::string run_case(const event_time_case& c, embedded_broker& broker, const st
     break;
   case arrival::one_partition_behind:
     // Records less than the idle timeout apart from before the app starts: the partition is never idle.
-    if (behind_duration / std::max<std::size_t>(later.size(), 1) >= app_idle_timeout / 2)
+    if (behind_duration / std::max<std::size_t>(later.size(), 1) >= c.idle_timeout / 2)
       return "too few records in the partition behind to keep it from being idle";
     paced = std::make_unique<paced_producer>(broker.bootstrap_servers(), later, behind_duration);
     app.start();

@@ -67,6 +67,12 @@ struct event_time_case {
   // instance k % instances after (k + 1) / (kills + 2) of the live input was sent.
   int kills = 0;
   std::chrono::milliseconds live_time = live_duration; // over which live input is produced
+  // idle.timeout.ms of the app. A pause of the input at least this long makes every writer idle;
+  // one killed then, before it read what came after, counts as idle for its lease while the
+  // others move event time on (docs/windowing.md, "Idleness"), and at this input's pace (a minute
+  // of event time in half a second) that is past the grace. Cases with kills pause-proof
+  // themselves with a longer timeout than a loaded machine stalls a process.
+  std::chrono::milliseconds idle_timeout = app_idle_timeout;
   // A fault injected mid-stream (a database or broker outage): run once on run_case's thread,
   // after the kills, once half of the live input was sent, while the rest is still being produced;
   // returns "" or what went wrong.

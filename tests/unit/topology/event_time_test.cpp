@@ -39,9 +39,14 @@ TEST(watermark_announcement, round_trips_and_rejects_garbage) {
   auto unknown = decode_announcement(encode_announcement({0, 1, {}}));
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->clock.watermark, no_watermark);
-  for (const char* bad :
-       {"", "1/2/3", "1/2/3/2", "2/2/3/0", "-1/2/3/0", "0/0/3/0", "0/2/x/0", "0/2/3/0/", "0/999999999/1/0"})
+  for (const char* bad : {"", "1/2/3", "1/2/3/2", "2/2/3/0", "-1/2/3/0", "0/0/3/0", "0/2/x/0", "0/2/3/0/",
+                          "0/999999999/1/0", "0/2/3/1/x", "0/2/3/1/-5", "0/2/3/1/5/6"})
     EXPECT_FALSE(decode_announcement(bad)) << bad;
+  auto leased = decode_announcement(encode_announcement({1, 2, {900, true}, 750}));
+  ASSERT_TRUE(leased);
+  EXPECT_EQ(leased->clock, (event_clock{900, true}));
+  EXPECT_EQ(leased->lease_ms, 750);
+  EXPECT_EQ(decode_announcement("1/2/900/1")->lease_ms, 0); // a writer without leases
 }
 
 TEST(input_clocks, plain_input_is_the_largest_event_time_seen) {
@@ -66,6 +71,39 @@ TEST(input_clocks, repartition_input_waits_for_every_writer) {
   EXPECT_EQ(c.clock().watermark, 500);
   c.announce(i, {0, 3, {800, true}}); // writer 0 idle: 700
   EXPECT_EQ(c.clock().watermark, 700);
+}
+
+// A writer that crashed while idle stops renewing its lease; records reach its source partition
+// meanwhile. Once the other writers' announcements are stamped a lease after its last one, it
+// holds the watermark back again, at its own, instead of letting the others close windows its
+// records belong to.
+TEST(input_clocks, an_idle_writer_whose_lease_runs_out_holds_back_again) {
+  input_clocks c;
+  auto i = c.add("r", 0, true);
+  auto heard = [&](int32_t writer, event_clock clock, int64_t at, int64_t lease = 0) {
+    watermark_announcement a{writer, 2, clock, lease};
+    a.sent_at_ms = at;
+    c.announce(i, a);
+  };
+  heard(0, {500, true}, 10'000, 750); // writer 0 idle, leased
+  heard(1, {900, false}, 10'000);
+  EXPECT_EQ(c.clock(), (event_clock{900, false}));
+  heard(1, {1000, false}, 10'750); // within the lease
+  EXPECT_EQ(c.clock(), (event_clock{1000, false}));
+  heard(0, {500, true}, 10'700, 750); // renewed
+  heard(1, {1100, false}, 11'400);
+  EXPECT_EQ(c.clock(), (event_clock{1100, false}));
+  heard(1, {1200, false}, 11'451); // writer 0 silent for longer than its lease: not idle any more
+  EXPECT_EQ(c.clock(), (event_clock{500, false}));
+  input_clocks restarted; // a restarted reader judges it alike
+  auto j = restarted.add("r", 0, true);
+  ASSERT_TRUE(restarted.restore(j, c.save(i)));
+  EXPECT_EQ(restarted.clock(), (event_clock{500, false}));
+  heard(0, {500, true}, 11'500, 750); // back, and idle
+  EXPECT_EQ(c.clock(), (event_clock{1200, false}));
+  heard(0, {600, true}, 11'600); // idle without a lease never lapses (a writer that gives none)
+  heard(1, {1300, false}, 99'000);
+  EXPECT_EQ(c.clock(), (event_clock{1300, false}));
 }
 
 TEST(input_clocks, caught_up_inputs_turn_idle_after_the_timeout_and_rejoin) {
@@ -130,7 +168,8 @@ TEST(input_clocks, state_survives_save_and_restore) {
   EXPECT_EQ(d.clock_of(p2), c.clock_of(p));
   EXPECT_EQ(d.clock_of(r2), c.clock_of(r));
   EXPECT_EQ(d.save(r2), c.save(r));
-  for (const char* bad : {"", "x", "w5", "u2:1,0", "u1:1,2", "u1:1,0;5,0", "u-1:", "u1:x,0"})
+  for (const char* bad :
+       {"", "x", "w5", "u2:1,0", "u1:1,2", "u1:1,0;5,0", "u-1:", "u1:x,0", "u1:1,1,", "u1:1,1,5", "u1:1,1,5,-1"})
     EXPECT_FALSE(d.restore(r2, bad)) << bad;
   for (const char* bad : {"", "x", "w", "wabc", "w12x", "u1:1,0"})
     EXPECT_FALSE(d.restore(p2, bad)) << bad;
