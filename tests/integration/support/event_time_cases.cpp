@@ -20,7 +20,11 @@ public:
   paced_producer(const std::string& bootstrap_servers, std::vector<const placed_record*> records,
                  std::chrono::milliseconds duration)
       : records_(std::move(records)), thread_([this, bootstrap_servers, duration] {
-          kafka_test_producer producer(bootstrap_servers);
+          // Back within 100 ms of a broker outage: an input that stayed silent for the idle timeout
+          // after one would turn every partition idle, and its backlog could then be late when
+          // some partitions' burst is read before the others' (docs/windowing.md, "Idleness").
+          kafka_test_producer producer(bootstrap_servers,
+                                       {{"reconnect.backoff.ms", "10"}, {"reconnect.backoff.max.ms", "100"}});
           const auto start = std::chrono::steady_clock::now();
           const auto n = records_.size();
           for (std::size_t k = 0; k < n; ++k) {
