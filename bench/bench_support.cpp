@@ -174,7 +174,7 @@ phase_result measured(std::int64_t records, const mark& start, const mark& first
 }
 
 bool bare_consume(const std::string& bootstrap, const std::string& topic, int partitions, std::int64_t records,
-                  std::chrono::seconds timeout, phase_result& out) {
+                  std::chrono::seconds timeout, phase_result& out, const record_visitor& visit) {
   const mark start;
   rd_kafka_t* rk = make_client(
     RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap}, {"group.id", "bench-bare"}, {"enable.auto.commit", "false"}});
@@ -190,9 +190,13 @@ bool bare_consume(const std::string& bootstrap, const std::string& topic, int pa
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (count++ == 0)
         first = mark{};
-      const auto* p = static_cast<const unsigned char*>(m->payload);
-      for (size_t i = 0; i < m->len; ++i) // touch every byte, as a parser would
-        checksum = checksum * 31 + p[i];
+      if (visit) {
+        visit(*m);
+      } else {
+        const auto* p = static_cast<const unsigned char*>(m->payload);
+        for (size_t i = 0; i < m->len; ++i) // touch every byte, as a parser would
+          checksum = checksum * 31 + p[i];
+      }
     }
     rd_kafka_message_destroy(m);
   }
@@ -200,7 +204,7 @@ bool bare_consume(const std::string& bootstrap, const std::string& topic, int pa
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   if (count < records) {
-    std::fprintf(stderr, "bare: only %lld of %lld records within %llds\n", static_cast<long long>(count),
+    std::fprintf(stderr, "bare consumer: only %lld of %lld records within %llds\n", static_cast<long long>(count),
                  static_cast<long long>(records), static_cast<long long>(timeout.count()));
     return false;
   }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -91,11 +92,15 @@ struct mark {
 /// The phase figures between `first` (first record) and `last`, started at `start`.
 phase_result measured(std::int64_t records, const mark& start, const mark& first, const mark& last);
 
+/// What a bare consumer does with each record it reads.
+using record_visitor = std::function<void(const rd_kafka_message_t&)>;
+
 /// The bare-consumer ceiling: a librdkafka consumer assigned partitions 0..partitions-1 of `topic`
-/// from the beginning reads `records` records, touching every payload byte (default settings).
-/// Returns false (saying why on stderr) if fewer arrive within `timeout`.
+/// from the beginning reads `records` records (default settings) and passes each to `visit`, or
+/// without one touches every payload byte. Returns false (saying why on stderr) if fewer arrive
+/// within `timeout`.
 bool bare_consume(const std::string& bootstrap, const std::string& topic, int partitions, std::int64_t records,
-                  std::chrono::seconds timeout, phase_result& out);
+                  std::chrono::seconds timeout, phase_result& out, const record_visitor& visit = {});
 
 /// This executable re-executed with `args` in a child process: its stdout comes through a pipe,
 /// its stderr is this process's. Destroying a child that still runs kills and reaps it.

@@ -16,6 +16,7 @@
 // broker for the phases (not for producing the input). It prints each run, the medians and the
 // ratio streams/bare.
 
+#include "actors/record_collector.hpp"
 #include "bench_support.hpp"
 #include "cpu_anomaly.hpp"
 #include "embedded_broker.hpp"
@@ -114,51 +115,30 @@ int phase_bare(const options& o) {
   return 0;
 }
 
-// Phase "pipe": phase "bare" plus writing each reading with usage > 80 to the output, unchanged.
+// Phase "pipe": phase "bare" plus writing each reading with usage > 80 to the output, unchanged, with
+// the settings of sluice's output producer.
 int phase_pipe(const options& o) {
-  const mark start;
-  rd_kafka_t* consumer =
-    make_client(RD_KAFKA_CONSUMER,
-                {{"bootstrap.servers", o.bootstrap}, {"group.id", "bench-pipe"}, {"enable.auto.commit", "false"}});
-  // What sluice's record collector sets.
-  rd_kafka_t* producer = make_client(RD_KAFKA_PRODUCER, {{"bootstrap.servers", o.bootstrap},
-                                                         {"enable.idempotence", "true"},
-                                                         {"compression.type", "lz4"},
-                                                         {"linger.ms", "5"},
-                                                         {"queue.buffering.max.messages", "1000000"}});
-  assign_from_beginning(consumer, o.input, o.partitions);
+  auto settings = sluice::producer_defaults();
+  settings["bootstrap.servers"] = o.bootstrap;
+  rd_kafka_t* producer = make_client(RD_KAFKA_PRODUCER, settings);
   constexpr std::string_view field = "\"usage\": ";
-  std::int64_t count = 0;
-  std::optional<mark> first;
-  const auto deadline = start.at + seconds(o.timeout_s);
-  while (count < o.records && clock_type::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, 100);
-    if (m == nullptr)
-      continue;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (count++ == 0)
-        first.emplace();
-      const std::string_view value{static_cast<const char*>(m->payload), m->len};
-      double usage = 0;
-      if (const auto at = value.find(field); at != std::string_view::npos)
-        std::from_chars(value.data() + at + field.size(), value.data() + value.size(), usage);
-      if (usage > usage_threshold)
-        produce(producer, o.output, m->partition, {static_cast<const char*>(m->key), m->key_len}, value, 1);
-      rd_kafka_poll(producer, 0);
-    }
-    rd_kafka_message_destroy(m);
-  }
-  const mark last;
+  const auto write_if_over = [&](const rd_kafka_message_t& m) {
+    const std::string_view value{static_cast<const char*>(m.payload), m.len};
+    double usage = 0;
+    if (const auto at = value.find(field); at != std::string_view::npos)
+      std::from_chars(value.data() + at + field.size(), value.data() + value.size(), usage);
+    if (usage > usage_threshold)
+      produce(producer, o.output, m.partition, {static_cast<const char*>(m.key), m.key_len}, value, 1);
+    rd_kafka_poll(producer, 0);
+  };
+  phase_result r;
+  const bool complete =
+    bare_consume(o.bootstrap, o.input, o.partitions, o.records, seconds(o.timeout_s), r, write_if_over);
   check(rd_kafka_flush(producer, 60000), "flush");
   rd_kafka_destroy(producer);
-  rd_kafka_consumer_close(consumer);
-  rd_kafka_destroy(consumer);
-  if (count < o.records) {
-    std::fprintf(stderr, "pipe: only %lld of %lld records within %llds\n", static_cast<long long>(count),
-                 static_cast<long long>(o.records), static_cast<long long>(o.timeout_s));
+  if (!complete)
     return 1;
-  }
-  print_result(measured(count, start, first.value_or(start), last));
+  print_result(r);
   return 0;
 }
 

@@ -104,21 +104,23 @@ void on_error(rd_kafka_t*, int err, const char* reason, void*) {
 
 } // namespace
 
+const std::map<std::string, std::string>& producer_defaults() {
+  static const std::map<std::string, std::string> defaults{
+    {"enable.idempotence", "true"},
+    {"partitioner", "murmur2_random"},
+    {"compression.type", "lz4"},
+    {"linger.ms", "5"},
+    {"queue.buffering.max.messages", "1000000"},
+  };
+  return defaults;
+}
+
 record_collector::record_collector(const streams_config& config, const std::string& transactional_id)
     : production_handler_(config.production_handler), purge_interval_ms_(config.repartition_purge_interval_ms),
       transactional_id_(transactional_id) {
-  settings_ = {{
-                 {"bootstrap.servers", config.bootstrap_servers},
-                 {"enable.idempotence", "true"},
-                 {"partitioner", "murmur2_random"},
-                 {"compression.type", "lz4"},
-                 {"linger.ms", "5"},
-                 {"queue.buffering.max.messages", "1000000"},
-                 {"client.id", config.application_id + "-producer"},
-               },
-               {},
-               config.kafka_common,
-               config.kafka_producer};
+  auto own = producer_defaults();
+  own.insert({{"bootstrap.servers", config.bootstrap_servers}, {"client.id", config.application_id + "-producer"}});
+  settings_ = {std::move(own), {}, config.kafka_common, config.kafka_producer};
   if (!transactional_id.empty()) // a crashed instance's open transaction holds readers back this long at most
     settings_[1] = {{"transactional.id", transactional_id}, {"transaction.timeout.ms", "10000"}};
   start_producer();

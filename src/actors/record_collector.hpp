@@ -193,6 +193,9 @@ private:
   std::string failure_reason_; // of the last reported failure
 };
 
+/// The output producer's librdkafka settings that `kafka.*` and `kafka.producer.*` settings override.
+const std::map<std::string, std::string>& producer_defaults();
+
 /// Applies librdkafka settings to `conf`; throws std::runtime_error naming the bad key.
 void apply_kafka_settings(rd_kafka_conf_t* conf, const std::map<std::string, std::string>& settings);
 

@@ -2,6 +2,8 @@
 
 #include <sluice/topology/serdes.hpp>
 
+#include "topology/json_scalar.hpp"
+
 #include <boost/json/monotonic_resource.hpp>
 #include <simdjson.h>
 
@@ -189,13 +191,8 @@ double json_text::number(std::string_view name) const {
   const auto text = raw(name);
   if (text.front() != '-' && (text.front() < '0' || text.front() > '9'))
     throw std::invalid_argument("field '" + std::string{name} + "' is not a number");
-  // Read with std::from_chars, correctly rounded (simdjson 3.0's own reading is not, for some
-  // long decimals); a number beyond a double's range is read as serdes::json reads it.
-  double d;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
-  if (ec == std::errc{} && end == text.data() + text.size())
-    return d;
-  return serdes::parse_json(text).to_number<double>();
+  // Not simdjson 3.0's own reading, which is not correctly rounded for some long decimals.
+  return detail::parse_json_scalar(text).to_number<double>();
 }
 
 std::string json_text::string(std::string_view name) const {
@@ -208,5 +205,20 @@ std::string json_text::string(std::string_view name) const {
 }
 
 boost::json::value json_text::to_value() const { return serdes::parse_json(text_, storage_); }
+
+boost::json::value detail::parse_json_scalar(std::string_view text) {
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  int64_t i;
+  if (auto [p, ec] = std::from_chars(begin, end, i); ec == std::errc{} && p == end)
+    return i;
+  uint64_t u;
+  if (auto [p, ec] = std::from_chars(begin, end, u); ec == std::errc{} && p == end)
+    return u;
+  double d;
+  if (auto [p, ec] = std::from_chars(begin, end, d); ec == std::errc{} && p == end)
+    return d;
+  return serdes::parse_json(text);
+}
 
 } // namespace sluice

@@ -2,7 +2,8 @@
 
 #include <sluice/topology/serdes.hpp>
 
-#include <charconv>
+#include "topology/json_scalar.hpp"
+
 #include <cmath>
 #include <type_traits>
 
@@ -60,23 +61,6 @@ std::optional<int64_t> to_int64(long double x) {
 const boost::json::value* field_of(const boost::json::value& v, const std::string& field) {
   const auto* o = v.if_object();
   return o ? o->if_contains(field) : nullptr;
-}
-
-/// The JSON value of `text`, the text of one field: numbers read without allocating (integers
-/// as int64 or uint64, others correctly rounded), anything else as serdes::parse_json reads it.
-boost::json::value scalar_of(std::string_view text) {
-  const char* begin = text.data();
-  const char* end = begin + text.size();
-  int64_t i;
-  if (auto [p, ec] = std::from_chars(begin, end, i); ec == std::errc{} && p == end)
-    return i;
-  uint64_t u;
-  if (auto [p, ec] = std::from_chars(begin, end, u); ec == std::errc{} && p == end)
-    return u;
-  double d;
-  if (auto [p, ec] = std::from_chars(begin, end, d); ec == std::errc{} && p == end)
-    return d;
-  return serdes::parse_json(text);
 }
 
 } // namespace
@@ -191,7 +175,7 @@ timestamp_extractor<V> field_extractor(std::string field, std::optional<int64_t>
       }
       if (!text)
         return std::nullopt;
-      const auto value = scalar_of(*text);
+      const auto value = detail::parse_json_scalar(*text);
       return read(&value);
     } else {
       return read(field_of(v, field));
