@@ -42,10 +42,7 @@ TEST(changelog_time, replayed_history_is_logged_with_the_wall_clock) {
   grouped.windowed_by(tumbling(1min).retain(std::chrono::hours{24 * 7})).count("per-minute");
   grouped.count("total");
   sluice::test::temp_dir state{"sluice-changelog-time"};
-  streams_config config;
-  config.application_id = app;
-  config.bootstrap_servers = broker.bootstrap_servers();
-  config.state_dir = state.path.string();
+  auto config = sluice::test::app_config(app, broker.bootstrap_servers(), state.path);
   config.commit_interval_ms = 300;
   config.set("kafka.session.timeout.ms", "6000");
   const auto started = now_ms();

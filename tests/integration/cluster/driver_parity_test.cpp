@@ -184,10 +184,7 @@ TEST(driver_parity, the_runtime_on_four_partitions_gives_what_the_test_driver_gi
   client.produce("readings", records); // all of it before the app starts
 
   sluice::test::temp_dir state{"sluice-parity"};
-  streams_config config;
-  config.application_id = app;
-  config.bootstrap_servers = broker.bootstrap_servers();
-  config.state_dir = state.path.string();
+  auto config = sluice::test::app_config(app, broker.bootstrap_servers(), state.path);
   config.commit_interval_ms = 200;
   config.set("kafka.session.timeout.ms", "6000");
   kafka_streams streams{parity_topology(), config};

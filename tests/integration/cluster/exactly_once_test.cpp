@@ -46,10 +46,7 @@ struct exactly_once : ::testing::Test {
   }
 
   streams_config config() const {
-    streams_config c;
-    c.application_id = app;
-    c.bootstrap_servers = broker.bootstrap_servers();
-    c.state_dir = state.path.string();
+    auto c = sluice::test::app_config(app, broker.bootstrap_servers(), state.path);
     c.set("processing.guarantee", "exactly_once_v2");
     c.set("num.stream.threads", "2");
     return c;

@@ -46,10 +46,7 @@ struct flow_control : ::testing::Test {
   }
 
   streams_config config() const {
-    streams_config c;
-    c.application_id = app;
-    c.bootstrap_servers = broker.bootstrap_servers();
-    c.state_dir = state.path.string();
+    auto c = sluice::test::app_config(app, broker.bootstrap_servers(), state.path);
     c.commit_interval_ms = 500;
     c.set("input.buffer.max.bytes", "1"); // every partition gets the smallest share (64 KiB)
     c.set("num.stream.threads", "4");

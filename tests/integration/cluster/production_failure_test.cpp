@@ -41,10 +41,7 @@ struct production_failure : ::testing::Test {
   }
 
   streams_config config() const {
-    streams_config c;
-    c.application_id = app;
-    c.bootstrap_servers = broker.bootstrap_servers();
-    c.state_dir = state.path.string();
+    auto c = sluice::test::app_config(app, broker.bootstrap_servers(), state.path);
     c.commit_interval_ms = 300;
     c.set("kafka.session.timeout.ms", "6000");
     c.set("kafka.heartbeat.interval.ms", "500");

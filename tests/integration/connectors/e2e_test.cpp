@@ -103,10 +103,7 @@ TEST(ConnectorsEndToEnd, ThresholdJoinAndSlackAlertsThroughTheRuntimeSurvivePost
   over.to("cpu_over_threshold");
 
   const auto state_dir = std::filesystem::temp_directory_path() / ("sluice-e2e-" + std::to_string(getpid()));
-  sluice::streams_config config;
-  config.application_id = "connectors-e2e";
-  config.bootstrap_servers = broker.bootstrap_servers();
-  config.state_dir = state_dir.string();
+  auto config = sluice::test::app_config("connectors-e2e", broker.bootstrap_servers(), state_dir);
   config.commit_interval_ms = 300;
   config.set("kafka.session.timeout.ms", "6000");
   sluice::kafka_streams streams{builder.build(), config};
@@ -217,10 +214,7 @@ TEST(ConnectorsEndToEnd, UnderExactlyOnceEachAlertIsSentOnceNamedByItsCommittedR
   kafka.produce("readings", readings);
 
   const auto state_dir = std::filesystem::temp_directory_path() / ("sluice-e2e-eos-" + std::to_string(getpid()));
-  sluice::streams_config config;
-  config.application_id = "connectors-eos";
-  config.bootstrap_servers = broker.bootstrap_servers();
-  config.state_dir = state_dir.string();
+  auto config = sluice::test::app_config("connectors-eos", broker.bootstrap_servers(), state_dir);
   config.set("processing.guarantee", "exactly_once_v2");
   sluice::kafka_streams streams{builder.build(), config};
   streams.start();
@@ -295,10 +289,7 @@ TEST(ConnectorsEndToEnd, UnderExactlyOnceARateLimitedWebhookDoesNotHoldTheTransa
   kafka.produce("readings", before);
 
   const auto state_dir = std::filesystem::temp_directory_path() / ("sluice-e2e-eos-429-" + std::to_string(getpid()));
-  sluice::streams_config config;
-  config.application_id = "connectors-eos-429";
-  config.bootstrap_servers = broker.bootstrap_servers();
-  config.state_dir = state_dir.string();
+  auto config = sluice::test::app_config("connectors-eos-429", broker.bootstrap_servers(), state_dir);
   config.set("processing.guarantee", "exactly_once_v2");
   sluice::kafka_streams streams{builder.build(), config};
   streams.start();

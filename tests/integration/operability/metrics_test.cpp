@@ -43,10 +43,7 @@ struct operability : ::testing::Test {
   }
 
   streams_config config() const {
-    streams_config c;
-    c.application_id = app;
-    c.bootstrap_servers = broker.bootstrap_servers();
-    c.state_dir = state.path.string();
+    auto c = sluice::test::app_config(app, broker.bootstrap_servers(), state.path);
     c.commit_interval_ms = 200;
     c.set("application.server", "localhost:0");
     return c;

@@ -30,6 +30,15 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path, ec);
 }
 
+sluice::streams_config app_config(const std::string& application_id, const std::string& bootstrap_servers,
+                                  const std::filesystem::path& state_dir) {
+  sluice::streams_config config;
+  config.application_id = application_id;
+  config.bootstrap_servers = bootstrap_servers;
+  config.state_dir = state_dir.string();
+  return config;
+}
+
 std::string tail_of(const child_process& child) {
   const auto text = child.stderr_text();
   return text.size() <= 4000 ? text : "..." + text.substr(text.size() - 4000);

@@ -5,6 +5,8 @@
 #include "child_process.hpp"
 #include "kafka_test_client.hpp"
 
+#include <sluice/streams_config.hpp>
+
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -26,6 +28,11 @@ struct temp_dir {
   temp_dir& operator=(const temp_dir&) = delete;
   std::filesystem::path path;
 };
+
+/// The settings of an app run in the test's process: `application_id` on `bootstrap_servers`, its
+/// state in `state_dir`, everything else at its default.
+sluice::streams_config app_config(const std::string& application_id, const std::string& bootstrap_servers,
+                                  const std::filesystem::path& state_dir);
 
 /// The last 4000 characters of a child's stderr, for failure messages.
 std::string tail_of(const child_process& child);
