@@ -29,7 +29,8 @@ public:
   void close();
 
   /// Starts, runs until SIGINT/SIGTERM or a fatal error, closes; returns a process exit code
-  /// (0 after a signal, 1 after a failure, naming it in the log).
+  /// (0 after a signal, 1 after a failure, naming it in the log). A crash (SIGSEGV, SIGABRT, ...)
+  /// writes its signal and stack to stderr before the process ends.
   int run();
 
   /// True once the instance has stopped because of a failure (see `failure()`).

@@ -1,5 +1,6 @@
 #include <sluice/kafka_streams.hpp>
 
+#include "actors/crash_report.hpp"
 #include "actors/endpoint_directory.hpp"
 #include "actors/group_member.hpp"
 #include "actors/http_server.hpp"
@@ -241,6 +242,7 @@ void kafka_streams::close() {
 }
 
 int kafka_streams::run() {
+  install_crash_report();
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);

@@ -41,7 +41,10 @@ sluice::streams_config app_config(const std::string& application_id, const std::
 
 std::string tail_of(const child_process& child) {
   const auto text = child.stderr_text();
-  return text.size() <= 4000 ? text : "..." + text.substr(text.size() - 4000);
+  const auto crash = text.rfind("sluice: fatal signal"); // a crash report stays whole
+  const auto end = crash == std::string::npos ? text.size() : crash;
+  const auto begin = end > 4000 ? end - 4000 : 0;
+  return (begin > 0 ? "..." : "") + text.substr(begin);
 }
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,

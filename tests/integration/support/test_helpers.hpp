@@ -34,7 +34,8 @@ struct temp_dir {
 sluice::streams_config app_config(const std::string& application_id, const std::string& bootstrap_servers,
                                   const std::filesystem::path& state_dir);
 
-/// The last 4000 characters of a child's stderr, for failure messages.
+/// The last 4000 characters of a child's stderr, for failure messages; after a crash, the 4000
+/// before its report and the whole report.
 std::string tail_of(const child_process& child);
 
 /// Polls `condition` every `poll` until it holds (true) or `timeout` passes (false); `timeout` is
