@@ -923,7 +923,7 @@ void group_member_state::spawn_tasks(const rd_kafka_topic_partition_list_t* part
 }
 
 void group_member_state::assign(rd_kafka_topic_partition_list_t* parts) {
-  const bool cooperative = std::string_view{rd_kafka_rebalance_protocol(consumer)} == "COOPERATIVE";
+  const bool cooperative = rebalance_protocol(consumer) == "COOPERATIVE";
   auto* offsets = rd_kafka_topic_partition_list_copy(parts); // parts are assigned as they came
   spawn_tasks(parts, fetch_committed(offsets));
   const auto repartition = topo.repartition_topics();
@@ -997,11 +997,13 @@ void group_member_state::revoke(rd_kafka_topic_partition_list_t* parts, bool los
       tasks.erase(name);
     }
   }
-  const bool cooperative = std::string_view{rd_kafka_rebalance_protocol(consumer)} == "COOPERATIVE";
-  auto e =
-    cooperative ? take_error(rd_kafka_incremental_unassign(consumer, parts)) : rd_kafka_assign(consumer, nullptr);
-  if (e)
-    spdlog::error("unassign failed: {}", rd_kafka_err2str(e));
+  // A group that has terminated (closing) takes no unassignment: its partitions are already let go.
+  if (const auto protocol = rebalance_protocol(consumer); !protocol.empty()) {
+    auto e = protocol == "COOPERATIVE" ? take_error(rd_kafka_incremental_unassign(consumer, parts))
+                                       : rd_kafka_assign(consumer, nullptr);
+    if (e)
+      spdlog::error("unassign failed: {}", rd_kafka_err2str(e));
+  }
   metrics->assigned_partitions = static_cast<int32_t>(slots.size());
   spdlog::info("{} {} partition(s): {} ({} task(s) left)", lost ? "lost" : "revoked", parts->cnt,
                fmt::join(names, ", "), tasks.size());

@@ -25,4 +25,9 @@ kafka_handle make_kafka_client(rd_kafka_type_t type, const std::vector<std::map<
   return rk;
 }
 
+std::string_view rebalance_protocol(rd_kafka_t* consumer) {
+  const char* protocol = rd_kafka_rebalance_protocol(consumer);
+  return protocol ? protocol : "";
+}
+
 } // namespace sluice

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice {
@@ -25,5 +26,10 @@ using kafka_handle = std::unique_ptr<rd_kafka_t, kafka_handle_deleter>;
 /// the setting or librdkafka's reason.
 kafka_handle make_kafka_client(rd_kafka_type_t type, const std::vector<std::map<std::string, std::string>>& settings,
                                const std::string& what, const std::function<void(rd_kafka_conf_t*)>& prepare = {});
+
+/// The consumer group's rebalance protocol ("COOPERATIVE", "EAGER", or "NONE" before the first
+/// rebalance); "" once the group has terminated, where librdkafka answers null (a consumer being
+/// closed can still deliver a revocation then).
+std::string_view rebalance_protocol(rd_kafka_t* consumer);
 
 } // namespace sluice

@@ -1,4 +1,5 @@
-// Consumer group settings chosen from the cluster and the topology, and checked by librdkafka.
+// Consumer group settings chosen from the cluster and the topology, and checked by librdkafka; the
+// group's rebalance protocol as librdkafka reports it, also once the group has terminated.
 #include "actors/cluster.hpp"
 #include "actors/kafka_client.hpp"
 #include <sluice/topology/stream.hpp>
@@ -95,4 +96,18 @@ TEST(consumer_group_settings, librdkafka_accepts_them_with_user_settings_on_top)
   settings["group.id"] = "g";
   // librdkafka checks each setting and then the combination; it throws naming what it refused.
   EXPECT_NO_THROW(make_kafka_client(RD_KAFKA_CONSUMER, {settings, config.kafka_common}, "consumer"));
+}
+
+TEST(rebalance_protocol, is_empty_once_the_group_has_terminated_where_librdkafka_answers_null) {
+  // No broker: the group never forms, and closing terminates it at once.
+  auto consumer = make_kafka_client(
+    RD_KAFKA_CONSUMER, {{{"bootstrap.servers", "127.0.0.1:1"}, {"group.id", "g"}, {"log_level", "0"}}}, "consumer");
+  auto* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, "in", RD_KAFKA_PARTITION_UA);
+  ASSERT_EQ(rd_kafka_subscribe(consumer.get(), topics), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(topics);
+  EXPECT_EQ(rebalance_protocol(consumer.get()), "NONE");
+  rd_kafka_consumer_close(consumer.get());
+  EXPECT_EQ(rd_kafka_rebalance_protocol(consumer.get()), nullptr);
+  EXPECT_EQ(rebalance_protocol(consumer.get()), "");
 }
