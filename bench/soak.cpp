@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <numeric>
 #include <optional>
@@ -344,23 +345,19 @@ struct minute_figures {
   double rss_mib = 0, hwm_mib = 0, anon_mib = 0, file_mib = 0, cpu_percent = 0, state_mib = 0;
   double rss_mean_mib = 0, rss_max_mib = 0; // of VmRSS sampled every second in the minute
   double caches_mib = 0;                    // the shared state caches' bytes at the minute mark (block + record)
+  double heap_mib = 0, free_mib = 0;        // the allocator's bytes in use and kept free, at the minute mark
   double p50 = NAN, p90 = NAN, p99 = NAN, max = NAN;
   size_t rows = 0; // rows read in the minute
 };
 
-// The bytes the instance's shared state caches hold and may hold (sluice_state_cache_bytes and
-// sluice_state_cache_capacity_bytes, summed over the caches), read from its /metrics at `server`.
-// They fill up to their capacity and stay there: growth up to that is no leak.
-std::pair<double, double> state_cache_bytes(const std::string& server) {
+// Every sample of the instance's /metrics at `server`, summed by metric name (over its labels).
+std::map<std::string, double> metric_sums(const std::string& server) {
   std::istringstream lines{sluice::http_get(server, "/metrics", 10s).body};
-  std::pair<double, double> sum{0, 0};
-  for (std::string line; std::getline(lines, line);) {
-    if (line.starts_with("sluice_state_cache_bytes{"))
-      sum.first += std::stod(line.substr(line.rfind(' ') + 1));
-    else if (line.starts_with("sluice_state_cache_capacity_bytes{"))
-      sum.second += std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return sum;
+  std::map<std::string, double> sums;
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty() && line[0] != '#')
+      sums[line.substr(0, line.find_first_of("{ "))] += std::stod(line.substr(line.rfind(' ') + 1));
+  return sums;
 }
 
 int orchestrate(const options& o) {
@@ -409,10 +406,10 @@ int orchestrate(const options& o) {
   std::printf("app pid %d ready (all %d partitions assigned) after %.1f s, VmRSS %.1f MiB\n\n", child.pid(),
               o.partitions, duration<double>(clock_type::now() - started).count(),
               static_cast<double>(memory_of(child.pid()).rss_kib) / 1024);
-  std::printf("%6s %10s %10s %7s %9s %8s %8s %9s %8s %8s %10s %5s %9s   %8s %8s %8s %8s  (latency ms, rows read in "
-              "the minute)\n",
+  std::printf("%6s %10s %10s %7s %9s %8s %8s %9s %8s %8s %10s %8s %8s %5s %9s   %8s %8s %8s %8s  (latency ms, rows "
+              "read in the minute)\n",
               "minute", "in", "out", "lag", "VmRSS MiB", "mean MiB", "max MiB", "VmHWM MiB", "anon MiB", "file MiB",
-              "caches MiB", "CPU %", "state MiB", "p50", "p90", "p99", "max");
+              "caches MiB", "heap MiB", "free MiB", "CPU %", "state MiB", "p50", "p90", "p99", "max");
   std::fflush(stdout);
 
   const auto origin = clock_type::now();
@@ -444,9 +441,12 @@ int orchestrate(const options& o) {
     const double cpu = cpu_seconds_of(child.pid());
     const auto now = clock_type::now();
     f.state_mib = static_cast<double>(directory_bytes(state_dir_of(child.pid()))) / (1 << 20);
-    const auto [caches, capacity] = state_cache_bytes(server);
-    f.caches_mib = caches / (1 << 20);
-    caches_capacity_mib = capacity / (1 << 20);
+    // The shared state caches fill up to their capacity and stay there: growth up to that is no leak.
+    auto metrics = metric_sums(server);
+    f.caches_mib = metrics["sluice_state_cache_bytes"] / (1 << 20);
+    caches_capacity_mib = metrics["sluice_state_cache_capacity_bytes"] / (1 << 20);
+    f.heap_mib = metrics["sluice_heap_in_use_bytes"] / (1 << 20);
+    f.free_mib = metrics["sluice_heap_free_bytes"] / (1 << 20);
     if (memory.rss_kib < 0 || cpu < 0)
       throw std::runtime_error("the app (pid " + std::to_string(child.pid()) + ") is gone");
     f.rss_mib = static_cast<double>(memory.rss_kib) / 1024;
@@ -462,11 +462,12 @@ int orchestrate(const options& o) {
     f.p90 = quantile(latencies, 0.90);
     f.p99 = quantile(latencies, 0.99);
     f.max = quantile(latencies, 1.0);
-    std::printf("%6d %10lld %10lld %7lld %9.1f %8.1f %8.1f %9.1f %8.1f %8.1f %10.1f %5.0f %9.1f   %8.1f %8.1f %8.1f "
-                "%8.1f  (%zu)\n",
+    std::printf("%6d %10lld %10lld %7lld %9.1f %8.1f %8.1f %9.1f %8.1f %8.1f %10.1f %8.1f %8.1f %5.0f %9.1f   %8.1f "
+                "%8.1f %8.1f %8.1f  (%zu)\n",
                 minute, static_cast<long long>(f.in), static_cast<long long>(f.out),
                 static_cast<long long>(f.in - f.out), f.rss_mib, f.rss_mean_mib, f.rss_max_mib, f.hwm_mib, f.anon_mib,
-                f.file_mib, f.caches_mib, f.cpu_percent, f.state_mib, f.p50, f.p90, f.p99, f.max, f.rows);
+                f.file_mib, f.caches_mib, f.heap_mib, f.free_mib, f.cpu_percent, f.state_mib, f.p50, f.p90, f.p99,
+                f.max, f.rows);
     std::fflush(stdout);
     table.push_back(f);
   }
@@ -547,6 +548,10 @@ int orchestrate(const options& o) {
     full + 2 <= table.size() &&
     flat("VmRSS per-minute mean once the caches are full", &minute_figures::rss_mean_mib, nullptr, full) &
       flat("VmRSS per-minute max once the caches are full", &minute_figures::rss_max_mib, nullptr, full);
+  // What the process holds from its allocator, beside what is resident: if this holds level while the
+  // resident set grows, the growth is memory the allocator kept, not the app's.
+  if (full + 2 <= table.size())
+    flat("heap in use (at the minute mark) once the caches are full", &minute_figures::heap_mib, nullptr, full);
   if (rss_flat)
     std::printf("memory: flat");
   else if (full_flat)

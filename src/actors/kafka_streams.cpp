@@ -189,6 +189,7 @@ void kafka_streams::start() {
   d.trimmer = std::make_unique<memory_trimmer>(std::chrono::milliseconds(d.config.memory_trim_interval_ms));
   d.stores = std::make_shared<const store_resources>(d.config);
   d.metrics.add_source(state_caches(d.stores, d.config.state_block_cache_max_bytes));
+  d.metrics.add_source(heap_usage());
   if (d.config.num_standby_replicas > 0)
     d.standbys = std::make_unique<standby_tasks>(d.topo, d.config, d.stores, d.partitions, *d.directory, d.metrics);
   // Sub-topologies that write no records (alert sinks) have nothing for a transaction to hold:

@@ -30,4 +30,22 @@ memory_trimmer::~memory_trimmer() {
   thread_.join();
 }
 
+metrics_source heap_usage() {
+  return [](std::vector<metric_sample>& out) {
+#if defined(__GLIBC__)
+    const auto heap = mallinfo2(); // walks every arena under its lock: a scrape's cost, not the data path's
+    out.push_back({"sluice_heap_in_use_bytes",
+                   "Bytes the process holds from its allocator",
+                   metric_type::gauge,
+                   {},
+                   static_cast<double>(heap.uordblks + heap.hblkhd)});
+    out.push_back({"sluice_heap_free_bytes",
+                   "Bytes freed to the allocator and kept in its heaps",
+                   metric_type::gauge,
+                   {},
+                   static_cast<double>(heap.fordblks)});
+#endif
+  };
+}
+
 } // namespace sluice

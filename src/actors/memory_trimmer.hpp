@@ -2,6 +2,8 @@
 // resident set follows its live memory instead of its high-water mark.
 #pragma once
 
+#include "actors/metrics.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -29,5 +31,10 @@ private:
   bool stop_ = false;
   std::thread thread_; // last: starts once the rest is ready
 };
+
+/// Gauges of the allocator's heaps (glibc's `mallinfo2`; none elsewhere): `sluice_heap_in_use_bytes`,
+/// what the process holds, and `sluice_heap_free_bytes`, what it freed and the allocator keeps for reuse
+/// (trimming gives the whole pages among them back, so not all of it is resident).
+metrics_source heap_usage();
 
 } // namespace sluice

@@ -1,11 +1,13 @@
 // The metrics registry, its Prometheus text and /health's answer, and the HTTP server, without a broker.
 #include "actors/http_server.hpp"
+#include "actors/memory_trimmer.hpp"
 #include "actors/metrics.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
+#include <memory>
 #include <thread>
 
 using namespace sluice;
@@ -116,6 +118,27 @@ TEST(metrics, health_is_ready_only_when_running_with_every_task_restored) {
   EXPECT_EQ(json.at("state"), "rebalancing");
   EXPECT_EQ(json.at("tasks"), 2);
   EXPECT_EQ(json.at("ready"), false);
+}
+
+TEST(metrics, heap_in_use_counts_what_the_process_holds) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "a sanitizer's allocator replaces glibc's heaps";
+#endif
+  auto in_use = [] {
+    std::vector<metric_sample> samples;
+    heap_usage()(samples);
+    for (const auto& s : samples)
+      if (s.name == "sluice_heap_in_use_bytes")
+        return s.value;
+    return -1.0;
+  };
+  const double before = in_use();
+  constexpr std::size_t held = 64 << 20;
+  auto block = std::make_unique<char[]>(held); // value-initialised: every page touched
+  const double during = in_use();
+  EXPECT_GE(during - before, static_cast<double>(held));
+  block.reset();
+  EXPECT_LT(in_use(), during - static_cast<double>(held) / 2);
 }
 
 TEST(http_server, answers_requests_on_its_own_thread_and_stops) {
