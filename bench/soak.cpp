@@ -345,7 +345,9 @@ struct minute_figures {
   double rss_mib = 0, hwm_mib = 0, anon_mib = 0, file_mib = 0, cpu_percent = 0, state_mib = 0;
   double rss_mean_mib = 0, rss_max_mib = 0; // of VmRSS sampled every second in the minute
   double caches_mib = 0;                    // the shared state caches' bytes at the minute mark (block + record)
-  double heap_mib = 0, free_mib = 0;        // the allocator's bytes in use and kept free, at the minute mark
+  double heap_mean_mib = 0;                 // the allocator's bytes in use, sampled every second in the minute
+  double beyond_heap_mean_mib = 0;          // RssAnon less those, the same way: what the allocator keeps resident
+  double free_mib = 0;                      // the allocator's bytes kept free, at the minute mark
   double p50 = NAN, p90 = NAN, p99 = NAN, max = NAN;
   size_t rows = 0; // rows read in the minute
 };
@@ -406,10 +408,10 @@ int orchestrate(const options& o) {
   std::printf("app pid %d ready (all %d partitions assigned) after %.1f s, VmRSS %.1f MiB\n\n", child.pid(),
               o.partitions, duration<double>(clock_type::now() - started).count(),
               static_cast<double>(memory_of(child.pid()).rss_kib) / 1024);
-  std::printf("%6s %10s %10s %7s %9s %8s %8s %9s %8s %8s %10s %8s %8s %5s %9s   %8s %8s %8s %8s  (latency ms, rows "
-              "read in the minute)\n",
+  std::printf("%6s %10s %10s %7s %9s %8s %8s %9s %8s %8s %10s %8s %9s %8s %5s %9s   %8s %8s %8s %8s  (latency ms, "
+              "rows read in the minute)\n",
               "minute", "in", "out", "lag", "VmRSS MiB", "mean MiB", "max MiB", "VmHWM MiB", "anon MiB", "file MiB",
-              "caches MiB", "heap MiB", "free MiB", "CPU %", "state MiB", "p50", "p90", "p99", "max");
+              "caches MiB", "heap MiB", "+anon MiB", "free MiB", "CPU %", "state MiB", "p50", "p90", "p99", "max");
   std::fflush(stdout);
 
   const auto origin = clock_type::now();
@@ -422,18 +424,25 @@ int orchestrate(const options& o) {
   for (int minute = 1; minute <= o.minutes; ++minute) {
     minute_figures f;
     f.minute = minute;
-    // VmRSS every second: the stores' memtables make it a sawtooth that one sample a minute aliases.
+    // VmRSS and the heap in use every second: the stores' memtables make them a sawtooth that one
+    // sample a minute aliases.
     int samples = 0;
     for (auto t = origin + std::chrono::minutes(minute - 1) + 1s; t <= origin + std::chrono::minutes(minute); t += 1s) {
       std::this_thread::sleep_until(t);
-      if (const auto kib = memory_of(child.pid()).rss_kib; kib >= 0) {
-        const double mib = static_cast<double>(kib) / 1024;
-        f.rss_mean_mib += mib;
-        f.rss_max_mib = std::max(f.rss_max_mib, mib);
-        ++samples;
-      }
+      const auto sample = memory_of(child.pid());
+      if (sample.rss_kib < 0)
+        continue;
+      const double mib = static_cast<double>(sample.rss_kib) / 1024;
+      const double heap = metric_sums(server)["sluice_heap_in_use_bytes"] / (1 << 20);
+      f.rss_mean_mib += mib;
+      f.rss_max_mib = std::max(f.rss_max_mib, mib);
+      f.heap_mean_mib += heap;
+      f.beyond_heap_mean_mib += static_cast<double>(sample.anon_kib) / 1024 - heap;
+      ++samples;
     }
     f.rss_mean_mib /= std::max(1, samples);
+    f.heap_mean_mib /= std::max(1, samples);
+    f.beyond_heap_mean_mib /= std::max(1, samples);
     f.in = producer.produced();
     f.out = reader.rows();
     auto latencies = reader.take_latencies();
@@ -445,7 +454,6 @@ int orchestrate(const options& o) {
     auto metrics = metric_sums(server);
     f.caches_mib = metrics["sluice_state_cache_bytes"] / (1 << 20);
     caches_capacity_mib = metrics["sluice_state_cache_capacity_bytes"] / (1 << 20);
-    f.heap_mib = metrics["sluice_heap_in_use_bytes"] / (1 << 20);
     f.free_mib = metrics["sluice_heap_free_bytes"] / (1 << 20);
     if (memory.rss_kib < 0 || cpu < 0)
       throw std::runtime_error("the app (pid " + std::to_string(child.pid()) + ") is gone");
@@ -462,12 +470,12 @@ int orchestrate(const options& o) {
     f.p90 = quantile(latencies, 0.90);
     f.p99 = quantile(latencies, 0.99);
     f.max = quantile(latencies, 1.0);
-    std::printf("%6d %10lld %10lld %7lld %9.1f %8.1f %8.1f %9.1f %8.1f %8.1f %10.1f %8.1f %8.1f %5.0f %9.1f   %8.1f "
-                "%8.1f %8.1f %8.1f  (%zu)\n",
-                minute, static_cast<long long>(f.in), static_cast<long long>(f.out),
-                static_cast<long long>(f.in - f.out), f.rss_mib, f.rss_mean_mib, f.rss_max_mib, f.hwm_mib, f.anon_mib,
-                f.file_mib, f.caches_mib, f.heap_mib, f.free_mib, f.cpu_percent, f.state_mib, f.p50, f.p90, f.p99,
-                f.max, f.rows);
+    std::printf(
+      "%6d %10lld %10lld %7lld %9.1f %8.1f %8.1f %9.1f %8.1f %8.1f %10.1f %8.1f %9.1f %8.1f %5.0f %9.1f   %8.1f "
+      "%8.1f %8.1f %8.1f  (%zu)\n",
+      minute, static_cast<long long>(f.in), static_cast<long long>(f.out), static_cast<long long>(f.in - f.out),
+      f.rss_mib, f.rss_mean_mib, f.rss_max_mib, f.hwm_mib, f.anon_mib, f.file_mib, f.caches_mib, f.heap_mean_mib,
+      f.beyond_heap_mean_mib, f.free_mib, f.cpu_percent, f.state_mib, f.p50, f.p90, f.p99, f.max, f.rows);
     std::fflush(stdout);
     table.push_back(f);
   }
@@ -548,10 +556,13 @@ int orchestrate(const options& o) {
     full + 2 <= table.size() &&
     flat("VmRSS per-minute mean once the caches are full", &minute_figures::rss_mean_mib, nullptr, full) &
       flat("VmRSS per-minute max once the caches are full", &minute_figures::rss_max_mib, nullptr, full);
-  // What the process holds from its allocator, beside what is resident: if this holds level while the
-  // resident set grows, the growth is memory the allocator kept, not the app's.
-  if (full + 2 <= table.size())
-    flat("heap in use (at the minute mark) once the caches are full", &minute_figures::heap_mib, nullptr, full);
+  // What the process holds from its allocator, and what is resident beyond it: if the first holds level
+  // while the resident set grows, the growth is memory the allocator kept, not the app's.
+  if (full + 2 <= table.size()) {
+    flat("heap in use per-minute mean once the caches are full", &minute_figures::heap_mean_mib, nullptr, full);
+    flat("RssAnon less the heap in use, per-minute mean, once the caches are full",
+         &minute_figures::beyond_heap_mean_mib, nullptr, full);
+  }
   if (rss_flat)
     std::printf("memory: flat");
   else if (full_flat)
