@@ -552,13 +552,12 @@ int orchestrate(const options& o) {
   size_t full = from;
   while (full < table.size() && table[full].caches_mib < 0.99 * caches_capacity_mib)
     ++full;
-  const bool full_flat =
-    full + 2 <= table.size() &&
-    flat("VmRSS per-minute mean once the caches are full", &minute_figures::rss_mean_mib, nullptr, full) &
-      flat("VmRSS per-minute max once the caches are full", &minute_figures::rss_max_mib, nullptr, full);
-  // What the process holds from its allocator, and what is resident beyond it: if the first holds level
-  // while the resident set grows, the growth is memory the allocator kept, not the app's.
+  bool full_flat = false;
   if (full + 2 <= table.size()) {
+    full_flat = flat("VmRSS per-minute mean once the caches are full", &minute_figures::rss_mean_mib, nullptr, full) &
+                flat("VmRSS per-minute max once the caches are full", &minute_figures::rss_max_mib, nullptr, full);
+    // What the process holds from its allocator, and what is resident beyond it: if the first holds
+    // level while the resident set grows, the growth is memory the allocator kept, not the app's.
     flat("heap in use per-minute mean once the caches are full", &minute_figures::heap_mean_mib, nullptr, full);
     flat("RssAnon less the heap in use, per-minute mean, once the caches are full",
          &minute_figures::beyond_heap_mean_mib, nullptr, full);
